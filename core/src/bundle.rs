@@ -1,0 +1,356 @@
+//! Provenance bundles: a target entry and everything needed to verify it with no node.
+//!
+//! A bundle holds the genesis, the target, every upstream input (transitively), the entries
+//! that the target's supersession refers to (and those that supersede the target), every
+//! membership entry known, and every known fork proof of a signer that appears in it.
+//!
+//! ```json
+//! {"format":"greenledger-bundle","version":1,
+//!  "genesis":{…},
+//!  "target":"<entry id>",
+//!  "entries":[<entry envelope>,…],
+//!  "forkProofs":[{"a":<entry envelope>,"b":<entry envelope>},…]}
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{
+    entry::{Entry, SignedEntry},
+    error::DecodeError,
+    id::EntryId,
+    keys::PublicKey,
+    model::{Body, Genesis, Kind},
+};
+
+/// The `format` field of a bundle.
+pub const BUNDLE_FORMAT: &str = "greenledger-bundle";
+
+/// Two different entries by one signer at one `seq`: proof that the signer equivocated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkProof {
+    /// One entry.
+    pub a: SignedEntry,
+    /// The other.
+    pub b: SignedEntry,
+}
+
+impl ForkProof {
+    /// Builds a proof in a canonical order (smaller id first).
+    pub fn new(a: SignedEntry, b: SignedEntry) -> Self {
+        if a.id() <= b.id() { ForkProof { a, b } } else { ForkProof { a: b, b: a } }
+    }
+
+    /// Checks the proof on its own: both entries decode, both signatures verify, same network,
+    /// same signer, same seq, different ids. Returns the signer and the seq.
+    pub fn check(&self) -> Result<(PublicKey, u64), String> {
+        let a = self.a.verify().map_err(|e| format!("first entry: {e}"))?;
+        let b = self.b.verify().map_err(|e| format!("second entry: {e}"))?;
+        let (pa, pb) = (a.payload(), b.payload());
+        if a.id() == b.id() {
+            return Err("both entries are the same".into());
+        }
+        if pa.signer != pb.signer || pa.seq != pb.seq || pa.network != pb.network {
+            return Err("the entries do not share signer, seq and network".into());
+        }
+        Ok((pa.signer, pa.seq))
+    }
+}
+
+/// A provenance bundle. Entries that fail to parse are kept as errors, so that a verifier can
+/// report them (a tampered bundle is a failed verification, not an unreadable file).
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    /// The network's genesis (or why it is unusable).
+    pub genesis: Result<Genesis, DecodeError>,
+    /// The entry the bundle is about.
+    pub target: EntryId,
+    /// The entries.
+    pub entries: Vec<Result<SignedEntry, DecodeError>>,
+    /// Known fork proofs.
+    pub fork_proofs: Vec<Result<ForkProof, DecodeError>>,
+}
+
+/// A bundle file that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Not a bundle.
+    #[error("not a greenledger bundle: {0}")]
+    Format(String),
+    /// A newer bundle version.
+    #[error("unsupported bundle version {0} (this build reads version 1)")]
+    UnsupportedVersion(u64),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawBundle<'a> {
+    format: String,
+    version: u64,
+    #[serde(borrow)]
+    genesis: &'a RawValue,
+    target: String,
+    #[serde(borrow)]
+    entries: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    fork_proofs: Vec<RawForkProof<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForkProof<'a> {
+    #[serde(borrow)]
+    a: &'a RawValue,
+    #[serde(borrow)]
+    b: &'a RawValue,
+}
+
+impl Bundle {
+    /// Parses a bundle file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(BundleError::Format("the file is empty".into()));
+        }
+        // Check format and version first for a precise message.
+        let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(format!("not valid JSON ({e}); the file may be truncated")))?;
+        if probe.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) {
+            return Err(BundleError::Format(format!("missing \"format\": \"{BUNDLE_FORMAT}\"")));
+        }
+        match probe.get("version").and_then(|v| v.as_u64()) {
+            Some(1) => {}
+            Some(v) => return Err(BundleError::UnsupportedVersion(v)),
+            None => return Err(BundleError::Format("missing integer \"version\"".into())),
+        }
+        let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+        if raw.format != BUNDLE_FORMAT || raw.version != 1 {
+            return Err(BundleError::Format("bad format or version".into()));
+        }
+        let target = raw.target.parse().map_err(|e| BundleError::Format(format!("target: {e}")))?;
+        let genesis = Genesis::from_json(raw.genesis.get().as_bytes());
+        let entries = raw.entries.iter().map(|r| SignedEntry::from_json(r.get().as_bytes())).collect();
+        let fork_proofs = raw
+            .fork_proofs
+            .iter()
+            .map(|p| Ok(ForkProof { a: SignedEntry::from_json(p.a.get().as_bytes())?, b: SignedEntry::from_json(p.b.get().as_bytes())? }))
+            .collect();
+        Ok(Bundle { genesis, target, entries, fork_proofs })
+    }
+
+    /// Writes the bundle as JSON, one entry per line. Unparseable entries are dropped.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(format!("{{\"format\":\"{BUNDLE_FORMAT}\",\"version\":1,\n\"genesis\":").as_bytes());
+        match &self.genesis {
+            Ok(g) => out.extend_from_slice(&g.canonical_bytes()),
+            Err(_) => out.extend_from_slice(b"{}"),
+        }
+        out.extend_from_slice(format!(",\n\"target\":\"{}\",\n\"entries\":[", self.target).as_bytes());
+        let mut first = true;
+        for e in self.entries.iter().flatten() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.push(b'\n');
+            out.extend_from_slice(&e.to_json());
+        }
+        out.extend_from_slice(b"],\n\"forkProofs\":[");
+        let mut first = true;
+        for p in self.fork_proofs.iter().flatten() {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(b"\n{\"a\":");
+            out.extend_from_slice(&p.a.to_json());
+            out.extend_from_slice(b",\"b\":");
+            out.extend_from_slice(&p.b.to_json());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}\n");
+        out
+    }
+}
+
+/// Where a bundle's entries come from: a folder of entry files, a node's store, a test.
+pub trait EntrySource {
+    /// An entry by id.
+    fn get(&self, id: &EntryId) -> Option<Entry>;
+    /// Every membership entry (`member.admit`, `member.revoke`) known.
+    fn membership(&self) -> Vec<Entry>;
+    /// Attestations that name `id` in `supersedes`.
+    fn superseded_by(&self, id: &EntryId) -> Vec<Entry>;
+    /// Known fork proofs for a signer.
+    fn fork_proofs(&self, signer: &PublicKey) -> Vec<ForkProof>;
+}
+
+/// An entry needed for a complete bundle is not available.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("entry {missing} is not available (needed as {role} of {needed_by})")]
+pub struct MissingEntry {
+    /// The missing id.
+    pub missing: EntryId,
+    /// Which entry needs it.
+    pub needed_by: EntryId,
+    /// How it is needed ("an input", "the superseded entry").
+    pub role: &'static str,
+}
+
+/// Collects the bundle of `target` from `source`.
+pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -> Result<Bundle, MissingEntry> {
+    let mut included: BTreeMap<EntryId, Entry> = BTreeMap::new();
+    let Some(first) = source.get(&target) else {
+        return Err(MissingEntry { missing: target, needed_by: target, role: "the target" });
+    };
+    let mut queue = VecDeque::from([first]);
+    for s in source.superseded_by(&target) {
+        queue.push_back(s);
+    }
+    while let Some(e) = queue.pop_front() {
+        if included.contains_key(&e.id) {
+            continue;
+        }
+        if let Body::Attestation(a) = &e.payload.body {
+            for input in &a.inputs {
+                if !included.contains_key(&input.entry) {
+                    let found = source.get(&input.entry).ok_or(MissingEntry { missing: input.entry, needed_by: e.id, role: "an input" })?;
+                    queue.push_back(found);
+                }
+            }
+            if let Some(s) = a.supersedes
+                && !included.contains_key(&s)
+            {
+                let found = source.get(&s).ok_or(MissingEntry { missing: s, needed_by: e.id, role: "the superseded entry" })?;
+                queue.push_back(found);
+            }
+        }
+        included.insert(e.id, e);
+    }
+    for m in source.membership() {
+        included.entry(m.id).or_insert(m);
+    }
+    let signers: BTreeSet<PublicKey> = included.values().map(|e| e.payload.signer).collect();
+    let mut proofs = Vec::new();
+    let mut seen = HashSet::new();
+    for s in &signers {
+        for p in source.fork_proofs(s) {
+            if seen.insert((p.a.id(), p.b.id())) {
+                proofs.push(Ok(p));
+            }
+        }
+    }
+    // Target first, then the rest by id: stable output.
+    let mut entries = Vec::with_capacity(included.len());
+    if let Some(t) = included.remove(&target) {
+        entries.push(Ok(t.signed));
+    }
+    entries.extend(included.into_values().map(|e| Ok(e.signed)));
+    Ok(Bundle { genesis: Ok(genesis.clone()), target, entries, fork_proofs: proofs })
+}
+
+/// An in-memory [`EntrySource`]: a set of decoded entries with the indexes a bundle needs.
+/// Fork proofs are detected among the entries themselves.
+#[derive(Default, Debug, Clone)]
+pub struct EntrySet {
+    by_id: HashMap<EntryId, Entry>,
+    by_chain: BTreeMap<(PublicKey, u64), Vec<EntryId>>,
+    by_part: BTreeMap<String, Vec<EntryId>>,
+    supersessions: HashMap<EntryId, Vec<EntryId>>,
+}
+
+impl EntrySet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a decoded entry (duplicates are ignored).
+    pub fn insert(&mut self, e: Entry) {
+        if self.by_id.contains_key(&e.id) {
+            return;
+        }
+        self.by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(e.id);
+        if let Body::Attestation(a) = &e.payload.body {
+            self.by_part.entry(a.part.clone()).or_default().push(e.id);
+            if let Some(s) = a.supersedes {
+                self.supersessions.entry(s).or_default().push(e.id);
+            }
+        }
+        self.by_id.insert(e.id, e);
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// All entries.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.by_id.values()
+    }
+
+    /// The attestations for a part, oldest seq first.
+    pub fn by_part(&self, part: &str) -> Vec<&Entry> {
+        let mut v: Vec<&Entry> = self.by_part.get(part).into_iter().flatten().filter_map(|id| self.by_id.get(id)).collect();
+        v.sort_by_key(|e| (e.payload.seq, e.id));
+        v
+    }
+
+    /// The current attestation of a part: those not superseded by another attestation of the
+    /// same signer in this set. Several may remain (several suppliers, or a fork).
+    pub fn current_for_part(&self, part: &str) -> Vec<&Entry> {
+        self.by_part(part)
+            .into_iter()
+            .filter(|e| {
+                !self.supersessions.get(&e.id).into_iter().flatten().any(|s| self.by_id.get(s).is_some_and(|x| x.payload.signer == e.payload.signer))
+            })
+            .collect()
+    }
+
+    /// The highest entry (seq, id) of a signer in this set, if any.
+    pub fn head_of(&self, signer: &PublicKey) -> Option<(u64, EntryId)> {
+        self.by_chain.range((*signer, 0)..=(*signer, u64::MAX)).next_back().and_then(|((_, seq), ids)| ids.first().map(|id| (*seq, *id)))
+    }
+
+    /// Finds entries whose id starts with `prefix` (hex), for short ids typed by people.
+    pub fn find_prefix(&self, prefix: &str) -> Vec<EntryId> {
+        let mut v: Vec<EntryId> = self.by_id.keys().filter(|id| id.to_hex().starts_with(prefix)).copied().collect();
+        v.sort();
+        v
+    }
+}
+
+impl EntrySource for EntrySet {
+    fn get(&self, id: &EntryId) -> Option<Entry> {
+        self.by_id.get(id).cloned()
+    }
+
+    fn membership(&self) -> Vec<Entry> {
+        let mut v: Vec<Entry> = self.by_id.values().filter(|e| e.payload.body.kind() != Kind::Attestation).cloned().collect();
+        v.sort_by_key(|e| e.id);
+        v
+    }
+
+    fn superseded_by(&self, id: &EntryId) -> Vec<Entry> {
+        self.supersessions.get(id).into_iter().flatten().filter_map(|s| self.by_id.get(s).cloned()).collect()
+    }
+
+    fn fork_proofs(&self, signer: &PublicKey) -> Vec<ForkProof> {
+        let mut out = Vec::new();
+        for ((_, _), ids) in self.by_chain.range((*signer, 0)..=(*signer, u64::MAX)) {
+            if ids.len() > 1
+                && let (Some(a), Some(b)) = (self.by_id.get(&ids[0]), self.by_id.get(&ids[1]))
+            {
+                out.push(ForkProof::new(a.signed.clone(), b.signed.clone()));
+            }
+        }
+        out
+    }
+}

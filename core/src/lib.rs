@@ -1,0 +1,43 @@
+//! # greenledger-core
+//!
+//! The data model and the ledger rules of greenledger, with no I/O: no files, no network, no
+//! database, no async runtime. The CLI, the node and other languages' ports share these rules;
+//! `docs/FORMAT.md` specifies the same format for people.
+//!
+//! # Layout
+//!
+//! * [`keys`] — ed25519 keys and signatures (strict; batch verification with the same accept set).
+//! * [`id`] — entry and network ids (blake3).
+//! * [`canonical`] — the canonical JSON form of signed payloads.
+//! * [`amount`] — fixed-point amounts: mg CO2e, millionths of a unit, basis points.
+//! * [`model`] — genesis, payloads, entry kinds, attestations.
+//! * [`entry`] — the signed envelope, its exact signed bytes, signing.
+//! * [`rollup`] — the exact carbon roll-up.
+//! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
+//! * [`bundle`] — provenance bundles and their assembly.
+//! * [`verify`] — bundle verification as numbered steps.
+//! * [`error`] — error types, one per concern.
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod amount;
+pub mod bundle;
+pub mod canonical;
+pub mod entry;
+pub mod error;
+pub mod id;
+pub mod keys;
+pub mod membership;
+pub mod model;
+pub mod rollup;
+pub mod verify;
+
+pub use amount::{Mass, Quantity, Share};
+pub use bundle::{Bundle, EntrySet, EntrySource, ForkProof};
+pub use entry::{Entry, SignedEntry, VerifiedEntry};
+pub use id::{EntryId, NetworkId};
+pub use keys::{PublicKey, SecretKey, Signature};
+pub use membership::Membership;
+pub use model::{Attestation, Body, Emissions, Genesis, Input, Kind, Payload, Role, Unit};
+pub use verify::{Report, VerifyOptions, verify_bundle};

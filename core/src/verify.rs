@@ -1,0 +1,542 @@
+//! Verifying a provenance bundle, as numbered steps.
+//!
+//! 1. **network** — the genesis is well formed (and is the one the user pinned, if any); every
+//!    entry belongs to its network.
+//! 2. **signatures** — every entry and fork proof decodes (canonical payload, known version,
+//!    kind and fields) and its ed25519 signature verifies strictly (batched, then singly to
+//!    name the culprits).
+//! 3. **membership** — every signer was admitted by a genesis admin or an admitted admin, with
+//!    the role its entry kind needs, and was not revoked at that entry's seq.
+//! 4. **chain links** — for entries of one signer present in the bundle, consecutive seqs link
+//!    by `prev`.
+//! 5. **forks** — no signer equivocated: a fork proof (or two entries at one seq) invalidates
+//!    that signer's entries from the fork's seq on.
+//! 6. **inputs** — every input of every attestation reachable from the target is present, is
+//!    a valid attestation, and there is no cycle.
+//! 7. **roll-up** — every reachable attestation's total equals `own + Σ quantity × input.total`
+//!    exactly (see [`crate::rollup`]).
+//! 8. **supersession** — a `supersedes` reference names an earlier attestation of the same
+//!    signer and part; a target that has been superseded is reported.
+//!
+//! Every problem is collected (not only the first), naming the entry and its signer.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::{
+    amount::{Mass, Quantity, SCALE},
+    bundle::Bundle,
+    entry::{Entry, SignedEntry},
+    id::{EntryId, NetworkId},
+    keys::{self, PublicKey},
+    membership::Membership,
+    model::{Attestation, Body, Genesis, Unit},
+    rollup,
+};
+
+/// The names of the steps, in order (step n is `STEPS[n - 1]`).
+pub const STEPS: [&str; 8] = ["network", "signatures", "membership", "chain links", "forks", "inputs", "roll-up", "supersession"];
+
+/// What the verifier should trust beyond the bundle itself.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The network the user expects. Without it, a bundle proves only that it is consistent
+    /// with its own genesis (a warning says so).
+    pub expected_network: Option<NetworkId>,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Reason {
+    /// The step number (1–8).
+    pub step: u8,
+    /// The step name.
+    pub check: &'static str,
+    /// The entry concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<EntryId>,
+    /// Its signer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<PublicKey>,
+    /// The signer's organisation, if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+/// The outcome of one step.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepOutcome {
+    /// 1–8.
+    pub step: u8,
+    /// Its name.
+    pub check: &'static str,
+    /// True if the step found no problem.
+    pub ok: bool,
+    /// How many problems.
+    pub problems: usize,
+}
+
+/// A node of the provenance tree.
+#[derive(Clone, Debug, Serialize)]
+pub struct TreeNode {
+    /// The entry id.
+    pub id: EntryId,
+    /// The part.
+    pub part: String,
+    /// The signer.
+    pub signer: PublicKey,
+    /// The supplier's name from its admission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// The declared unit.
+    pub unit: Unit,
+    /// Own emissions per declared unit (headline component).
+    pub own: Mass,
+    /// Total per declared unit (headline component).
+    pub total: Mass,
+    /// Quantity of this input per declared unit of the parent (in this node's unit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Quantity>,
+    /// `quantity × total`, per declared unit of the parent, rounded as the roll-up rounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contribution: Option<Mass>,
+    /// This branch's share of the root's total, in percent (display only).
+    pub share_percent: f64,
+    /// Already shown elsewhere in the tree (children not repeated).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repeated: bool,
+    /// Inputs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<TreeNode>,
+}
+
+/// The verification report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// True if no step found a problem.
+    pub valid: bool,
+    /// Every problem.
+    pub reasons: Vec<Reason>,
+    /// Things worth knowing that do not make the bundle invalid.
+    pub warnings: Vec<String>,
+    /// The network's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_name: Option<String>,
+    /// The network id (hash of the bundle's genesis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<NetworkId>,
+    /// True if the network was pinned by the user and matched.
+    pub network_pinned: bool,
+    /// The target entry.
+    pub target: EntryId,
+    /// Per-step outcomes.
+    pub steps: Vec<StepOutcome>,
+    /// Entries in the bundle.
+    pub entries: usize,
+    /// The provenance tree of the target, if it is an attestation that decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree: Option<TreeNode>,
+}
+
+struct Ctx {
+    reasons: Vec<Reason>,
+    names: HashMap<PublicKey, String>,
+}
+
+impl Ctx {
+    fn fail(&mut self, step: u8, entry: Option<EntryId>, signer: Option<PublicKey>, message: String) {
+        let signer_name = signer.and_then(|s| self.names.get(&s).cloned());
+        let prefix = match (entry, signer) {
+            (Some(e), Some(s)) => format!("entry {} by {}: ", e.fmt_short(), describe(signer_name.as_deref(), &s)),
+            (Some(e), None) => format!("entry {}: ", e.fmt_short()),
+            _ => String::new(),
+        };
+        self.reasons.push(Reason { step, check: STEPS[step as usize - 1], entry, signer, signer_name, message: format!("{prefix}{message}") });
+    }
+}
+
+fn describe(name: Option<&str>, k: &PublicKey) -> String {
+    match name {
+        Some(n) => format!("{n:?} ({})", k.fmt_short()),
+        None => format!("signer {}", k.fmt_short()),
+    }
+}
+
+/// Verifies a bundle. Never panics; every problem becomes a [`Reason`].
+pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
+    let mut ctx = Ctx { reasons: Vec::new(), names: HashMap::new() };
+    let mut warnings = Vec::new();
+    let target = bundle.target;
+
+    // ---- step 1: network (genesis) --------------------------------------------------------
+    let genesis: Option<&Genesis> = match &bundle.genesis {
+        Ok(g) => Some(g),
+        Err(e) => {
+            ctx.fail(1, None, None, format!("the bundle's genesis is unusable: {e}"));
+            None
+        }
+    };
+    let network_id = genesis.map(Genesis::network_id);
+    let mut pinned = false;
+    match (opts.expected_network, network_id) {
+        (Some(want), Some(got)) if want != got => ctx.fail(1, None, None, format!("the bundle belongs to network {got}, not the expected network {want}")),
+        (Some(_), Some(_)) => pinned = true,
+        (None, Some(_)) => warnings.push("network not pinned: this proves the bundle is consistent with its own genesis; pass --genesis FILE or --network ID to check that it is your consortium".to_string()),
+        _ => {}
+    }
+
+    // ---- step 2: decode + signatures (needed by step 1's per-entry check too) -------------
+    let mut decoded: Vec<Entry> = Vec::new();
+    for (i, e) in bundle.entries.iter().enumerate() {
+        match e {
+            Ok(se) => match se.decode() {
+                Ok(entry) => decoded.push(entry),
+                Err(err) => ctx.fail(2, Some(se.id()), None, format!("does not decode: {err}")),
+            },
+            Err(err) => ctx.fail(2, None, None, format!("entry #{} of the bundle is malformed: {err}", i + 1)),
+        }
+    }
+    // Deduplicate by id.
+    let mut seen = HashSet::new();
+    decoded.retain(|e| seen.insert(e.id));
+    let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
+    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded.iter().zip(&signed).map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature())).collect();
+    let sig_ok = keys::verify_all(&items);
+    drop(items);
+    let mut bad_sig = Vec::new();
+    let mut entries: Vec<Entry> = Vec::with_capacity(decoded.len());
+    for (e, ok) in decoded.into_iter().zip(sig_ok) {
+        if ok.is_ok() { entries.push(e) } else { bad_sig.push(e) }
+    }
+
+    // Back to step 1 for entries: network membership.
+    if let Some(net) = network_id {
+        entries.retain(|e| {
+            if e.payload.network == net {
+                true
+            } else {
+                ctx.fail(1, Some(e.id), Some(e.payload.signer), format!("belongs to network {}, not this bundle's network {}", e.payload.network.fmt_short(), net.fmt_short()));
+                false
+            }
+        });
+    }
+    for e in &bad_sig {
+        ctx.fail(2, Some(e.id), Some(e.payload.signer), "signature does not verify: the entry was altered after signing, or signed by another key".into());
+    }
+
+    // Fork proofs (checked here, reported in step 5).
+    let mut forks: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    let mut fork_notes: Vec<(PublicKey, u64, EntryId, EntryId)> = Vec::new();
+    for p in &bundle.fork_proofs {
+        match p {
+            Ok(p) => match p.check() {
+                Ok((signer, seq)) => {
+                    let same_net = p.a.decode().map(|e| Some(e.payload.network) == network_id).unwrap_or(false);
+                    if same_net {
+                        let f = forks.entry(signer).or_insert(seq);
+                        *f = (*f).min(seq);
+                        fork_notes.push((signer, seq, p.a.id(), p.b.id()));
+                    } else {
+                        warnings.push(format!("a fork proof of signer {} belongs to another network; ignored", signer.fmt_short()));
+                    }
+                }
+                Err(why) => ctx.fail(2, None, None, format!("a fork proof is not valid: {why}")),
+            },
+            Err(err) => ctx.fail(2, None, None, format!("a fork proof is malformed: {err}")),
+        }
+    }
+    let mut by_chain: BTreeMap<(PublicKey, u64), Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(i);
+    }
+    for ((signer, seq), idx) in &by_chain {
+        if idx.len() > 1 {
+            let f = forks.entry(*signer).or_insert(*seq);
+            *f = (*f).min(*seq);
+            fork_notes.push((*signer, *seq, entries[idx[0]].id, entries[idx[1]].id));
+        }
+    }
+    let forked = |e: &Entry| forks.get(&e.payload.signer).is_some_and(|s| e.payload.seq >= *s);
+
+    // ---- step 3: membership ----------------------------------------------------------------
+    let membership = match genesis {
+        Some(g) => Membership::compute(g, entries.iter().filter(|e| !forked(e))),
+        None => Membership::default(),
+    };
+    for e in entries.iter().chain(&bad_sig) {
+        if let Some(n) = membership.name(&e.payload.signer) {
+            ctx.names.insert(e.payload.signer, n.to_string());
+        }
+    }
+    // Names for reasons recorded before membership was known.
+    for r in &mut ctx.reasons {
+        if let Some(s) = r.signer
+            && r.signer_name.is_none()
+            && let Some(n) = membership.name(&s)
+        {
+            r.signer_name = Some(n.to_string());
+        }
+    }
+    let mut invalid: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
+    if genesis.is_some() {
+        for e in &entries {
+            if let Err(err) = membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind()) {
+                ctx.fail(3, Some(e.id), Some(e.payload.signer), format!("{} not authorised: {err}", e.payload.body.kind()));
+                invalid.insert(e.id);
+            }
+        }
+    }
+
+    // ---- step 4: chain links ---------------------------------------------------------------
+    let id_at: HashMap<(PublicKey, u64), EntryId> = by_chain.iter().filter(|(_, v)| v.len() == 1).map(|(k, v)| (*k, entries[v[0]].id)).collect();
+    for e in &entries {
+        if e.payload.seq > 1
+            && let Some(prev_id) = id_at.get(&(e.payload.signer, e.payload.seq - 1))
+            && e.payload.prev != Some(*prev_id)
+        {
+            ctx.fail(4, Some(e.id), Some(e.payload.signer), format!("seq {} does not link to the signer's entry {} at seq {}", e.payload.seq, prev_id.fmt_short(), e.payload.seq - 1));
+            invalid.insert(e.id);
+        }
+    }
+
+    // ---- step 5: forks ---------------------------------------------------------------------
+    fork_notes.sort();
+    fork_notes.dedup();
+    for (signer, seq, a, b) in &fork_notes {
+        let who = describe(ctx.names.get(signer).map(String::as_str), signer);
+        ctx.fail(5, None, Some(*signer), format!("fork: {who} signed two different entries at seq {seq} ({} and {})", a.fmt_short(), b.fmt_short()));
+    }
+    for e in &entries {
+        if let Some(s) = forks.get(&e.payload.signer)
+            && e.payload.seq >= *s
+        {
+            invalid.insert(e.id);
+        }
+    }
+
+    // ---- steps 6 and 7: inputs and roll-up over the target's DAG ---------------------------
+    let index: HashMap<EntryId, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
+    let bad_index: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
+    let mut reachable: Vec<EntryId> = Vec::new();
+    match index.get(&target) {
+        None if bad_index.contains(&target) => {}
+        None => ctx.fail(6, Some(target), None, "the target entry is not in the bundle (or did not decode)".into()),
+        Some(t) => {
+            if t.attestation().is_none() {
+                warnings.push(format!("the target is a {} entry, not an attestation: there is no roll-up to check", t.payload.body.kind()));
+            }
+            // Iterative DFS with colours: 1 = on stack, 2 = done.
+            let mut colour: HashMap<EntryId, u8> = HashMap::new();
+            let mut stack: Vec<(EntryId, usize)> = vec![(target, 0)];
+            colour.insert(target, 1);
+            while let Some((id, next)) = stack.pop() {
+                let inputs = index.get(&id).and_then(|e| e.attestation()).map(|a| a.inputs.as_slice()).unwrap_or(&[]);
+                if next < inputs.len() {
+                    stack.push((id, next + 1));
+                    let child = inputs[next].entry;
+                    match colour.get(&child) {
+                        Some(1) => {
+                            let e = index[&id];
+                            ctx.fail(6, Some(id), Some(e.payload.signer), format!("input {} forms a cycle", child.fmt_short()));
+                            invalid.insert(id);
+                        }
+                        Some(_) => {}
+                        None => {
+                            let parent = index[&id];
+                            match index.get(&child) {
+                                Some(c) if c.attestation().is_some() => {
+                                    colour.insert(child, 1);
+                                    stack.push((child, 0));
+                                }
+                                Some(c) => {
+                                    ctx.fail(6, Some(id), Some(parent.payload.signer), format!("input {} is a {} entry, not an attestation", child.fmt_short(), c.payload.body.kind()));
+                                    invalid.insert(id);
+                                    colour.insert(child, 2);
+                                }
+                                None => {
+                                    let why = if bad_index.contains(&child) { "is in the bundle but its signature does not verify" } else { "is missing from the bundle" };
+                                    ctx.fail(6, Some(id), Some(parent.payload.signer), format!("input {} {why}", child.fmt_short()));
+                                    invalid.insert(id);
+                                    colour.insert(child, 2);
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    colour.insert(id, 2);
+                    reachable.push(id); // post-order: inputs before consumers
+                }
+            }
+        }
+    }
+    for id in &reachable {
+        let e = index[id];
+        let Some(a) = e.attestation() else { continue };
+        let totals: Option<Vec<(Quantity, &crate::model::Emissions)>> =
+            a.inputs.iter().map(|i| index.get(&i.entry).and_then(|c| c.attestation()).map(|c| (i.quantity, &c.total))).collect();
+        let Some(totals) = totals else { continue }; // already reported in step 6
+        match rollup::roll_up(&a.own, &totals) {
+            Ok(computed) if computed == a.total => {}
+            Ok(computed) => {
+                ctx.fail(7, Some(e.id), Some(e.payload.signer), rollup_mismatch(a, &computed));
+                invalid.insert(e.id);
+            }
+            Err(err) => {
+                ctx.fail(7, Some(e.id), Some(e.payload.signer), err.to_string());
+                invalid.insert(e.id);
+            }
+        }
+    }
+
+    // ---- step 8: supersession --------------------------------------------------------------
+    for e in &entries {
+        let Some(a) = e.attestation() else { continue };
+        let Some(old) = a.supersedes else { continue };
+        let problem = match index.get(&old) {
+            None => Some(format!("supersedes {} which is not in the bundle", old.fmt_short())),
+            Some(o) => match o.attestation() {
+                None => Some(format!("supersedes {} which is not an attestation", old.fmt_short())),
+                Some(oa) if o.payload.signer != e.payload.signer => {
+                    let _ = oa;
+                    Some(format!("supersedes {} which another signer made; only one's own attestations can be superseded", old.fmt_short()))
+                }
+                Some(oa) if oa.part != a.part => Some(format!("supersedes {} which is about another part ({})", old.fmt_short(), oa.part)),
+                Some(_) if o.payload.seq >= e.payload.seq => Some(format!("supersedes {} which is not earlier in the signer's chain", old.fmt_short())),
+                Some(_) => None,
+            },
+        };
+        if let Some(p) = problem {
+            // Only entries that matter (target's DAG) make the bundle invalid.
+            ctx.fail(8, Some(e.id), Some(e.payload.signer), p);
+            invalid.insert(e.id);
+        }
+    }
+    if let Some(t) = index.get(&target) {
+        for e in &entries {
+            if let Some(a) = e.attestation()
+                && a.supersedes == Some(target)
+                && e.payload.signer == t.payload.signer
+                && !invalid.contains(&e.id)
+            {
+                ctx.fail(8, Some(target), Some(t.payload.signer), format!("has been superseded by {} (a correction by the same signer); verify that entry instead", e.id.fmt_short()));
+            }
+        }
+    }
+    let reachable_set: HashSet<EntryId> = reachable.iter().copied().collect();
+    for id in &reachable {
+        let e = index[id];
+        if *id == target {
+            continue;
+        }
+        for other in &entries {
+            if other.attestation().and_then(|a| a.supersedes) == Some(*id) && other.payload.signer == e.payload.signer && !reachable_set.contains(&other.id) {
+                warnings.push(format!("input {} has been superseded by {}; the consumer used the earlier figures", id.fmt_short(), other.id.fmt_short()));
+            }
+        }
+    }
+
+    // Entries in the target's DAG that are invalid for a reason reported against the signer
+    // (forks) need their own line, so the reader sees what the target depends on.
+    for id in &reachable {
+        let e = index[id];
+        if let Some(s) = forks.get(&e.payload.signer)
+            && e.payload.seq >= *s
+        {
+            ctx.fail(5, Some(*id), Some(e.payload.signer), format!("is at seq {} of a forked chain (fork at seq {s}); it cannot be trusted", e.payload.seq));
+        }
+    }
+
+    let tree = index.get(&target).filter(|t| t.attestation().is_some()).map(|_| build_tree(&index, &membership, target));
+    let steps = (1..=8u8)
+        .map(|n| {
+            let problems = ctx.reasons.iter().filter(|r| r.step == n).count();
+            StepOutcome { step: n, check: STEPS[n as usize - 1], ok: problems == 0, problems }
+        })
+        .collect();
+    let mut reasons = ctx.reasons;
+    reasons.sort_by_key(|r| r.step);
+    Report {
+        valid: reasons.is_empty(),
+        reasons,
+        warnings,
+        network_name: genesis.map(|g| g.name.clone()),
+        network_id,
+        network_pinned: pinned,
+        target,
+        steps,
+        entries: bundle.entries.len(),
+        tree,
+    }
+}
+
+fn rollup_mismatch(a: &Attestation, computed: &crate::model::Emissions) -> String {
+    let mut parts = Vec::new();
+    for c in &crate::model::COMPONENTS {
+        let (claimed, want) = ((c.get)(&a.total), (c.get)(computed));
+        if claimed != want {
+            let show = |m: Option<Mass>| m.map(|m| format!("{} kg", m.kg_string())).unwrap_or_else(|| "absent".into());
+            parts.push(format!("{} claimed {} but own + inputs give {}", c.name, show(claimed), show(want)));
+        }
+    }
+    format!("roll-up mismatch: {}", parts.join("; "))
+}
+
+fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> TreeNode {
+    let mut shown = HashSet::new();
+    let root_total = index[&root].attestation().map(|a| a.total.pcf_excluding_biogenic_uptake.0).unwrap_or(0);
+    node(index, m, root, None, 100.0, root_total, &mut shown, 0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn node(index: &HashMap<EntryId, &Entry>, m: &Membership, id: EntryId, quantity: Option<Quantity>, share: f64, root_total: i64, shown: &mut HashSet<EntryId>, depth: usize) -> TreeNode {
+    let e = index[&id];
+    let a = e.attestation().expect("tree nodes are attestations");
+    let total = a.total.pcf_excluding_biogenic_uptake;
+    let contribution = quantity.map(|q| Mass(rollup::round_scaled(q.0 as i128 * total.0 as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64));
+    let repeated = !shown.insert(id);
+    let mut inputs = Vec::new();
+    if !repeated && depth < 10_000 {
+        for i in &a.inputs {
+            if let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) {
+                let own_total = total.0;
+                let child_contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
+                let child_share = if own_total != 0 { share * child_contrib / own_total as f64 } else { 0.0 };
+                let _ = root_total;
+                inputs.push(node(index, m, i.entry, Some(i.quantity), child_share, root_total, shown, depth + 1));
+            }
+        }
+    }
+    TreeNode {
+        id,
+        part: a.part.clone(),
+        signer: e.payload.signer,
+        supplier: m.name(&e.payload.signer).map(str::to_string),
+        unit: a.declared_unit_of_measurement,
+        own: a.own.pcf_excluding_biogenic_uptake,
+        total,
+        quantity,
+        contribution,
+        share_percent: share,
+        repeated,
+        inputs,
+    }
+}
+
+/// Verifies a single entry on its own for the signing tools: decode + signature.
+pub fn check_signed(se: &SignedEntry) -> Result<Entry, crate::entry::EntryError> {
+    se.verify().map(|v| v.into_entry())
+}
+
+impl Body {
+    /// A one-line summary for terminal output.
+    pub fn summary(&self) -> String {
+        match self {
+            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
+            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
+            Body::Attestation(a) => format!("{} total {} kg CO2e/{}", a.part, a.total.pcf_excluding_biogenic_uptake.kg_string(), a.declared_unit_of_measurement.symbol()),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! greenledger-node (under construction)
