@@ -23,7 +23,10 @@ pub const SCALE: i64 = 1_000_000;
 /// 10^`digits`. Refuses more fractional digits than `digits` (no silent rounding), exponents,
 /// signs other than a leading `-`, and values that do not fit in an `i64`.
 pub fn parse_decimal(s: &str, digits: u32) -> Result<i64, AmountError> {
-    let bad = |why: &str| AmountError::Invalid { input: s.to_string(), why: why.to_string() };
+    let bad = |why: &str| AmountError::Invalid {
+        input: s.to_string(),
+        why: why.to_string(),
+    };
     let t = s.trim();
     if t.is_empty() {
         return Err(bad("empty"));
@@ -40,7 +43,9 @@ pub fn parse_decimal(s: &str, digits: u32) -> Result<i64, AmountError> {
         return Err(bad("no digits"));
     }
     if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad("only digits and one '.' are allowed (no exponent, no thousands separator)"));
+        return Err(bad(
+            "only digits and one '.' are allowed (no exponent, no thousands separator)",
+        ));
     }
     if body.contains('.') && frac.is_empty() && int.is_empty() {
         return Err(bad("no digits"));
@@ -77,7 +82,11 @@ pub fn format_decimal(v: i64, digits: u32) -> String {
     let a = (v as i128).unsigned_abs();
     let int = a / scale;
     let frac = a % scale;
-    let mut s = if neg { format!("-{int}") } else { int.to_string() };
+    let mut s = if neg {
+        format!("-{int}")
+    } else {
+        int.to_string()
+    };
     if frac != 0 {
         let f = format!("{:0width$}", frac, width = digits as usize);
         s.push('.');
@@ -94,9 +103,12 @@ fn parse_int_string(s: &str) -> Result<i64, String> {
         && (digits == "0" || !digits.starts_with('0'))
         && s != "-0";
     if !ok {
-        return Err(format!("{s:?} is not a canonical integer string (digits, optional leading '-', no leading zeros)"));
+        return Err(format!(
+            "{s:?} is not a canonical integer string (digits, optional leading '-', no leading zeros)"
+        ));
     }
-    s.parse::<i64>().map_err(|_| format!("{s:?} does not fit in a signed 64-bit integer"))
+    s.parse::<i64>()
+        .map_err(|_| format!("{s:?} does not fit in a signed 64-bit integer"))
 }
 
 macro_rules! int_string_type {
@@ -182,7 +194,10 @@ impl Share {
     pub fn from_percent_str(s: &str) -> Result<Self, AmountError> {
         let v = parse_decimal(s, 2)?;
         if !(0..=10_000).contains(&v) {
-            return Err(AmountError::Invalid { input: s.into(), why: "a percentage must be between 0 and 100".into() });
+            return Err(AmountError::Invalid {
+                input: s.into(),
+                why: "a percentage must be between 0 and 100".into(),
+            });
         }
         Ok(Share(v as u16))
     }
@@ -212,11 +227,31 @@ mod tests {
 
     #[test]
     fn refuses_bad_decimals() {
-        for s in ["", "-", ".", "1e3", "1,5", "0x10", "1.0000001", "abc", "1..2", " 1 2", "--1", "NaN", "inf"] {
+        for s in [
+            "",
+            "-",
+            ".",
+            "1e3",
+            "1,5",
+            "0x10",
+            "1.0000001",
+            "abc",
+            "1..2",
+            " 1 2",
+            "--1",
+            "NaN",
+            "inf",
+        ] {
             assert!(parse_decimal(s, 6).is_err(), "{s:?} should be refused");
         }
-        assert!(matches!(parse_decimal("99999999999999999999", 6), Err(AmountError::Overflow(_))));
-        assert!(matches!(parse_decimal("9223372036855", 6), Err(AmountError::Overflow(_))));
+        assert!(matches!(
+            parse_decimal("99999999999999999999", 6),
+            Err(AmountError::Overflow(_))
+        ));
+        assert!(matches!(
+            parse_decimal("9223372036855", 6),
+            Err(AmountError::Overflow(_))
+        ));
     }
 
     #[test]

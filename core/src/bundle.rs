@@ -40,7 +40,11 @@ pub struct ForkProof {
 impl ForkProof {
     /// Builds a proof in a canonical order (smaller id first).
     pub fn new(a: SignedEntry, b: SignedEntry) -> Self {
-        if a.id() <= b.id() { ForkProof { a, b } } else { ForkProof { a: b, b: a } }
+        if a.id() <= b.id() {
+            ForkProof { a, b }
+        } else {
+            ForkProof { a: b, b: a }
+        }
     }
 
     /// Checks the proof on its own: both entries decode, both signatures verify, same network,
@@ -114,39 +118,65 @@ impl Bundle {
             return Err(BundleError::Format("the file is empty".into()));
         }
         // Check format and version first for a precise message.
-        let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(format!("not valid JSON ({e}); the file may be truncated")))?;
+        let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            BundleError::Format(format!("not valid JSON ({e}); the file may be truncated"))
+        })?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) {
-            return Err(BundleError::Format(format!("missing \"format\": \"{BUNDLE_FORMAT}\"")));
+            return Err(BundleError::Format(format!(
+                "missing \"format\": \"{BUNDLE_FORMAT}\""
+            )));
         }
         match probe.get("version").and_then(|v| v.as_u64()) {
             Some(1) => {}
             Some(v) => return Err(BundleError::UnsupportedVersion(v)),
             None => return Err(BundleError::Format("missing integer \"version\"".into())),
         }
-        let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+        let raw: RawBundle<'_> =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
         if raw.format != BUNDLE_FORMAT || raw.version != 1 {
             return Err(BundleError::Format("bad format or version".into()));
         }
-        let target = raw.target.parse().map_err(|e| BundleError::Format(format!("target: {e}")))?;
+        let target = raw
+            .target
+            .parse()
+            .map_err(|e| BundleError::Format(format!("target: {e}")))?;
         let genesis = Genesis::from_json(raw.genesis.get().as_bytes());
-        let entries = raw.entries.iter().map(|r| SignedEntry::from_json(r.get().as_bytes())).collect();
+        let entries = raw
+            .entries
+            .iter()
+            .map(|r| SignedEntry::from_json(r.get().as_bytes()))
+            .collect();
         let fork_proofs = raw
             .fork_proofs
             .iter()
-            .map(|p| Ok(ForkProof { a: SignedEntry::from_json(p.a.get().as_bytes())?, b: SignedEntry::from_json(p.b.get().as_bytes())? }))
+            .map(|p| {
+                Ok(ForkProof {
+                    a: SignedEntry::from_json(p.a.get().as_bytes())?,
+                    b: SignedEntry::from_json(p.b.get().as_bytes())?,
+                })
+            })
             .collect();
-        Ok(Bundle { genesis, target, entries, fork_proofs })
+        Ok(Bundle {
+            genesis,
+            target,
+            entries,
+            fork_proofs,
+        })
     }
 
     /// Writes the bundle as JSON, one entry per line. Unparseable entries are dropped.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(format!("{{\"format\":\"{BUNDLE_FORMAT}\",\"version\":1,\n\"genesis\":").as_bytes());
+        out.extend_from_slice(
+            format!("{{\"format\":\"{BUNDLE_FORMAT}\",\"version\":1,\n\"genesis\":").as_bytes(),
+        );
         match &self.genesis {
             Ok(g) => out.extend_from_slice(&g.canonical_bytes()),
             Err(_) => out.extend_from_slice(b"{}"),
         }
-        out.extend_from_slice(format!(",\n\"target\":\"{}\",\n\"entries\":[", self.target).as_bytes());
+        out.extend_from_slice(
+            format!(",\n\"target\":\"{}\",\n\"entries\":[", self.target).as_bytes(),
+        );
         let mut first = true;
         for e in self.entries.iter().flatten() {
             if !first {
@@ -199,10 +229,18 @@ pub struct MissingEntry {
 }
 
 /// Collects the bundle of `target` from `source`.
-pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -> Result<Bundle, MissingEntry> {
+pub fn assemble(
+    genesis: &Genesis,
+    target: EntryId,
+    source: &impl EntrySource,
+) -> Result<Bundle, MissingEntry> {
     let mut included: BTreeMap<EntryId, Entry> = BTreeMap::new();
     let Some(first) = source.get(&target) else {
-        return Err(MissingEntry { missing: target, needed_by: target, role: "the target" });
+        return Err(MissingEntry {
+            missing: target,
+            needed_by: target,
+            role: "the target",
+        });
     };
     let mut queue = VecDeque::from([first]);
     for s in source.superseded_by(&target) {
@@ -215,14 +253,22 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
         if let Body::Attestation(a) = &e.payload.body {
             for input in &a.inputs {
                 if !included.contains_key(&input.entry) {
-                    let found = source.get(&input.entry).ok_or(MissingEntry { missing: input.entry, needed_by: e.id, role: "an input" })?;
+                    let found = source.get(&input.entry).ok_or(MissingEntry {
+                        missing: input.entry,
+                        needed_by: e.id,
+                        role: "an input",
+                    })?;
                     queue.push_back(found);
                 }
             }
             if let Some(s) = a.supersedes
                 && !included.contains_key(&s)
             {
-                let found = source.get(&s).ok_or(MissingEntry { missing: s, needed_by: e.id, role: "the superseded entry" })?;
+                let found = source.get(&s).ok_or(MissingEntry {
+                    missing: s,
+                    needed_by: e.id,
+                    role: "the superseded entry",
+                })?;
                 queue.push_back(found);
             }
         }
@@ -247,7 +293,12 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
         entries.push(Ok(t.signed));
     }
     entries.extend(included.into_values().map(|e| Ok(e.signed)));
-    Ok(Bundle { genesis: Ok(genesis.clone()), target, entries, fork_proofs: proofs })
+    Ok(Bundle {
+        genesis: Ok(genesis.clone()),
+        target,
+        entries,
+        fork_proofs: proofs,
+    })
 }
 
 /// An in-memory [`EntrySource`]: a set of decoded entries with the indexes a bundle needs.
@@ -271,7 +322,10 @@ impl EntrySet {
         if self.by_id.contains_key(&e.id) {
             return;
         }
-        self.by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(e.id);
+        self.by_chain
+            .entry((e.payload.signer, e.payload.seq))
+            .or_default()
+            .push(e.id);
         if let Body::Attestation(a) = &e.payload.body {
             self.by_part.entry(a.part.clone()).or_default().push(e.id);
             if let Some(s) = a.supersedes {
@@ -298,7 +352,13 @@ impl EntrySet {
 
     /// The attestations for a part, oldest seq first.
     pub fn by_part(&self, part: &str) -> Vec<&Entry> {
-        let mut v: Vec<&Entry> = self.by_part.get(part).into_iter().flatten().filter_map(|id| self.by_id.get(id)).collect();
+        let mut v: Vec<&Entry> = self
+            .by_part
+            .get(part)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+            .collect();
         v.sort_by_key(|e| (e.payload.seq, e.id));
         v
     }
@@ -309,19 +369,36 @@ impl EntrySet {
         self.by_part(part)
             .into_iter()
             .filter(|e| {
-                !self.supersessions.get(&e.id).into_iter().flatten().any(|s| self.by_id.get(s).is_some_and(|x| x.payload.signer == e.payload.signer))
+                !self
+                    .supersessions
+                    .get(&e.id)
+                    .into_iter()
+                    .flatten()
+                    .any(|s| {
+                        self.by_id
+                            .get(s)
+                            .is_some_and(|x| x.payload.signer == e.payload.signer)
+                    })
             })
             .collect()
     }
 
     /// The highest entry (seq, id) of a signer in this set, if any.
     pub fn head_of(&self, signer: &PublicKey) -> Option<(u64, EntryId)> {
-        self.by_chain.range((*signer, 0)..=(*signer, u64::MAX)).next_back().and_then(|((_, seq), ids)| ids.first().map(|id| (*seq, *id)))
+        self.by_chain
+            .range((*signer, 0)..=(*signer, u64::MAX))
+            .next_back()
+            .and_then(|((_, seq), ids)| ids.first().map(|id| (*seq, *id)))
     }
 
     /// Finds entries whose id starts with `prefix` (hex), for short ids typed by people.
     pub fn find_prefix(&self, prefix: &str) -> Vec<EntryId> {
-        let mut v: Vec<EntryId> = self.by_id.keys().filter(|id| id.to_hex().starts_with(prefix)).copied().collect();
+        let mut v: Vec<EntryId> = self
+            .by_id
+            .keys()
+            .filter(|id| id.to_hex().starts_with(prefix))
+            .copied()
+            .collect();
         v.sort();
         v
     }
@@ -333,13 +410,23 @@ impl EntrySource for EntrySet {
     }
 
     fn membership(&self) -> Vec<Entry> {
-        let mut v: Vec<Entry> = self.by_id.values().filter(|e| e.payload.body.kind() != Kind::Attestation).cloned().collect();
+        let mut v: Vec<Entry> = self
+            .by_id
+            .values()
+            .filter(|e| e.payload.body.kind() != Kind::Attestation)
+            .cloned()
+            .collect();
         v.sort_by_key(|e| e.id);
         v
     }
 
     fn superseded_by(&self, id: &EntryId) -> Vec<Entry> {
-        self.supersessions.get(id).into_iter().flatten().filter_map(|s| self.by_id.get(s).cloned()).collect()
+        self.supersessions
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| self.by_id.get(s).cloned())
+            .collect()
     }
 
     fn fork_proofs(&self, signer: &PublicKey) -> Vec<ForkProof> {

@@ -106,7 +106,8 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// Parses `bytes` as JSON and checks that they are exactly the canonical encoding of what they
 /// hold. Returns the parsed value.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| CanonicalError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| CanonicalError::NotJson(e.to_string()))?;
     let again = to_canonical(&value)?;
     if again != bytes {
         return Err(CanonicalError::NotCanonical {
@@ -117,7 +118,10 @@ pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> usize {
-    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()))
 }
 
 #[cfg(test)]
@@ -137,19 +141,46 @@ mod tests {
 
     #[test]
     fn refuses_floats_nulls_and_huge_numbers() {
-        assert!(matches!(to_canonical(&json!(1.5)), Err(CanonicalError::Float(_))));
-        assert!(matches!(to_canonical(&json!(null)), Err(CanonicalError::Null)));
-        assert!(matches!(to_canonical(&json!(1u64 << 60)), Err(CanonicalError::NumberOutOfRange(_))));
+        assert!(matches!(
+            to_canonical(&json!(1.5)),
+            Err(CanonicalError::Float(_))
+        ));
+        assert!(matches!(
+            to_canonical(&json!(null)),
+            Err(CanonicalError::Null)
+        ));
+        assert!(matches!(
+            to_canonical(&json!(1u64 << 60)),
+            Err(CanonicalError::NumberOutOfRange(_))
+        ));
     }
 
     #[test]
     fn detects_non_canonical_input() {
         assert!(parse_canonical(br#"{"a":1,"b":2}"#).is_ok());
-        assert!(matches!(parse_canonical(br#"{"b":2,"a":1}"#), Err(CanonicalError::NotCanonical { offset: 2 })));
-        assert!(matches!(parse_canonical(br#"{"a": 1}"#), Err(CanonicalError::NotCanonical { .. })));
-        assert!(matches!(parse_canonical(br#"{"a":1,"a":1}"#), Err(CanonicalError::NotCanonical { .. })));
-        assert!(matches!(parse_canonical(br#"{"a":"\u0041"}"#), Err(CanonicalError::NotCanonical { .. })));
-        assert!(matches!(parse_canonical(br#"{"a":1.0}"#), Err(CanonicalError::Float(_))));
-        assert!(matches!(parse_canonical(b"{\"a\":1"), Err(CanonicalError::NotJson(_))));
+        assert!(matches!(
+            parse_canonical(br#"{"b":2,"a":1}"#),
+            Err(CanonicalError::NotCanonical { offset: 2 })
+        ));
+        assert!(matches!(
+            parse_canonical(br#"{"a": 1}"#),
+            Err(CanonicalError::NotCanonical { .. })
+        ));
+        assert!(matches!(
+            parse_canonical(br#"{"a":1,"a":1}"#),
+            Err(CanonicalError::NotCanonical { .. })
+        ));
+        assert!(matches!(
+            parse_canonical(br#"{"a":"\u0041"}"#),
+            Err(CanonicalError::NotCanonical { .. })
+        ));
+        assert!(matches!(
+            parse_canonical(br#"{"a":1.0}"#),
+            Err(CanonicalError::Float(_))
+        ));
+        assert!(matches!(
+            parse_canonical(b"{\"a\":1"),
+            Err(CanonicalError::NotJson(_))
+        ));
     }
 }

@@ -51,16 +51,24 @@ impl SignedEntry {
 
     /// Parses the JSON envelope, keeping the payload's bytes exactly as they appear in `json`.
     pub fn from_json(json: &[u8]) -> Result<Self, DecodeError> {
-        let env: Envelope<'_> = serde_json::from_slice(json).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+        let env: Envelope<'_> =
+            serde_json::from_slice(json).map_err(|e| DecodeError::Envelope(e.to_string()))?;
         let payload = env.payload.get().as_bytes();
         if payload.len() > MAX_PAYLOAD {
-            return Err(DecodeError::Envelope(format!("payload larger than {MAX_PAYLOAD} bytes")));
+            return Err(DecodeError::Envelope(format!(
+                "payload larger than {MAX_PAYLOAD} bytes"
+            )));
         }
         if !payload.starts_with(b"{") {
-            return Err(DecodeError::Envelope("payload must be a JSON object".into()));
+            return Err(DecodeError::Envelope(
+                "payload must be a JSON object".into(),
+            ));
         }
         let signature = Signature::from_hex(env.signature)?;
-        Ok(SignedEntry { payload: payload.to_vec(), signature })
+        Ok(SignedEntry {
+            payload: payload.to_vec(),
+            signature,
+        })
     }
 
     /// The envelope as JSON: `{"payload":…,"signature":"…"}` (itself canonical when the payload is).
@@ -104,13 +112,20 @@ impl SignedEntry {
     /// signature. Use [`SignedEntry::verify`] to get a [`VerifiedEntry`].
     pub fn decode(&self) -> Result<Entry, DecodeError> {
         let payload = Payload::decode(&self.payload)?;
-        Ok(Entry { id: self.id(), payload, signed: self.clone() })
+        Ok(Entry {
+            id: self.id(),
+            payload,
+            signed: self.clone(),
+        })
     }
 
     /// Decodes and checks the signature (strict ed25519).
     pub fn verify(&self) -> Result<VerifiedEntry, EntryError> {
         let entry = self.decode()?;
-        entry.payload.signer.verify(&self.signed_bytes(), &self.signature)?;
+        entry
+            .payload
+            .signer
+            .verify(&self.signed_bytes(), &self.signature)?;
         Ok(VerifiedEntry(entry))
     }
 }
@@ -168,15 +183,25 @@ impl VerifiedEntry {
 /// Encodes and signs a payload.
 pub fn sign(key: &SecretKey, payload: &Payload) -> Result<VerifiedEntry, DecodeError> {
     if payload.signer != key.public() {
-        return Err(DecodeError::Invalid { field: "signer", why: "the payload names another signer than the key".into() });
+        return Err(DecodeError::Invalid {
+            field: "signer",
+            why: "the payload names another signer than the key".into(),
+        });
     }
     let bytes = payload.to_canonical()?;
     let mut signed = Vec::with_capacity(ENTRY_TAG.len() + bytes.len());
     signed.extend_from_slice(ENTRY_TAG);
     signed.extend_from_slice(&bytes);
     let signature = key.sign(&signed);
-    let se = SignedEntry { payload: bytes, signature };
-    Ok(VerifiedEntry(Entry { id: se.id(), payload: payload.clone(), signed: se }))
+    let se = SignedEntry {
+        payload: bytes,
+        signature,
+    };
+    Ok(VerifiedEntry(Entry {
+        id: se.id(),
+        payload: payload.clone(),
+        signed: se,
+    }))
 }
 
 impl Entry {
@@ -206,7 +231,11 @@ mod tests {
             seq: 1,
             prev: None,
             timestamp: "2026-01-02T00:00:00Z".into(),
-            body: Body::Attestation(Box::new(Attestation::new("urn:greenledger:x:y", Unit::Kilogram, Emissions::headline(Mass(1))))),
+            body: Body::Attestation(Box::new(Attestation::new(
+                "urn:greenledger:x:y",
+                Unit::Kilogram,
+                Emissions::headline(Mass(1)),
+            ))),
         };
         let e = sign(&k, &p).unwrap();
         (k, e)
@@ -225,10 +254,15 @@ mod tests {
     #[test]
     fn reformatted_payload_is_refused_with_a_clear_error() {
         let (_, e) = sample();
-        let json = String::from_utf8(e.signed().to_json()).unwrap().replace(",\"", ", \"");
+        let json = String::from_utf8(e.signed().to_json())
+            .unwrap()
+            .replace(",\"", ", \"");
         let se = SignedEntry::from_json(json.as_bytes()).unwrap();
         let err = se.verify().unwrap_err();
-        assert!(matches!(err, EntryError::Decode(DecodeError::Canonical(_))), "{err:?}");
+        assert!(
+            matches!(err, EntryError::Decode(DecodeError::Canonical(_))),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("canonical"));
     }
 
@@ -242,7 +276,10 @@ mod tests {
             v["signature"],
             String::from_utf8(e.signed().payload().to_vec()).unwrap()
         );
-        assert_eq!(SignedEntry::from_json(pretty.as_bytes()).unwrap().id(), e.id());
+        assert_eq!(
+            SignedEntry::from_json(pretty.as_bytes()).unwrap().id(),
+            e.id()
+        );
     }
 
     #[test]
@@ -254,11 +291,23 @@ mod tests {
             m.extend_from_slice(s.as_bytes());
             SignedEntry::from_parts(s.into_bytes(), k.sign(&m))
         };
-        let err = resign(p.replace("\"kind\":\"attestation\"", "\"kind\":\"certificate\"")).verify().unwrap_err();
-        assert!(matches!(err, EntryError::Decode(DecodeError::UnknownKind(ref k)) if k == "certificate"), "{err:?}");
-        let err = resign(p.replace("\"version\":1", "\"version\":2")).verify().unwrap_err();
-        assert!(matches!(err, EntryError::Decode(DecodeError::UnsupportedVersion(2))), "{err:?}");
-        let err = resign(p.replacen("{\"body\":", "{\"aaa\":1,\"body\":", 1)).verify().unwrap_err();
+        let err = resign(p.replace("\"kind\":\"attestation\"", "\"kind\":\"certificate\""))
+            .verify()
+            .unwrap_err();
+        assert!(
+            matches!(err, EntryError::Decode(DecodeError::UnknownKind(ref k)) if k == "certificate"),
+            "{err:?}"
+        );
+        let err = resign(p.replace("\"version\":1", "\"version\":2"))
+            .verify()
+            .unwrap_err();
+        assert!(
+            matches!(err, EntryError::Decode(DecodeError::UnsupportedVersion(2))),
+            "{err:?}"
+        );
+        let err = resign(p.replacen("{\"body\":", "{\"aaa\":1,\"body\":", 1))
+            .verify()
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }
 
@@ -268,7 +317,10 @@ mod tests {
         let mut sig = *e.signed().signature();
         sig.0[0] ^= 1;
         let se = SignedEntry::from_parts(e.signed().payload().to_vec(), sig);
-        assert!(matches!(se.verify(), Err(EntryError::Signature(SignatureError::Invalid))));
+        assert!(matches!(
+            se.verify(),
+            Err(EntryError::Signature(SignatureError::Invalid))
+        ));
     }
 
     #[test]

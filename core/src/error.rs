@@ -59,7 +59,9 @@ pub enum CanonicalError {
     #[error("not valid JSON: {0}")]
     NotJson(String),
     /// JSON, but not in canonical form.
-    #[error("not in canonical form (first difference at byte {offset}); signed payloads must be kept byte for byte, never reformatted")]
+    #[error(
+        "not in canonical form (first difference at byte {offset}); signed payloads must be kept byte for byte, never reformatted"
+    )]
     NotCanonical {
         /// Byte offset of the first difference from the canonical form.
         offset: usize,

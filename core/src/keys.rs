@@ -195,7 +195,11 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretKey(<redacted>, public {})", self.public().fmt_short())
+        write!(
+            f,
+            "SecretKey(<redacted>, public {})",
+            self.public().fmt_short()
+        )
     }
 }
 
@@ -290,19 +294,28 @@ impl SecretKey {
 
     /// Parses a key file, checking that the stored public key matches the secret.
     pub fn from_key_file(text: &str) -> Result<Self, KeyError> {
-        let file: KeyFile = serde_json::from_str(text).map_err(|e| KeyError::NotAKeyFile(e.to_string()))?;
+        let file: KeyFile =
+            serde_json::from_str(text).map_err(|e| KeyError::NotAKeyFile(e.to_string()))?;
         if file.kind != KEY_FILE_TYPE {
-            return Err(KeyError::NotAKeyFile(format!("type is {:?}, expected {KEY_FILE_TYPE:?}", file.kind)));
+            return Err(KeyError::NotAKeyFile(format!(
+                "type is {:?}, expected {KEY_FILE_TYPE:?}",
+                file.kind
+            )));
         }
         if file.version != 1 {
             return Err(KeyError::UnsupportedVersion(file.version));
         }
         if file.algorithm != "ed25519" {
-            return Err(KeyError::NotAKeyFile(format!("unsupported algorithm {:?}", file.algorithm)));
+            return Err(KeyError::NotAKeyFile(format!(
+                "unsupported algorithm {:?}",
+                file.algorithm
+            )));
         }
         let mut seed = [0u8; 32];
         if file.secret.len() != 64 || hex::decode_to_slice(&file.secret, &mut seed).is_err() {
-            return Err(KeyError::NotAKeyFile("secret is not 64 hex characters".into()));
+            return Err(KeyError::NotAKeyFile(
+                "secret is not 64 hex characters".into(),
+            ));
         }
         let key = SecretKey::from_seed(&seed);
         zeroize::Zeroize::zeroize(&mut seed);
@@ -330,9 +343,18 @@ mod tests {
         let k = SecretKey::from_seed(&[1; 32]).public();
         let hex = k.to_hex();
         assert_eq!(hex.parse::<PublicKey>().unwrap(), k);
-        assert!(matches!(hex.to_uppercase().parse::<PublicKey>(), Err(KeyError::NotLowercase)));
-        assert!(matches!(hex[..10].parse::<PublicKey>(), Err(KeyError::BadLength(10))));
-        assert!(matches!("zz".repeat(32).parse::<PublicKey>(), Err(KeyError::NotHex)));
+        assert!(matches!(
+            hex.to_uppercase().parse::<PublicKey>(),
+            Err(KeyError::NotLowercase)
+        ));
+        assert!(matches!(
+            hex[..10].parse::<PublicKey>(),
+            Err(KeyError::BadLength(10))
+        ));
+        assert!(matches!(
+            "zz".repeat(32).parse::<PublicKey>(),
+            Err(KeyError::NotHex)
+        ));
     }
 
     #[test]
@@ -340,12 +362,18 @@ mod tests {
         // The identity point (encoding 0x01 followed by zeros) has order 1.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(PublicKey::from_bytes(&identity), Err(KeyError::WeakKey)));
+        assert!(matches!(
+            PublicKey::from_bytes(&identity),
+            Err(KeyError::WeakKey)
+        ));
         // A point of order 2: y = -1.
         let mut minus_one = [0xffu8; 32];
         minus_one[0] = 0xec;
         minus_one[31] = 0x7f;
-        assert!(matches!(PublicKey::from_bytes(&minus_one), Err(KeyError::WeakKey)));
+        assert!(matches!(
+            PublicKey::from_bytes(&minus_one),
+            Err(KeyError::WeakKey)
+        ));
     }
 
     #[test]
@@ -394,7 +422,7 @@ mod tests {
             .zip(&msgs)
             .map(|(k, m)| (k.public(), m.as_slice(), k.sign(m)))
             .collect();
-        items[4].2 .0[5] ^= 1;
+        items[4].2.0[5] ^= 1;
         let all = verify_all(&items);
         let each = verify_each(&items);
         assert_eq!(all, each);
@@ -406,12 +434,24 @@ mod tests {
     fn key_file_roundtrip_and_errors() {
         let k = SecretKey::from_seed(&[9; 32]);
         let text = k.to_key_file();
-        assert_eq!(SecretKey::from_key_file(&text).unwrap().public(), k.public());
-        assert!(matches!(SecretKey::from_key_file("{}"), Err(KeyError::NotAKeyFile(_))));
-        assert!(matches!(SecretKey::from_key_file("not json"), Err(KeyError::NotAKeyFile(_))));
+        assert_eq!(
+            SecretKey::from_key_file(&text).unwrap().public(),
+            k.public()
+        );
+        assert!(matches!(
+            SecretKey::from_key_file("{}"),
+            Err(KeyError::NotAKeyFile(_))
+        ));
+        assert!(matches!(
+            SecretKey::from_key_file("not json"),
+            Err(KeyError::NotAKeyFile(_))
+        ));
         let other = SecretKey::from_seed(&[8; 32]).public().to_hex();
         let tampered = text.replace(&k.public().to_hex(), &other);
-        assert!(matches!(SecretKey::from_key_file(&tampered), Err(KeyError::PublicMismatch)));
+        assert!(matches!(
+            SecretKey::from_key_file(&tampered),
+            Err(KeyError::PublicMismatch)
+        ));
         assert!(!format!("{k:?}").contains(&hex::encode([9u8; 32])));
     }
 }

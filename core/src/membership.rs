@@ -79,14 +79,20 @@ impl Membership {
         // Deterministic order (for names): by (admitting signer, seq, id).
         admits.sort_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)));
         let mut limits: HashMap<PublicKey, u64> = HashMap::new();
-        let within = |limits: &HashMap<PublicKey, u64>, k: &PublicKey, seq: u64| limits.get(k).is_none_or(|l| seq <= *l);
+        let within = |limits: &HashMap<PublicKey, u64>, k: &PublicKey, seq: u64| {
+            limits.get(k).is_none_or(|l| seq <= *l)
+        };
         let mut admins;
         loop {
             admins = genesis_admins.clone();
             loop {
                 let mut grew = false;
                 for (signer, seq, _, a) in &admits {
-                    if a.role == Role::Admin && admins.contains(signer) && within(&limits, signer, *seq) && admins.insert(a.member) {
+                    if a.role == Role::Admin
+                        && admins.contains(signer)
+                        && within(&limits, signer, *seq)
+                        && admins.insert(a.member)
+                    {
                         grew = true;
                     }
                 }
@@ -123,7 +129,14 @@ impl Membership {
                 }
             }
         }
-        Membership { admins, roles, names, peers, limits, genesis_admins }
+        Membership {
+            admins,
+            roles,
+            names,
+            peers,
+            limits,
+            genesis_admins,
+        }
     }
 
     /// Checks that `signer` may sign an entry of `kind` at `seq`.
@@ -139,12 +152,20 @@ impl Membership {
         let is_admin = needed == Role::Admin && self.admins.contains(signer);
         if !roles.contains(&needed) && !is_admin {
             let has: Vec<&str> = roles.iter().map(Role::as_str).collect();
-            return Err(AuthError::WrongRole { signer: who, needed: needed.as_str(), has: has.join(", ") });
+            return Err(AuthError::WrongRole {
+                signer: who,
+                needed: needed.as_str(),
+                has: has.join(", "),
+            });
         }
         if let Some(limit) = self.limits.get(signer)
             && seq > *limit
         {
-            return Err(AuthError::Revoked { signer: who, limit: *limit, seq });
+            return Err(AuthError::Revoked {
+                signer: who,
+                limit: *limit,
+                seq,
+            });
         }
         Ok(())
     }
@@ -172,7 +193,10 @@ impl Membership {
 
     /// The roles of a key.
     pub fn roles(&self, k: &PublicKey) -> Vec<Role> {
-        self.roles.get(k).map(|r| r.iter().copied().collect()).unwrap_or_default()
+        self.roles
+            .get(k)
+            .map(|r| r.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// True if the key is an admin (genesis or admitted).
@@ -182,6 +206,9 @@ impl Membership {
 
     /// The admitted node peer ids and the keys that name them (revoked ones excluded).
     pub fn node_peers(&self) -> impl Iterator<Item = (&str, &PublicKey)> {
-        self.peers.iter().filter(|(_, k)| !self.limits.contains_key(k)).map(|(p, k)| (p.as_str(), k))
+        self.peers
+            .iter()
+            .filter(|(_, k)| !self.limits.contains_key(k))
+            .map(|(p, k)| (p.as_str(), k))
     }
 }

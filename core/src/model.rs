@@ -48,22 +48,35 @@ pub struct Genesis {
 
 impl Genesis {
     /// A new genesis, checked.
-    pub fn new(name: &str, created: &str, admins: Vec<PublicKey>, node_peers: Vec<String>) -> Result<Self, DecodeError> {
-        let g = Genesis { version: FORMAT_VERSION, name: name.to_string(), created: created.to_string(), admins, node_peers };
+    pub fn new(
+        name: &str,
+        created: &str,
+        admins: Vec<PublicKey>,
+        node_peers: Vec<String>,
+    ) -> Result<Self, DecodeError> {
+        let g = Genesis {
+            version: FORMAT_VERSION,
+            name: name.to_string(),
+            created: created.to_string(),
+            admins,
+            node_peers,
+        };
         g.check()?;
         Ok(g)
     }
 
     /// Parses a genesis from JSON text (any formatting) and checks it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let v: Value = serde_json::from_slice(bytes).map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
         Self::from_value(v)
     }
 
     /// Parses a genesis from a JSON value and checks it.
     pub fn from_value(v: Value) -> Result<Self, DecodeError> {
         check_version(&v)?;
-        let g: Genesis = serde_json::from_value(v).map_err(|e| DecodeError::Field(format!("genesis: {e}")))?;
+        let g: Genesis =
+            serde_json::from_value(v).map_err(|e| DecodeError::Field(format!("genesis: {e}")))?;
         g.check()?;
         Ok(g)
     }
@@ -74,20 +87,35 @@ impl Genesis {
         }
         check_text("name", &self.name, 200)?;
         if self.name.trim().is_empty() {
-            return Err(DecodeError::Invalid { field: "name", why: "must not be empty".into() });
+            return Err(DecodeError::Invalid {
+                field: "name",
+                why: "must not be empty".into(),
+            });
         }
         check_timestamp("created", &self.created)?;
         if self.admins.is_empty() {
-            return Err(DecodeError::Invalid { field: "admins", why: "a genesis needs at least one admin key".into() });
+            return Err(DecodeError::Invalid {
+                field: "admins",
+                why: "a genesis needs at least one admin key".into(),
+            });
         }
         if has_duplicates(&self.admins) {
-            return Err(DecodeError::Invalid { field: "admins", why: "an admin key is listed twice".into() });
+            return Err(DecodeError::Invalid {
+                field: "admins",
+                why: "an admin key is listed twice".into(),
+            });
         }
         for p in &self.node_peers {
-            check_peer_id(p).map_err(|why| DecodeError::Invalid { field: "nodePeers", why })?;
+            check_peer_id(p).map_err(|why| DecodeError::Invalid {
+                field: "nodePeers",
+                why,
+            })?;
         }
         if has_duplicates(&self.node_peers) {
-            return Err(DecodeError::Invalid { field: "nodePeers", why: "a peer id is listed twice".into() });
+            return Err(DecodeError::Invalid {
+                field: "nodePeers",
+                why: "a peer id is listed twice".into(),
+            });
         }
         Ok(())
     }
@@ -117,7 +145,9 @@ fn check_version(v: &Value) -> Result<(), DecodeError> {
     match v.get("version").and_then(Value::as_u64) {
         Some(FORMAT_VERSION) => Ok(()),
         Some(other) => Err(DecodeError::UnsupportedVersion(other)),
-        None => Err(DecodeError::Field("missing or non-integer field `version`".into())),
+        None => Err(DecodeError::Field(
+            "missing or non-integer field `version`".into(),
+        )),
     }
 }
 
@@ -126,14 +156,19 @@ fn check_version(v: &Value) -> Result<(), DecodeError> {
 pub fn check_peer_id(p: &str) -> Result<(), String> {
     const B58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     if !(40..=60).contains(&p.len()) || !p.chars().all(|c| B58.contains(c)) {
-        return Err(format!("{p:?} is not a libp2p peer id (base58, like 12D3KooW…)"));
+        return Err(format!(
+            "{p:?} is not a libp2p peer id (base58, like 12D3KooW…)"
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn check_text(field: &'static str, s: &str, max: usize) -> Result<(), DecodeError> {
     if s.len() > max {
-        return Err(DecodeError::Invalid { field, why: format!("longer than {max} bytes") });
+        return Err(DecodeError::Invalid {
+            field,
+            why: format!("longer than {max} bytes"),
+        });
     }
     Ok(())
 }
@@ -141,7 +176,10 @@ pub(crate) fn check_text(field: &'static str, s: &str, max: usize) -> Result<(),
 pub(crate) fn check_timestamp(field: &'static str, s: &str) -> Result<(), DecodeError> {
     humantime::parse_rfc3339(s)
         .map(|_| ())
-        .map_err(|e| DecodeError::Invalid { field, why: format!("{s:?} is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z ({e})") })
+        .map_err(|e| DecodeError::Invalid {
+            field,
+            why: format!("{s:?} is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z ({e})"),
+        })
 }
 
 /// The kind of an entry.
@@ -329,7 +367,10 @@ impl std::str::FromStr for Unit {
         };
         alias.ok_or_else(|| {
             let all: Vec<&str> = Unit::ALL.iter().map(|u| u.as_str()).collect();
-            format!("unknown declared unit {s:?}; use one of: {}", all.join(", "))
+            format!(
+                "unknown declared unit {s:?}; use one of: {}",
+                all.join(", ")
+            )
         })
     }
 }
@@ -351,10 +392,18 @@ pub struct Emissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fossil_ghg_emissions: Option<Mass>,
     /// Biogenic non-CO2 emissions (≥ 0).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "biogenicNonCO2Emissions")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "biogenicNonCO2Emissions"
+    )]
     pub biogenic_non_co2_emissions: Option<Mass>,
     /// Biogenic CO2 uptake (≤ 0).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "biogenicCO2Uptake")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "biogenicCO2Uptake"
+    )]
     pub biogenic_co2_uptake: Option<Mass>,
     /// Direct land-use-change emissions (≥ 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -392,20 +441,63 @@ pub struct Component {
 
 /// All emission components, in a fixed order. The first is the required headline.
 pub const COMPONENTS: [Component; 8] = [
-    Component { name: "pcfExcludingBiogenicUptake", sign: Sign::NonNegative, get: |e| Some(e.pcf_excluding_biogenic_uptake), set: |e, v| e.pcf_excluding_biogenic_uptake = v.unwrap_or_default() },
-    Component { name: "pcfIncludingBiogenicUptake", sign: Sign::Any, get: |e| e.pcf_including_biogenic_uptake, set: |e, v| e.pcf_including_biogenic_uptake = v },
-    Component { name: "fossilGhgEmissions", sign: Sign::NonNegative, get: |e| e.fossil_ghg_emissions, set: |e, v| e.fossil_ghg_emissions = v },
-    Component { name: "biogenicNonCO2Emissions", sign: Sign::NonNegative, get: |e| e.biogenic_non_co2_emissions, set: |e, v| e.biogenic_non_co2_emissions = v },
-    Component { name: "biogenicCO2Uptake", sign: Sign::NonPositive, get: |e| e.biogenic_co2_uptake, set: |e, v| e.biogenic_co2_uptake = v },
-    Component { name: "landUseChangeGhgEmissions", sign: Sign::NonNegative, get: |e| e.land_use_change_ghg_emissions, set: |e, v| e.land_use_change_ghg_emissions = v },
-    Component { name: "aircraftGhgEmissions", sign: Sign::NonNegative, get: |e| e.aircraft_ghg_emissions, set: |e, v| e.aircraft_ghg_emissions = v },
-    Component { name: "packagingGhgEmissions", sign: Sign::NonNegative, get: |e| e.packaging_ghg_emissions, set: |e, v| e.packaging_ghg_emissions = v },
+    Component {
+        name: "pcfExcludingBiogenicUptake",
+        sign: Sign::NonNegative,
+        get: |e| Some(e.pcf_excluding_biogenic_uptake),
+        set: |e, v| e.pcf_excluding_biogenic_uptake = v.unwrap_or_default(),
+    },
+    Component {
+        name: "pcfIncludingBiogenicUptake",
+        sign: Sign::Any,
+        get: |e| e.pcf_including_biogenic_uptake,
+        set: |e, v| e.pcf_including_biogenic_uptake = v,
+    },
+    Component {
+        name: "fossilGhgEmissions",
+        sign: Sign::NonNegative,
+        get: |e| e.fossil_ghg_emissions,
+        set: |e, v| e.fossil_ghg_emissions = v,
+    },
+    Component {
+        name: "biogenicNonCO2Emissions",
+        sign: Sign::NonNegative,
+        get: |e| e.biogenic_non_co2_emissions,
+        set: |e, v| e.biogenic_non_co2_emissions = v,
+    },
+    Component {
+        name: "biogenicCO2Uptake",
+        sign: Sign::NonPositive,
+        get: |e| e.biogenic_co2_uptake,
+        set: |e, v| e.biogenic_co2_uptake = v,
+    },
+    Component {
+        name: "landUseChangeGhgEmissions",
+        sign: Sign::NonNegative,
+        get: |e| e.land_use_change_ghg_emissions,
+        set: |e, v| e.land_use_change_ghg_emissions = v,
+    },
+    Component {
+        name: "aircraftGhgEmissions",
+        sign: Sign::NonNegative,
+        get: |e| e.aircraft_ghg_emissions,
+        set: |e, v| e.aircraft_ghg_emissions = v,
+    },
+    Component {
+        name: "packagingGhgEmissions",
+        sign: Sign::NonNegative,
+        get: |e| e.packaging_ghg_emissions,
+        set: |e, v| e.packaging_ghg_emissions = v,
+    },
 ];
 
 impl Emissions {
     /// Emissions with only the headline component.
     pub fn headline(excluding_biogenic_uptake: Mass) -> Self {
-        Emissions { pcf_excluding_biogenic_uptake: excluding_biogenic_uptake, ..Default::default() }
+        Emissions {
+            pcf_excluding_biogenic_uptake: excluding_biogenic_uptake,
+            ..Default::default()
+        }
     }
 
     /// Checks the sign rules of every declared component.
@@ -418,8 +510,15 @@ impl Emissions {
                     Sign::Any => true,
                 };
                 if !ok {
-                    let rule = if c.sign == Sign::NonNegative { "must not be negative" } else { "must not be positive" };
-                    return Err(DecodeError::Invalid { field, why: format!("{} {rule} (got {} kg)", c.name, v.kg_string()) });
+                    let rule = if c.sign == Sign::NonNegative {
+                        "must not be negative"
+                    } else {
+                        "must not be positive"
+                    };
+                    return Err(DecodeError::Invalid {
+                        field,
+                        why: format!("{} {rule} (got {} kg)", c.name, v.kg_string()),
+                    });
                 }
             }
         }
@@ -446,19 +545,39 @@ pub struct Dqi {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_percent: Option<Share>,
     /// Technological data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "technologicalDQR")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "technologicalDQR"
+    )]
     pub technological_dqr: Option<u16>,
     /// Temporal data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "temporalDQR")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "temporalDQR"
+    )]
     pub temporal_dqr: Option<u16>,
     /// Geographical data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "geographicalDQR")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "geographicalDQR"
+    )]
     pub geographical_dqr: Option<u16>,
     /// Completeness data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "completenessDQR")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "completenessDQR"
+    )]
     pub completeness_dqr: Option<u16>,
     /// Reliability data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "reliabilityDQR")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "reliabilityDQR"
+    )]
     pub reliability_dqr: Option<u16>,
 }
 
@@ -578,48 +697,90 @@ impl Attestation {
         if let Some(q) = self.produced_quantity
             && q.0 <= 0
         {
-            return Err(DecodeError::Invalid { field: "producedQuantity", why: "must be greater than 0".into() });
+            return Err(DecodeError::Invalid {
+                field: "producedQuantity",
+                why: "must be greater than 0".into(),
+            });
         }
         self.own.check_signs("own")?;
         self.total.check_signs("total")?;
         if self.inputs.len() > MAX_INPUTS {
-            return Err(DecodeError::Invalid { field: "inputs", why: format!("more than {MAX_INPUTS} inputs") });
+            return Err(DecodeError::Invalid {
+                field: "inputs",
+                why: format!("more than {MAX_INPUTS} inputs"),
+            });
         }
         let mut seen: Vec<EntryId> = self.inputs.iter().map(|i| i.entry).collect();
         seen.sort();
         if seen.windows(2).any(|w| w[0] == w[1]) {
-            return Err(DecodeError::Invalid { field: "inputs", why: "an input is listed twice; give it once with the summed quantity".into() });
+            return Err(DecodeError::Invalid {
+                field: "inputs",
+                why: "an input is listed twice; give it once with the summed quantity".into(),
+            });
         }
         for i in &self.inputs {
             if i.quantity.0 <= 0 {
-                return Err(DecodeError::Invalid { field: "inputs", why: format!("quantity of input {} must be greater than 0", i.entry.fmt_short()) });
+                return Err(DecodeError::Invalid {
+                    field: "inputs",
+                    why: format!(
+                        "quantity of input {} must be greater than 0",
+                        i.entry.fmt_short()
+                    ),
+                });
             }
         }
         if let Some(q) = self.energy_consumption_kwh
             && q.0 < 0
         {
-            return Err(DecodeError::Invalid { field: "energyConsumptionKwh", why: "must not be negative".into() });
+            return Err(DecodeError::Invalid {
+                field: "energyConsumptionKwh",
+                why: "must not be negative".into(),
+            });
         }
-        for (field, share) in [("renewableEnergyShare", self.renewable_energy_share), ("primaryDataShare", self.primary_data_share)] {
+        for (field, share) in [
+            ("renewableEnergyShare", self.renewable_energy_share),
+            ("primaryDataShare", self.primary_data_share),
+        ] {
             if let Some(s) = share
                 && s.0 > 10_000
             {
-                return Err(DecodeError::Invalid { field, why: "a share is at most 10000 basis points (100%)".into() });
+                return Err(DecodeError::Invalid {
+                    field,
+                    why: "a share is at most 10000 basis points (100%)".into(),
+                });
             }
         }
         if let Some(d) = &self.dqi {
             if let Some(c) = d.coverage_percent
                 && c.0 > 10_000
             {
-                return Err(DecodeError::Invalid { field: "dqi", why: "coveragePercent is at most 10000 basis points".into() });
+                return Err(DecodeError::Invalid {
+                    field: "dqi",
+                    why: "coveragePercent is at most 10000 basis points".into(),
+                });
             }
-            for r in [d.technological_dqr, d.temporal_dqr, d.geographical_dqr, d.completeness_dqr, d.reliability_dqr].into_iter().flatten() {
+            for r in [
+                d.technological_dqr,
+                d.temporal_dqr,
+                d.geographical_dqr,
+                d.completeness_dqr,
+                d.reliability_dqr,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if !(100..=300).contains(&r) {
-                    return Err(DecodeError::Invalid { field: "dqi", why: format!("a data-quality rating × 100 is between 100 and 300, got {r}") });
+                    return Err(DecodeError::Invalid {
+                        field: "dqi",
+                        why: format!("a data-quality rating × 100 is between 100 and 300, got {r}"),
+                    });
                 }
             }
         }
-        for (field, t) in [("referencePeriodStart", &self.reference_period_start), ("referencePeriodEnd", &self.reference_period_end)] {
+        for (field, t) in [
+            ("referencePeriodStart", &self.reference_period_start),
+            ("referencePeriodEnd", &self.reference_period_end),
+        ] {
             if let Some(t) = t {
                 check_timestamp(field, t)?;
             }
@@ -628,21 +789,44 @@ impl Attestation {
             && let (Ok(a), Ok(b)) = (humantime::parse_rfc3339(a), humantime::parse_rfc3339(b))
             && a >= b
         {
-            return Err(DecodeError::Invalid { field: "referencePeriodEnd", why: "the reference period must end after it starts".into() });
+            return Err(DecodeError::Invalid {
+                field: "referencePeriodEnd",
+                why: "the reference period must end after it starts".into(),
+            });
         }
         if let Some(c) = &self.geography_country
             && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
         {
-            return Err(DecodeError::Invalid { field: "geographyCountry", why: format!("{c:?} is not an ISO 3166-1 alpha-2 code such as DE") });
+            return Err(DecodeError::Invalid {
+                field: "geographyCountry",
+                why: format!("{c:?} is not an ISO 3166-1 alpha-2 code such as DE"),
+            });
         }
         for e in &self.evidence {
-            if e.hash.len() != 64 || !e.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                return Err(DecodeError::Invalid { field: "evidence", why: format!("{:?} is not a blake3 hash (64 lowercase hex characters)", e.hash) });
+            if e.hash.len() != 64
+                || !e
+                    .hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(DecodeError::Invalid {
+                    field: "evidence",
+                    why: format!(
+                        "{:?} is not a blake3 hash (64 lowercase hex characters)",
+                        e.hash
+                    ),
+                });
             }
         }
         let texts = [
-            ("geographyCountrySubdivision", &self.geography_country_subdivision),
-            ("geographyRegionOrSubregion", &self.geography_region_or_subregion),
+            (
+                "geographyCountrySubdivision",
+                &self.geography_country_subdivision,
+            ),
+            (
+                "geographyRegionOrSubregion",
+                &self.geography_region_or_subregion,
+            ),
             ("productNameCompany", &self.product_name_company),
             ("productDescription", &self.product_description),
             ("comment", &self.comment),
@@ -662,18 +846,25 @@ impl Attestation {
 /// Checks a part identifier: a URN (`urn:` then a namespace and a specific string), no
 /// whitespace or control characters, at most [`MAX_URN`] bytes.
 pub fn check_part(part: &str) -> Result<(), DecodeError> {
-    let invalid = |why: &str| DecodeError::Invalid { field: "part", why: format!("{part:?} {why}") };
+    let invalid = |why: &str| DecodeError::Invalid {
+        field: "part",
+        why: format!("{part:?} {why}"),
+    };
     if part.len() > MAX_URN {
         return Err(invalid(&format!("is longer than {MAX_URN} bytes")));
     }
     let Some(rest) = part.strip_prefix("urn:") else {
-        return Err(invalid("is not a URN (urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…)"));
+        return Err(invalid(
+            "is not a URN (urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…)",
+        ));
     };
     let mut it = rest.splitn(2, ':');
     let nid = it.next().unwrap_or("");
     let nss = it.next().unwrap_or("");
     if nid.is_empty() || nss.is_empty() {
-        return Err(invalid("needs a namespace and a name after urn: (urn:NAMESPACE:NAME)"));
+        return Err(invalid(
+            "needs a namespace and a name after urn: (urn:NAMESPACE:NAME)",
+        ));
     }
     if part.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid("contains whitespace or control characters"));
@@ -724,7 +915,9 @@ impl Body {
         let body = match kind {
             Kind::MemberAdmit => Body::MemberAdmit(serde_json::from_value(v).map_err(field)?),
             Kind::MemberRevoke => Body::MemberRevoke(serde_json::from_value(v).map_err(field)?),
-            Kind::Attestation => Body::Attestation(Box::new(serde_json::from_value(v).map_err(field)?)),
+            Kind::Attestation => {
+                Body::Attestation(Box::new(serde_json::from_value(v).map_err(field)?))
+            }
         };
         body.check()?;
         Ok(body)
@@ -736,18 +929,33 @@ impl Body {
             Body::MemberAdmit(a) => {
                 check_text("name", &a.name, 200)?;
                 if a.name.trim().is_empty() {
-                    return Err(DecodeError::Invalid { field: "name", why: "the organisation's name must not be empty".into() });
+                    return Err(DecodeError::Invalid {
+                        field: "name",
+                        why: "the organisation's name must not be empty".into(),
+                    });
                 }
                 match (a.role, &a.peer_id) {
-                    (Role::Node, None) => Err(DecodeError::Invalid { field: "peerId", why: "a member with role node must name its peer id".into() }),
-                    (Role::Node, Some(p)) => check_peer_id(p).map_err(|why| DecodeError::Invalid { field: "peerId", why }),
-                    (_, Some(_)) => Err(DecodeError::Invalid { field: "peerId", why: "only a member with role node has a peer id".into() }),
+                    (Role::Node, None) => Err(DecodeError::Invalid {
+                        field: "peerId",
+                        why: "a member with role node must name its peer id".into(),
+                    }),
+                    (Role::Node, Some(p)) => check_peer_id(p).map_err(|why| DecodeError::Invalid {
+                        field: "peerId",
+                        why,
+                    }),
+                    (_, Some(_)) => Err(DecodeError::Invalid {
+                        field: "peerId",
+                        why: "only a member with role node has a peer id".into(),
+                    }),
                     (_, None) => Ok(()),
                 }
             }
             Body::MemberRevoke(r) => {
                 if r.after_seq > canonical::MAX_SAFE_INTEGER {
-                    return Err(DecodeError::Invalid { field: "afterSeq", why: "too large".into() });
+                    return Err(DecodeError::Invalid {
+                        field: "afterSeq",
+                        why: "too large".into(),
+                    });
                 }
                 if let Some(t) = &r.reason {
                     check_text("reason", t, MAX_TEXT)?;
@@ -813,13 +1021,20 @@ impl Payload {
     /// fields only, field rules.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let value = canonical::parse_canonical(bytes)?;
+        Self::from_value(value)
+    }
+
+    /// Builds a payload from a JSON value of any formatting, with the same field rules as
+    /// [`Payload::decode`] (used to sign prepared payloads; the signed form is canonical).
+    pub fn from_value(value: Value) -> Result<Self, DecodeError> {
         check_version(&value)?;
         if let Some(k) = value.get("kind").and_then(Value::as_str)
             && serde_json::from_value::<Kind>(Value::String(k.to_string())).is_err()
         {
             return Err(DecodeError::UnknownKind(k.to_string()));
         }
-        let raw: RawPayload = serde_json::from_value(value).map_err(|e| DecodeError::Field(format!("payload: {e}")))?;
+        let raw: RawPayload = serde_json::from_value(value)
+            .map_err(|e| DecodeError::Field(format!("payload: {e}")))?;
         let payload = Payload {
             network: raw.network,
             signer: raw.signer,
@@ -834,11 +1049,27 @@ impl Payload {
 
     fn check_chain_fields(&self) -> Result<(), DecodeError> {
         if self.seq == 0 || self.seq > canonical::MAX_SAFE_INTEGER {
-            return Err(DecodeError::Invalid { field: "seq", why: "starts at 1".into() });
+            return Err(DecodeError::Invalid {
+                field: "seq",
+                why: "starts at 1".into(),
+            });
         }
         match (self.seq, self.prev) {
-            (1, Some(_)) => return Err(DecodeError::Invalid { field: "prev", why: "the first entry of a chain (seq 1) has no prev".into() }),
-            (s, None) if s > 1 => return Err(DecodeError::Invalid { field: "prev", why: format!("seq {s} needs the id of the signer's entry at seq {}", s - 1) }),
+            (1, Some(_)) => {
+                return Err(DecodeError::Invalid {
+                    field: "prev",
+                    why: "the first entry of a chain (seq 1) has no prev".into(),
+                });
+            }
+            (s, None) if s > 1 => {
+                return Err(DecodeError::Invalid {
+                    field: "prev",
+                    why: format!(
+                        "seq {s} needs the id of the signer's entry at seq {}",
+                        s - 1
+                    ),
+                });
+            }
             _ => {}
         }
         check_timestamp("timestamp", &self.timestamp)

@@ -36,7 +36,16 @@ use crate::{
 };
 
 /// The names of the steps, in order (step n is `STEPS[n - 1]`).
-pub const STEPS: [&str; 8] = ["network", "signatures", "membership", "chain links", "forks", "inputs", "roll-up", "supersession"];
+pub const STEPS: [&str; 8] = [
+    "network",
+    "signatures",
+    "membership",
+    "chain links",
+    "forks",
+    "inputs",
+    "roll-up",
+    "supersession",
+];
 
 /// What the verifier should trust beyond the bundle itself.
 #[derive(Clone, Debug, Default)]
@@ -147,14 +156,31 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn fail(&mut self, step: u8, entry: Option<EntryId>, signer: Option<PublicKey>, message: String) {
+    fn fail(
+        &mut self,
+        step: u8,
+        entry: Option<EntryId>,
+        signer: Option<PublicKey>,
+        message: String,
+    ) {
         let signer_name = signer.and_then(|s| self.names.get(&s).cloned());
         let prefix = match (entry, signer) {
-            (Some(e), Some(s)) => format!("entry {} by {}: ", e.fmt_short(), describe(signer_name.as_deref(), &s)),
+            (Some(e), Some(s)) => format!(
+                "entry {} by {}: ",
+                e.fmt_short(),
+                describe(signer_name.as_deref(), &s)
+            ),
             (Some(e), None) => format!("entry {}: ", e.fmt_short()),
             _ => String::new(),
         };
-        self.reasons.push(Reason { step, check: STEPS[step as usize - 1], entry, signer, signer_name, message: format!("{prefix}{message}") });
+        self.reasons.push(Reason {
+            step,
+            check: STEPS[step as usize - 1],
+            entry,
+            signer,
+            signer_name,
+            message: format!("{prefix}{message}"),
+        });
     }
 }
 
@@ -167,7 +193,10 @@ fn describe(name: Option<&str>, k: &PublicKey) -> String {
 
 /// Verifies a bundle. Never panics; every problem becomes a [`Reason`].
 pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
-    let mut ctx = Ctx { reasons: Vec::new(), names: HashMap::new() };
+    let mut ctx = Ctx {
+        reasons: Vec::new(),
+        names: HashMap::new(),
+    };
     let mut warnings = Vec::new();
     let target = bundle.target;
 
@@ -175,7 +204,12 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let genesis: Option<&Genesis> = match &bundle.genesis {
         Ok(g) => Some(g),
         Err(e) => {
-            ctx.fail(1, None, None, format!("the bundle's genesis is unusable: {e}"));
+            ctx.fail(
+                1,
+                None,
+                None,
+                format!("the bundle's genesis is unusable: {e}"),
+            );
             None
         }
     };
@@ -196,20 +230,33 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                 Ok(entry) => decoded.push(entry),
                 Err(err) => ctx.fail(2, Some(se.id()), None, format!("does not decode: {err}")),
             },
-            Err(err) => ctx.fail(2, None, None, format!("entry #{} of the bundle is malformed: {err}", i + 1)),
+            Err(err) => ctx.fail(
+                2,
+                None,
+                None,
+                format!("entry #{} of the bundle is malformed: {err}", i + 1),
+            ),
         }
     }
     // Deduplicate by id.
     let mut seen = HashSet::new();
     decoded.retain(|e| seen.insert(e.id));
     let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
-    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded.iter().zip(&signed).map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature())).collect();
+    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
+        .iter()
+        .zip(&signed)
+        .map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
+        .collect();
     let sig_ok = keys::verify_all(&items);
     drop(items);
     let mut bad_sig = Vec::new();
     let mut entries: Vec<Entry> = Vec::with_capacity(decoded.len());
     for (e, ok) in decoded.into_iter().zip(sig_ok) {
-        if ok.is_ok() { entries.push(e) } else { bad_sig.push(e) }
+        if ok.is_ok() {
+            entries.push(e)
+        } else {
+            bad_sig.push(e)
+        }
     }
 
     // Back to step 1 for entries: network membership.
@@ -218,7 +265,16 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             if e.payload.network == net {
                 true
             } else {
-                ctx.fail(1, Some(e.id), Some(e.payload.signer), format!("belongs to network {}, not this bundle's network {}", e.payload.network.fmt_short(), net.fmt_short()));
+                ctx.fail(
+                    1,
+                    Some(e.id),
+                    Some(e.payload.signer),
+                    format!(
+                        "belongs to network {}, not this bundle's network {}",
+                        e.payload.network.fmt_short(),
+                        net.fmt_short()
+                    ),
+                );
                 false
             }
         });
@@ -234,13 +290,19 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         match p {
             Ok(p) => match p.check() {
                 Ok((signer, seq)) => {
-                    let same_net = p.a.decode().map(|e| Some(e.payload.network) == network_id).unwrap_or(false);
+                    let same_net =
+                        p.a.decode()
+                            .map(|e| Some(e.payload.network) == network_id)
+                            .unwrap_or(false);
                     if same_net {
                         let f = forks.entry(signer).or_insert(seq);
                         *f = (*f).min(seq);
                         fork_notes.push((signer, seq, p.a.id(), p.b.id()));
                     } else {
-                        warnings.push(format!("a fork proof of signer {} belongs to another network; ignored", signer.fmt_short()));
+                        warnings.push(format!(
+                            "a fork proof of signer {} belongs to another network; ignored",
+                            signer.fmt_short()
+                        ));
                     }
                 }
                 Err(why) => ctx.fail(2, None, None, format!("a fork proof is not valid: {why}")),
@@ -250,7 +312,10 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
     let mut by_chain: BTreeMap<(PublicKey, u64), Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
-        by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(i);
+        by_chain
+            .entry((e.payload.signer, e.payload.seq))
+            .or_default()
+            .push(i);
     }
     for ((signer, seq), idx) in &by_chain {
         if idx.len() > 1 {
@@ -259,7 +324,11 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             fork_notes.push((*signer, *seq, entries[idx[0]].id, entries[idx[1]].id));
         }
     }
-    let forked = |e: &Entry| forks.get(&e.payload.signer).is_some_and(|s| e.payload.seq >= *s);
+    let forked = |e: &Entry| {
+        forks
+            .get(&e.payload.signer)
+            .is_some_and(|s| e.payload.seq >= *s)
+    };
 
     // ---- step 3: membership ----------------------------------------------------------------
     let membership = match genesis {
@@ -283,21 +352,42 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let mut invalid: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
     if genesis.is_some() {
         for e in &entries {
-            if let Err(err) = membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind()) {
-                ctx.fail(3, Some(e.id), Some(e.payload.signer), format!("{} not authorised: {err}", e.payload.body.kind()));
+            if let Err(err) =
+                membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind())
+            {
+                ctx.fail(
+                    3,
+                    Some(e.id),
+                    Some(e.payload.signer),
+                    format!("{} not authorised: {err}", e.payload.body.kind()),
+                );
                 invalid.insert(e.id);
             }
         }
     }
 
     // ---- step 4: chain links ---------------------------------------------------------------
-    let id_at: HashMap<(PublicKey, u64), EntryId> = by_chain.iter().filter(|(_, v)| v.len() == 1).map(|(k, v)| (*k, entries[v[0]].id)).collect();
+    let id_at: HashMap<(PublicKey, u64), EntryId> = by_chain
+        .iter()
+        .filter(|(_, v)| v.len() == 1)
+        .map(|(k, v)| (*k, entries[v[0]].id))
+        .collect();
     for e in &entries {
         if e.payload.seq > 1
             && let Some(prev_id) = id_at.get(&(e.payload.signer, e.payload.seq - 1))
             && e.payload.prev != Some(*prev_id)
         {
-            ctx.fail(4, Some(e.id), Some(e.payload.signer), format!("seq {} does not link to the signer's entry {} at seq {}", e.payload.seq, prev_id.fmt_short(), e.payload.seq - 1));
+            ctx.fail(
+                4,
+                Some(e.id),
+                Some(e.payload.signer),
+                format!(
+                    "seq {} does not link to the signer's entry {} at seq {}",
+                    e.payload.seq,
+                    prev_id.fmt_short(),
+                    e.payload.seq - 1
+                ),
+            );
             invalid.insert(e.id);
         }
     }
@@ -307,7 +397,16 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     fork_notes.dedup();
     for (signer, seq, a, b) in &fork_notes {
         let who = describe(ctx.names.get(signer).map(String::as_str), signer);
-        ctx.fail(5, None, Some(*signer), format!("fork: {who} signed two different entries at seq {seq} ({} and {})", a.fmt_short(), b.fmt_short()));
+        ctx.fail(
+            5,
+            None,
+            Some(*signer),
+            format!(
+                "fork: {who} signed two different entries at seq {seq} ({} and {})",
+                a.fmt_short(),
+                b.fmt_short()
+            ),
+        );
     }
     for e in &entries {
         if let Some(s) = forks.get(&e.payload.signer)
@@ -323,24 +422,41 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let mut reachable: Vec<EntryId> = Vec::new();
     match index.get(&target) {
         None if bad_index.contains(&target) => {}
-        None => ctx.fail(6, Some(target), None, "the target entry is not in the bundle (or did not decode)".into()),
+        None => ctx.fail(
+            6,
+            Some(target),
+            None,
+            "the target entry is not in the bundle (or did not decode)".into(),
+        ),
         Some(t) => {
             if t.attestation().is_none() {
-                warnings.push(format!("the target is a {} entry, not an attestation: there is no roll-up to check", t.payload.body.kind()));
+                warnings.push(format!(
+                    "the target is a {} entry, not an attestation: there is no roll-up to check",
+                    t.payload.body.kind()
+                ));
             }
             // Iterative DFS with colours: 1 = on stack, 2 = done.
             let mut colour: HashMap<EntryId, u8> = HashMap::new();
             let mut stack: Vec<(EntryId, usize)> = vec![(target, 0)];
             colour.insert(target, 1);
             while let Some((id, next)) = stack.pop() {
-                let inputs = index.get(&id).and_then(|e| e.attestation()).map(|a| a.inputs.as_slice()).unwrap_or(&[]);
+                let inputs = index
+                    .get(&id)
+                    .and_then(|e| e.attestation())
+                    .map(|a| a.inputs.as_slice())
+                    .unwrap_or(&[]);
                 if next < inputs.len() {
                     stack.push((id, next + 1));
                     let child = inputs[next].entry;
                     match colour.get(&child) {
                         Some(1) => {
                             let e = index[&id];
-                            ctx.fail(6, Some(id), Some(e.payload.signer), format!("input {} forms a cycle", child.fmt_short()));
+                            ctx.fail(
+                                6,
+                                Some(id),
+                                Some(e.payload.signer),
+                                format!("input {} forms a cycle", child.fmt_short()),
+                            );
                             invalid.insert(id);
                         }
                         Some(_) => {}
@@ -352,13 +468,31 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                                     stack.push((child, 0));
                                 }
                                 Some(c) => {
-                                    ctx.fail(6, Some(id), Some(parent.payload.signer), format!("input {} is a {} entry, not an attestation", child.fmt_short(), c.payload.body.kind()));
+                                    ctx.fail(
+                                        6,
+                                        Some(id),
+                                        Some(parent.payload.signer),
+                                        format!(
+                                            "input {} is a {} entry, not an attestation",
+                                            child.fmt_short(),
+                                            c.payload.body.kind()
+                                        ),
+                                    );
                                     invalid.insert(id);
                                     colour.insert(child, 2);
                                 }
                                 None => {
-                                    let why = if bad_index.contains(&child) { "is in the bundle but its signature does not verify" } else { "is missing from the bundle" };
-                                    ctx.fail(6, Some(id), Some(parent.payload.signer), format!("input {} {why}", child.fmt_short()));
+                                    let why = if bad_index.contains(&child) {
+                                        "is in the bundle but its signature does not verify"
+                                    } else {
+                                        "is missing from the bundle"
+                                    };
+                                    ctx.fail(
+                                        6,
+                                        Some(id),
+                                        Some(parent.payload.signer),
+                                        format!("input {} {why}", child.fmt_short()),
+                                    );
                                     invalid.insert(id);
                                     colour.insert(child, 2);
                                 }
@@ -375,13 +509,26 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     for id in &reachable {
         let e = index[id];
         let Some(a) = e.attestation() else { continue };
-        let totals: Option<Vec<(Quantity, &crate::model::Emissions)>> =
-            a.inputs.iter().map(|i| index.get(&i.entry).and_then(|c| c.attestation()).map(|c| (i.quantity, &c.total))).collect();
+        let totals: Option<Vec<(Quantity, &crate::model::Emissions)>> = a
+            .inputs
+            .iter()
+            .map(|i| {
+                index
+                    .get(&i.entry)
+                    .and_then(|c| c.attestation())
+                    .map(|c| (i.quantity, &c.total))
+            })
+            .collect();
         let Some(totals) = totals else { continue }; // already reported in step 6
         match rollup::roll_up(&a.own, &totals) {
             Ok(computed) if computed == a.total => {}
             Ok(computed) => {
-                ctx.fail(7, Some(e.id), Some(e.payload.signer), rollup_mismatch(a, &computed));
+                ctx.fail(
+                    7,
+                    Some(e.id),
+                    Some(e.payload.signer),
+                    rollup_mismatch(a, &computed),
+                );
                 invalid.insert(e.id);
             }
             Err(err) => {
@@ -396,15 +543,31 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         let Some(a) = e.attestation() else { continue };
         let Some(old) = a.supersedes else { continue };
         let problem = match index.get(&old) {
-            None => Some(format!("supersedes {} which is not in the bundle", old.fmt_short())),
+            None => Some(format!(
+                "supersedes {} which is not in the bundle",
+                old.fmt_short()
+            )),
             Some(o) => match o.attestation() {
-                None => Some(format!("supersedes {} which is not an attestation", old.fmt_short())),
+                None => Some(format!(
+                    "supersedes {} which is not an attestation",
+                    old.fmt_short()
+                )),
                 Some(oa) if o.payload.signer != e.payload.signer => {
                     let _ = oa;
-                    Some(format!("supersedes {} which another signer made; only one's own attestations can be superseded", old.fmt_short()))
+                    Some(format!(
+                        "supersedes {} which another signer made; only one's own attestations can be superseded",
+                        old.fmt_short()
+                    ))
                 }
-                Some(oa) if oa.part != a.part => Some(format!("supersedes {} which is about another part ({})", old.fmt_short(), oa.part)),
-                Some(_) if o.payload.seq >= e.payload.seq => Some(format!("supersedes {} which is not earlier in the signer's chain", old.fmt_short())),
+                Some(oa) if oa.part != a.part => Some(format!(
+                    "supersedes {} which is about another part ({})",
+                    old.fmt_short(),
+                    oa.part
+                )),
+                Some(_) if o.payload.seq >= e.payload.seq => Some(format!(
+                    "supersedes {} which is not earlier in the signer's chain",
+                    old.fmt_short()
+                )),
                 Some(_) => None,
             },
         };
@@ -432,8 +595,15 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             continue;
         }
         for other in &entries {
-            if other.attestation().and_then(|a| a.supersedes) == Some(*id) && other.payload.signer == e.payload.signer && !reachable_set.contains(&other.id) {
-                warnings.push(format!("input {} has been superseded by {}; the consumer used the earlier figures", id.fmt_short(), other.id.fmt_short()));
+            if other.attestation().and_then(|a| a.supersedes) == Some(*id)
+                && other.payload.signer == e.payload.signer
+                && !reachable_set.contains(&other.id)
+            {
+                warnings.push(format!(
+                    "input {} has been superseded by {}; the consumer used the earlier figures",
+                    id.fmt_short(),
+                    other.id.fmt_short()
+                ));
             }
         }
     }
@@ -445,15 +615,31 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         if let Some(s) = forks.get(&e.payload.signer)
             && e.payload.seq >= *s
         {
-            ctx.fail(5, Some(*id), Some(e.payload.signer), format!("is at seq {} of a forked chain (fork at seq {s}); it cannot be trusted", e.payload.seq));
+            ctx.fail(
+                5,
+                Some(*id),
+                Some(e.payload.signer),
+                format!(
+                    "is at seq {} of a forked chain (fork at seq {s}); it cannot be trusted",
+                    e.payload.seq
+                ),
+            );
         }
     }
 
-    let tree = index.get(&target).filter(|t| t.attestation().is_some()).map(|_| build_tree(&index, &membership, target));
+    let tree = index
+        .get(&target)
+        .filter(|t| t.attestation().is_some())
+        .map(|_| build_tree(&index, &membership, target));
     let steps = (1..=8u8)
         .map(|n| {
             let problems = ctx.reasons.iter().filter(|r| r.step == n).count();
-            StepOutcome { step: n, check: STEPS[n as usize - 1], ok: problems == 0, problems }
+            StepOutcome {
+                step: n,
+                check: STEPS[n as usize - 1],
+                ok: problems == 0,
+                problems,
+            }
         })
         .collect();
     let mut reasons = ctx.reasons;
@@ -477,8 +663,16 @@ fn rollup_mismatch(a: &Attestation, computed: &crate::model::Emissions) -> Strin
     for c in &crate::model::COMPONENTS {
         let (claimed, want) = ((c.get)(&a.total), (c.get)(computed));
         if claimed != want {
-            let show = |m: Option<Mass>| m.map(|m| format!("{} kg", m.kg_string())).unwrap_or_else(|| "absent".into());
-            parts.push(format!("{} claimed {} but own + inputs give {}", c.name, show(claimed), show(want)));
+            let show = |m: Option<Mass>| {
+                m.map(|m| format!("{} kg", m.kg_string()))
+                    .unwrap_or_else(|| "absent".into())
+            };
+            parts.push(format!(
+                "{} claimed {} but own + inputs give {}",
+                c.name,
+                show(claimed),
+                show(want)
+            ));
         }
     }
     format!("roll-up mismatch: {}", parts.join("; "))
@@ -486,26 +680,58 @@ fn rollup_mismatch(a: &Attestation, computed: &crate::model::Emissions) -> Strin
 
 fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> TreeNode {
     let mut shown = HashSet::new();
-    let root_total = index[&root].attestation().map(|a| a.total.pcf_excluding_biogenic_uptake.0).unwrap_or(0);
+    let root_total = index[&root]
+        .attestation()
+        .map(|a| a.total.pcf_excluding_biogenic_uptake.0)
+        .unwrap_or(0);
     node(index, m, root, None, 100.0, root_total, &mut shown, 0)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn node(index: &HashMap<EntryId, &Entry>, m: &Membership, id: EntryId, quantity: Option<Quantity>, share: f64, root_total: i64, shown: &mut HashSet<EntryId>, depth: usize) -> TreeNode {
+fn node(
+    index: &HashMap<EntryId, &Entry>,
+    m: &Membership,
+    id: EntryId,
+    quantity: Option<Quantity>,
+    share: f64,
+    root_total: i64,
+    shown: &mut HashSet<EntryId>,
+    depth: usize,
+) -> TreeNode {
     let e = index[&id];
     let a = e.attestation().expect("tree nodes are attestations");
     let total = a.total.pcf_excluding_biogenic_uptake;
-    let contribution = quantity.map(|q| Mass(rollup::round_scaled(q.0 as i128 * total.0 as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64));
+    let contribution = quantity.map(|q| {
+        Mass(
+            rollup::round_scaled(q.0 as i128 * total.0 as i128)
+                .clamp(i64::MIN as i128, i64::MAX as i128) as i64,
+        )
+    });
     let repeated = !shown.insert(id);
     let mut inputs = Vec::new();
     if !repeated && depth < 10_000 {
         for i in &a.inputs {
             if let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) {
                 let own_total = total.0;
-                let child_contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
-                let child_share = if own_total != 0 { share * child_contrib / own_total as f64 } else { 0.0 };
+                let child_contrib = i.quantity.0 as f64
+                    * c.total.pcf_excluding_biogenic_uptake.0 as f64
+                    / SCALE as f64;
+                let child_share = if own_total != 0 {
+                    share * child_contrib / own_total as f64
+                } else {
+                    0.0
+                };
                 let _ = root_total;
-                inputs.push(node(index, m, i.entry, Some(i.quantity), child_share, root_total, shown, depth + 1));
+                inputs.push(node(
+                    index,
+                    m,
+                    i.entry,
+                    Some(i.quantity),
+                    child_share,
+                    root_total,
+                    shown,
+                    depth + 1,
+                ));
             }
         }
     }
@@ -534,9 +760,23 @@ impl Body {
     /// A one-line summary for terminal output.
     pub fn summary(&self) -> String {
         match self {
-            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
-            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
-            Body::Attestation(a) => format!("{} total {} kg CO2e/{}", a.part, a.total.pcf_excluding_biogenic_uptake.kg_string(), a.declared_unit_of_measurement.symbol()),
+            Body::MemberAdmit(a) => format!(
+                "admit {} as {} ({})",
+                a.member.fmt_short(),
+                a.role.as_str(),
+                a.name
+            ),
+            Body::MemberRevoke(r) => format!(
+                "revoke {} after its seq {}",
+                r.member.fmt_short(),
+                r.after_seq
+            ),
+            Body::Attestation(a) => format!(
+                "{} total {} kg CO2e/{}",
+                a.part,
+                a.total.pcf_excluding_biogenic_uptake.kg_string(),
+                a.declared_unit_of_measurement.symbol()
+            ),
         }
     }
 }

@@ -1,0 +1,280 @@
+//! The command line, as clap derive types. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// greenledger: signed, tamper-evident carbon footprints across the supply chain.
+///
+/// Suppliers sign attestations of their products' carbon footprints; buyers verify the
+/// provenance and the carbon roll-up of any part, offline from a bundle file.
+///
+/// Exit codes: 0 success or valid, 1 verification failed or entry refused (every reason is
+/// printed), 2 usage, input or I/O error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "greenledger",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate or inspect ed25519 signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+
+    /// Write a genesis file for a new network; prints the network id.
+    Genesis(GenesisArgs),
+
+    /// Sign a member.admit entry (an admin admits a supplier, admin or node).
+    Admit(AdmitArgs),
+
+    /// Sign a member.revoke entry: the member's entries after seq N are no longer valid.
+    Revoke(RevokeArgs),
+
+    /// Sign a carbon-footprint attestation; the total is computed from the inputs.
+    Attest(AttestArgs),
+
+    /// Sign a prepared payload (JSON) as it stands, e.g. from an ERP export.
+    Sign(SignArgs),
+
+    /// Print an entry, decoded (from a file, or by id or part from --entries DIR).
+    Show(ShowArgs),
+
+    /// Assemble an offline provenance bundle for an entry or part.
+    Bundle(BundleArgs),
+
+    /// Verify a provenance bundle; prints the provenance tree and a verdict.
+    Verify(VerifyArgs),
+}
+
+/// `key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new ed25519 key (file mode 0600); prints the public key.
+    Generate {
+        /// Where to write the key.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Overwrite an existing file (the old key is lost).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public key of a key file.
+    Show {
+        /// The key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+}
+
+/// `genesis` arguments.
+#[derive(Debug, Args)]
+pub struct GenesisArgs {
+    /// The network's name.
+    #[arg(long, value_name = "NAME")]
+    pub network: String,
+    /// A founding admin's public key (repeat for several).
+    #[arg(long = "admin", value_name = "PUBKEY", required = true)]
+    pub admins: Vec<String>,
+    /// A founding node's libp2p peer id (repeat for several).
+    #[arg(long = "node-peer", value_name = "PEER_ID")]
+    pub node_peers: Vec<String>,
+    /// Where to write the genesis.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where a signing command finds the network and writes its entry.
+#[derive(Debug, Args, Clone)]
+pub struct SignTarget {
+    /// The signing key.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The network's genesis file.
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// A folder of signed entry files (input totals, membership, the signer's chain head).
+    #[arg(long, value_name = "DIR")]
+    pub entries: Option<PathBuf>,
+    /// Where to write the signed entry [default: DIR/<id>.json when --entries is given].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `admit` arguments.
+#[derive(Debug, Args)]
+pub struct AdmitArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// The member's public key.
+    #[arg(long, value_name = "PUBKEY")]
+    pub member: String,
+    /// The member's organisation name.
+    #[arg(long, value_name = "ORG")]
+    pub name: String,
+    /// supplier, admin or node.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// For role node: the node's libp2p peer id (greenledger-node init prints it).
+    #[arg(long, value_name = "PEER_ID")]
+    pub peer_id: Option<String>,
+}
+
+/// `revoke` arguments.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// The member's public key.
+    #[arg(long, value_name = "PUBKEY")]
+    pub member: String,
+    /// The member's entries with seq <= N stay valid; later ones are not.
+    #[arg(long, value_name = "N")]
+    pub after_seq: u64,
+    /// Why (recorded in the entry).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `attest` arguments.
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// The part or batch: urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…
+    #[arg(long, value_name = "URN")]
+    pub part: String,
+    /// The declared unit: kilogram, liter, cubic meter, kilowatt hour, megajoule,
+    /// ton kilometer, square meter or piece (kg, l, m3, kWh, MJ, tkm, m2 also work).
+    #[arg(long, value_name = "UNIT")]
+    pub unit: String,
+    /// Own emissions, kg CO2e per declared unit, excluding biogenic uptake (decimal).
+    #[arg(long, value_name = "KGCO2E", allow_hyphen_values = true)]
+    pub own: String,
+    /// An upstream attestation and the quantity of it in one declared unit of this part,
+    /// in the input's declared unit (repeat for several).
+    #[arg(long = "input", value_name = "ID=QTY")]
+    pub inputs: Vec<String>,
+    /// The batch's produced quantity, in declared units.
+    #[arg(long, value_name = "Q")]
+    pub quantity: Option<String>,
+    /// An earlier attestation of yours that this one corrects.
+    #[arg(long, value_name = "ID")]
+    pub supersedes: Option<String>,
+    /// Own fossil GHG emissions, kg CO2e per declared unit.
+    #[arg(long, value_name = "KGCO2E")]
+    pub own_fossil: Option<String>,
+    /// Own land-use-change emissions, kg CO2e per declared unit.
+    #[arg(long, value_name = "KGCO2E")]
+    pub own_land_use_change: Option<String>,
+    /// Energy used per declared unit, kWh.
+    #[arg(long, value_name = "KWH")]
+    pub energy_kwh: Option<String>,
+    /// Renewable share of that energy, percent.
+    #[arg(long, value_name = "PERCENT")]
+    pub renewable_share: Option<String>,
+    /// Share of primary data, percent.
+    #[arg(long, value_name = "PERCENT")]
+    pub primary_data_share: Option<String>,
+    /// Reference period start (RFC 3339, e.g. 2026-01-01T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub period_start: Option<String>,
+    /// Reference period end (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub period_end: Option<String>,
+    /// ISO 3166-1 alpha-2 country of production.
+    #[arg(long, value_name = "CC")]
+    pub country: Option<String>,
+    /// A standard followed, e.g. "ISO 14067" or "GHGP-Product" (repeat for several).
+    #[arg(long = "standard", value_name = "NAME")]
+    pub standards: Vec<String>,
+    /// An evidence document; its blake3 hash is recorded (repeat for several).
+    #[arg(long = "evidence", value_name = "FILE")]
+    pub evidence: Vec<PathBuf>,
+    /// The product's name.
+    #[arg(long, value_name = "NAME")]
+    pub product_name: Option<String>,
+    /// A comment.
+    #[arg(long)]
+    pub comment: Option<String>,
+}
+
+/// `sign` arguments.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// The payload: {"kind": …, "body": {…}} with optional network, signer, seq, prev,
+    /// timestamp and version (filled in when absent; checked when present).
+    #[arg(value_name = "PAYLOAD.json")]
+    pub payload: PathBuf,
+}
+
+/// `show` arguments.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// An entry file, an entry id (or unique prefix), or a part URN.
+    #[arg(value_name = "ID_OR_PART_OR_FILE")]
+    pub what: String,
+    /// A folder of signed entry files to look ids and parts up in.
+    #[arg(long, value_name = "DIR")]
+    pub entries: Option<PathBuf>,
+}
+
+/// `bundle` arguments.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The entry id (or unique prefix) or part URN.
+    #[arg(value_name = "ID_OR_PART")]
+    pub what: String,
+    /// The network's genesis file.
+    #[arg(long, value_name = "FILE")]
+    pub genesis: PathBuf,
+    /// A folder of signed entry files.
+    #[arg(long, value_name = "DIR")]
+    pub entries: PathBuf,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `verify` arguments.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A bundle file to verify offline.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// An entry id or part URN (needs a node; not yet available offline — use --bundle).
+    #[arg(value_name = "ID_OR_PART", conflicts_with = "bundle")]
+    pub what: Option<String>,
+    /// Pin the network: the genesis file of your consortium.
+    #[arg(long, value_name = "FILE", conflicts_with = "network")]
+    pub genesis: Option<PathBuf>,
+    /// Pin the network by id.
+    #[arg(long, value_name = "ID")]
+    pub network: Option<String>,
+    /// Print the provenance tree to this depth only (0: no tree).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+}

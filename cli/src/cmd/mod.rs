@@ -1,0 +1,78 @@
+//! One module per command family; [`dispatch`] routes the parsed command line.
+
+mod bundle;
+mod keys;
+mod show;
+mod sign;
+mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use greenledger_core::{EntryId, EntrySet};
+
+use crate::args::{Cli, Command};
+
+/// Runs a parsed command line.
+pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let json = cli.json;
+    match cli.command {
+        Command::Key(k) => keys::key(k, json),
+        Command::Genesis(a) => keys::genesis(a, json),
+        Command::Admit(a) => sign::admit(a, json),
+        Command::Revoke(a) => sign::revoke(a, json),
+        Command::Attest(a) => sign::attest(a, json),
+        Command::Sign(a) => sign::sign_payload(a, json),
+        Command::Show(a) => show::show(a, json),
+        Command::Bundle(a) => bundle::bundle(a, json),
+        Command::Verify(a) => verify::verify(a, json),
+    }
+}
+
+/// Resolves an entry id, a unique id prefix (at least 8 hex characters) or a part URN (its
+/// current, non-superseded attestation) in an entry set.
+pub(crate) fn resolve(set: &EntrySet, what: &str) -> Result<EntryId> {
+    let what = what.trim();
+    if what.starts_with("urn:") {
+        let current = set.current_for_part(what);
+        return match current.as_slice() {
+            [] => bail!("no attestation for part {what} in the entries folder"),
+            [one] => Ok(one.id),
+            many => {
+                let ids: Vec<String> = many
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{} (signer {}, seq {})",
+                            e.id,
+                            e.payload.signer.fmt_short(),
+                            e.payload.seq
+                        )
+                    })
+                    .collect();
+                bail!(
+                    "part {what} has {} current attestations; name one by id:\n  {}",
+                    many.len(),
+                    ids.join("\n  ")
+                )
+            }
+        };
+    }
+    if let Ok(id) = what.parse::<EntryId>() {
+        return Ok(id);
+    }
+    if what.len() >= 8 && what.len() < 64 && what.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let found = set.find_prefix(&what.to_ascii_lowercase());
+        return match found.as_slice() {
+            [] => bail!("no entry id starts with {what} in the entries folder"),
+            [one] => Ok(*one),
+            _ => bail!(
+                "{} entries start with {what}; give more characters",
+                found.len()
+            ),
+        };
+    }
+    bail!(
+        "{what:?} is neither an entry id (64 hex characters, or a unique prefix of 8 or more) nor a part URN (urn:…)"
+    )
+}

@@ -1,0 +1,64 @@
+//! `show`: print an entry, decoded.
+
+use std::{path::Path, process::ExitCode};
+
+use anyhow::{Context, Result, bail};
+use greenledger_core::{EntrySource, SignedEntry};
+
+use crate::{args::ShowArgs, cmd::resolve, files, output};
+
+pub(crate) fn show(a: ShowArgs, json: bool) -> Result<ExitCode> {
+    let path = Path::new(&a.what);
+    let se = if path.is_file() {
+        let bytes = files::read(path, "entry file")?;
+        SignedEntry::from_json(&bytes)
+            .with_context(|| format!("{} is not a signed entry", path.display()))?
+    } else {
+        let Some(dir) = &a.entries else {
+            bail!(
+                "{:?} is not a file; to look up an id or part, pass --entries DIR",
+                a.what
+            );
+        };
+        let set = files::load_entries(dir, None)?;
+        let id = resolve(&set, &a.what)?;
+        match set.get(&id) {
+            Some(e) => e.signed,
+            None => bail!("entry {id} is not in {}", dir.display()),
+        }
+    };
+    let id = se.id();
+    let decoded = se.decode();
+    let sig_ok = decoded.as_ref().ok().map(|e| {
+        e.payload
+            .signer
+            .verify(&se.signed_bytes(), se.signature())
+            .is_ok()
+    });
+    if json {
+        let payload: serde_json::Value =
+            serde_json::from_slice(se.payload()).unwrap_or(serde_json::Value::Null);
+        let v = serde_json::json!({
+            "id": id.to_hex(),
+            "valid_encoding": decoded.is_ok(),
+            "signature_valid": sig_ok.unwrap_or(false),
+            "error": decoded.as_ref().err().map(|e| e.to_string()),
+            "payload": payload,
+            "signature": se.signature().to_hex(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        match &decoded {
+            Ok(e) => print!("{}", output::entry_text(e, sig_ok.unwrap_or(false))),
+            Err(err) => {
+                println!("id         {id}");
+                println!("encoding   INVALID: {err}");
+            }
+        }
+    }
+    Ok(if decoded.is_ok() && sig_ok == Some(true) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,432 @@
+//! The signing commands: `admit`, `revoke`, `attest` and `sign`.
+//!
+//! Offline, each takes the network from `--genesis FILE`, the signer's next `seq`/`prev` from
+//! the state file beside the key (and from `--entries DIR`, whichever is further along, so
+//! that a key never signs two entries at one seq by accident), writes the entry to `--out`,
+//! and only then records the new chain head in the state file.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context, Result, anyhow, bail};
+use greenledger_core::{
+    Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Kind, Mass, Membership,
+    NetworkId, Payload, PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
+    membership::AuthError,
+    model::{Evidence, MemberAdmit, MemberRevoke},
+    rollup,
+};
+
+use crate::{
+    Refused,
+    args::{AdmitArgs, AttestArgs, RevokeArgs, SignArgs, SignTarget},
+    cmd::resolve,
+    files::{self, ChainHead, SignerState},
+};
+
+struct Signer {
+    key: SecretKey,
+    target: SignTarget,
+    genesis: Genesis,
+    network: NetworkId,
+    set: Option<EntrySet>,
+    state: SignerState,
+}
+
+impl Signer {
+    fn open(target: &SignTarget) -> Result<Self> {
+        let key = files::load_key(&target.key)?;
+        let Some(gpath) = &target.genesis else {
+            bail!("signing offline needs --genesis FILE (the network's genesis file)");
+        };
+        let genesis = files::load_genesis(gpath)?;
+        let network = genesis.network_id();
+        let set = match &target.entries {
+            Some(dir) => Some(files::load_entries(dir, Some(network))?),
+            None => None,
+        };
+        if target.out.is_none() && target.entries.is_none() {
+            bail!(
+                "say where to write the signed entry: --out FILE (or --entries DIR to write it there)"
+            );
+        }
+        let state = SignerState::load(&target.key)?;
+        Ok(Signer {
+            key,
+            target: target.clone(),
+            genesis,
+            network,
+            set,
+            state,
+        })
+    }
+
+    fn entries(&self, why: &str) -> Result<&EntrySet> {
+        self.set
+            .as_ref()
+            .ok_or_else(|| anyhow!("{why} needs --entries DIR (a folder of signed entry files)"))
+    }
+
+    fn membership(&self) -> Membership {
+        Membership::compute(&self.genesis, self.set.iter().flat_map(|s| s.iter()))
+    }
+
+    /// The next (seq, prev): one past the furthest of the state file and the entries folder.
+    fn position(&self) -> Result<(u64, Option<EntryId>)> {
+        let me = self.key.public();
+        let from_state = self.state.head(&self.network).map(|h| (h.seq, h.head));
+        let from_set = self.set.as_ref().and_then(|s| s.head_of(&me));
+        let head = match (from_state, from_set) {
+            (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1 => {
+                bail!(
+                    "the state file and the entries folder disagree about this key's entry at seq {} ({} vs {}); the key may have signed two entries at one seq — resolve this before signing again",
+                    a.0,
+                    a.1.fmt_short(),
+                    b.1.fmt_short()
+                )
+            }
+            (Some(a), Some(b)) => Some(if b.0 > a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        };
+        Ok(match head {
+            None => (1, None),
+            Some((seq, id)) => (seq + 1, Some(id)),
+        })
+    }
+
+    fn authorize(&self, seq: u64, kind: Kind) -> Result<()> {
+        let m = self.membership();
+        let me = self.key.public();
+        match m.authorize(&me, seq, kind) {
+            Ok(()) => Ok(()),
+            Err(AuthError::NotAdmitted(_)) if kind == Kind::Attestation => {
+                eprintln!(
+                    "warning: no admission of key {} as a supplier was found{}; verification will fail unless the network holds one",
+                    me.fmt_short(),
+                    if self.set.is_some() { " in --entries DIR" } else { " (no --entries DIR given)" }
+                );
+                Ok(())
+            }
+            Err(AuthError::NotAdmitted(_)) => Err(Refused(format!(
+                "key {} is not an admin of network {:?}: only a genesis admin or an admitted admin may sign {kind} entries (if this key was admitted as admin, put that admit entry in --entries DIR)",
+                me.fmt_short(),
+                self.genesis.name
+            ))
+            .into()),
+            Err(e) => Err(Refused(format!("the ledger would refuse this {kind} entry: {e}")).into()),
+        }
+    }
+
+    fn payload(&self, seq: u64, prev: Option<EntryId>, body: Body) -> Payload {
+        Payload {
+            network: self.network,
+            signer: self.key.public(),
+            seq,
+            prev,
+            timestamp: now(),
+            body,
+        }
+    }
+
+    /// Signs, writes the entry, then records the chain head; prints the id last.
+    fn finish(mut self, payload: Payload, json: bool) -> Result<ExitCode> {
+        let kind = payload.body.kind();
+        let summary = payload.body.summary();
+        let v = entry::sign(&self.key, &payload).context("cannot sign this entry")?;
+        let out: PathBuf = match (&self.target.out, &self.target.entries) {
+            (Some(o), _) => o.clone(),
+            (None, Some(dir)) => dir.join(format!("{}.json", v.id())),
+            (None, None) => unreachable!("checked in Signer::open"),
+        };
+        let mut bytes = v.signed().to_json();
+        bytes.push(b'\n');
+        files::write_atomic(&out, &bytes, self.target.force, 0o644)?;
+        self.state.record(
+            &self.target.key,
+            &self.network,
+            ChainHead {
+                seq: payload.seq,
+                head: v.id(),
+            },
+        )?;
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"id": v.id().to_hex(), "kind": kind.as_str(), "seq": payload.seq, "file": out})
+            );
+        } else {
+            eprintln!("signed {kind} (seq {}): {summary}", payload.seq);
+            eprintln!("wrote {}", out.display());
+            println!("{}", v.id());
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+fn parse_key(s: &str, flag: &str) -> Result<PublicKey> {
+    s.parse::<PublicKey>()
+        .with_context(|| format!("{flag} {s:?}"))
+}
+
+pub(crate) fn admit(a: AdmitArgs, json: bool) -> Result<ExitCode> {
+    let member = parse_key(&a.member, "--member")?;
+    let role: Role = a.role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
+    let body = Body::MemberAdmit(MemberAdmit {
+        member,
+        name: a.name,
+        role,
+        peer_id: a.peer_id,
+    });
+    body.check().context("invalid admission")?;
+    let s = Signer::open(&a.target)?;
+    let (seq, prev) = s.position()?;
+    s.authorize(seq, Kind::MemberAdmit)?;
+    let p = s.payload(seq, prev, body);
+    s.finish(p, json)
+}
+
+pub(crate) fn revoke(a: RevokeArgs, json: bool) -> Result<ExitCode> {
+    let member = parse_key(&a.member, "--member")?;
+    let body = Body::MemberRevoke(MemberRevoke {
+        member,
+        after_seq: a.after_seq,
+        reason: a.reason,
+    });
+    body.check().context("invalid revocation")?;
+    let s = Signer::open(&a.target)?;
+    let (seq, prev) = s.position()?;
+    s.authorize(seq, Kind::MemberRevoke)?;
+    if let Some(set) = &s.set
+        && let Some((head, _)) = set.head_of(&member)
+        && head > a.after_seq
+    {
+        eprintln!(
+            "note: the member has entries up to seq {head} in --entries DIR; those after seq {} become invalid",
+            a.after_seq
+        );
+    }
+    let p = s.payload(seq, prev, body);
+    s.finish(p, json)
+}
+
+fn kg(flag: &str, v: &Option<String>) -> Result<Option<Mass>> {
+    v.as_deref()
+        .map(|s| Mass::from_kg_str(s).with_context(|| format!("{flag}")))
+        .transpose()
+}
+
+pub(crate) fn attest(a: AttestArgs, json: bool) -> Result<ExitCode> {
+    let unit: Unit = a.unit.parse().map_err(|e: String| anyhow!("--unit: {e}"))?;
+    let own_total =
+        Mass::from_kg_str(&a.own).context("--own (kg CO2e per declared unit, e.g. 0.25)")?;
+    let own = Emissions {
+        fossil_ghg_emissions: kg("--own-fossil", &a.own_fossil)?,
+        land_use_change_ghg_emissions: kg("--own-land-use-change", &a.own_land_use_change)?,
+        ..Emissions::headline(own_total)
+    };
+    let mut att = Attestation::new(&a.part, unit, own);
+    att.produced_quantity = a
+        .quantity
+        .as_deref()
+        .map(Quantity::from_decimal_str)
+        .transpose()
+        .context("--quantity")?;
+    att.energy_consumption_kwh = a
+        .energy_kwh
+        .as_deref()
+        .map(Quantity::from_decimal_str)
+        .transpose()
+        .context("--energy-kwh")?;
+    att.renewable_energy_share = a
+        .renewable_share
+        .as_deref()
+        .map(Share::from_percent_str)
+        .transpose()
+        .context("--renewable-share")?;
+    att.primary_data_share = a
+        .primary_data_share
+        .as_deref()
+        .map(Share::from_percent_str)
+        .transpose()
+        .context("--primary-data-share")?;
+    att.reference_period_start = a.period_start;
+    att.reference_period_end = a.period_end;
+    att.geography_country = a.country;
+    att.cross_sectoral_standards = a.standards;
+    att.product_name_company = a.product_name;
+    att.comment = a.comment;
+    for path in &a.evidence {
+        let bytes = files::read(path, "evidence document")?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        att.evidence.push(Evidence {
+            hash: blake3::hash(&bytes).to_hex().to_string(),
+            name,
+        });
+    }
+
+    let s = Signer::open(&a.target)?;
+    let me = s.key.public();
+    if !a.inputs.is_empty() || a.supersedes.is_some() {
+        let set = s.entries("--input and --supersedes")?;
+        let mut totals = Vec::new();
+        for spec in &a.inputs {
+            let (id, qty) = spec
+                .rsplit_once('=')
+                .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
+            let id = resolve(set, id).with_context(|| format!("--input {spec:?}"))?;
+            let q = Quantity::from_decimal_str(qty)
+                .with_context(|| format!("--input {spec:?}: quantity"))?;
+            if q.0 <= 0 {
+                bail!("--input {spec:?}: the quantity must be greater than 0");
+            }
+            let input = greenledger_core::EntrySource::get(set, &id)
+                .ok_or_else(|| anyhow!("--input {spec:?}: entry {id} is not in the entries folder; put the signed input entry there"))?;
+            let ia = input.attestation().ok_or_else(|| {
+                anyhow!(
+                    "--input {spec:?}: entry {} is a {} entry, not an attestation",
+                    id.fmt_short(),
+                    input.payload.body.kind()
+                )
+            })?;
+            totals.push((q, ia.total.clone()));
+            att.inputs.push(Input {
+                entry: id,
+                quantity: q,
+            });
+        }
+        let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+        att.total = rollup::roll_up(&att.own, &refs)
+            .map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
+        if let Some(old) = &a.supersedes {
+            let old_id = resolve(set, old).context("--supersedes")?;
+            let prev = greenledger_core::EntrySource::get(set, &old_id).ok_or_else(|| {
+                anyhow!("--supersedes: entry {old_id} is not in the entries folder")
+            })?;
+            let pa = prev.attestation().ok_or_else(|| {
+                anyhow!(
+                    "--supersedes: entry {} is not an attestation",
+                    old_id.fmt_short()
+                )
+            })?;
+            if prev.payload.signer != me {
+                return Err(Refused(format!("--supersedes: entry {} was signed by another key; you can only correct your own attestations", old_id.fmt_short())).into());
+            }
+            if pa.part != att.part {
+                return Err(Refused(format!(
+                    "--supersedes: entry {} is about part {}, not {}",
+                    old_id.fmt_short(),
+                    pa.part,
+                    att.part
+                ))
+                .into());
+            }
+            att.supersedes = Some(old_id);
+        }
+    }
+    let body = Body::Attestation(Box::new(att));
+    body.check().context("invalid attestation")?;
+    let (seq, prev) = s.position()?;
+    s.authorize(seq, Kind::Attestation)?;
+    let p = s.payload(seq, prev, body);
+    s.finish(p, json)
+}
+
+pub(crate) fn sign_payload(a: SignArgs, json: bool) -> Result<ExitCode> {
+    let bytes = files::read(&a.payload, "payload file")?;
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not valid JSON", a.payload.display()))?;
+    let obj = value.as_object_mut().ok_or_else(|| {
+        anyhow!(
+            "{}: the payload must be a JSON object with \"kind\" and \"body\"",
+            a.payload.display()
+        )
+    })?;
+    let s = Signer::open(&a.target)?;
+    let (seq, prev) = s.position()?;
+    let me = s.key.public();
+    // Fill what the payload leaves out; what it states is kept and checked.
+    obj.entry("version").or_insert(serde_json::json!(1));
+    obj.entry("network")
+        .or_insert(serde_json::json!(s.network.to_hex()));
+    obj.entry("signer")
+        .or_insert(serde_json::json!(me.to_hex()));
+    let explicit_seq = obj.contains_key("seq");
+    obj.entry("seq").or_insert(serde_json::json!(seq));
+    if !explicit_seq && let Some(p) = prev {
+        obj.entry("prev").or_insert(serde_json::json!(p.to_hex()));
+    }
+    obj.entry("timestamp").or_insert(serde_json::json!(now()));
+    let payload = Payload::from_value(value)
+        .with_context(|| format!("{} is not a valid payload", a.payload.display()))?;
+    if payload.signer != me {
+        bail!(
+            "the payload names signer {}, but --key is {}",
+            payload.signer.fmt_short(),
+            me.fmt_short()
+        );
+    }
+    if payload.network != s.network {
+        bail!(
+            "the payload names network {}, but --genesis is network {}",
+            payload.network.fmt_short(),
+            s.network.fmt_short()
+        );
+    }
+    if payload.seq != seq || payload.prev != prev {
+        return Err(Refused(format!(
+            "the payload is at seq {} (prev {}), but this key's next position is seq {seq} (prev {}); signing it would break or fork the chain",
+            payload.seq,
+            payload.prev.map(|p| p.fmt_short()).unwrap_or_else(|| "none".into()),
+            prev.map(|p| p.fmt_short()).unwrap_or_else(|| "none".into())
+        ))
+        .into());
+    }
+    s.authorize(seq, payload.body.kind())?;
+    if let Body::Attestation(att) = &payload.body
+        && !att.inputs.is_empty()
+    {
+        match &s.set {
+            Some(set) => {
+                let mut totals = Vec::new();
+                for i in &att.inputs {
+                    let e = greenledger_core::EntrySource::get(set, &i.entry).ok_or_else(|| {
+                        anyhow!(
+                            "input {} is not in the entries folder; the roll-up cannot be checked",
+                            i.entry
+                        )
+                    })?;
+                    let t = e.attestation().ok_or_else(|| {
+                        anyhow!("input {} is not an attestation", i.entry.fmt_short())
+                    })?;
+                    totals.push((i.quantity, t.total.clone()));
+                }
+                let refs: Vec<(Quantity, &Emissions)> =
+                    totals.iter().map(|(q, t)| (*q, t)).collect();
+                let computed =
+                    rollup::roll_up(&att.own, &refs).map_err(|e| Refused(e.to_string()))?;
+                if computed != att.total {
+                    return Err(Refused(format!(
+                        "roll-up mismatch: the payload's total pcfExcludingBiogenicUptake is {} kg but own + inputs give {} kg (all components must match exactly)",
+                        att.total.pcf_excluding_biogenic_uptake.kg_string(),
+                        computed.pcf_excluding_biogenic_uptake.kg_string()
+                    ))
+                    .into());
+                }
+            }
+            None => bail!(
+                "the payload has inputs: pass --entries DIR holding them, so that its total can be checked before it is signed"
+            ),
+        }
+    } else if let Body::Attestation(att) = &payload.body
+        && att.total != att.own
+    {
+        return Err(Refused(
+            "roll-up mismatch: an attestation without inputs must have total equal to own".into(),
+        )
+        .into());
+    }
+    s.finish(payload, json)
+}

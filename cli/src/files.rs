@@ -1,0 +1,199 @@
+//! Files: keys, genesis, entry folders, the signer's state file, atomic writes.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, anyhow, bail};
+use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, SecretKey, SignedEntry};
+use serde::{Deserialize, Serialize};
+
+/// Reads a whole file, saying which file and what it was for when that fails.
+pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+/// Refuses to replace an existing file unless `force`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
+    if !force && path.exists() {
+        bail!(
+            "{} already exists; pass --force to overwrite it",
+            path.display()
+        );
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!(
+            "cannot write {}: folder {} does not exist",
+            path.display(),
+            dir.display()
+        );
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        if let Ok(d) = fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Loads a secret key file.
+pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
+    let bytes = read(path, "key file")?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow!(
+            "{} is not a greenledger key file (not text)",
+            path.display()
+        )
+    })?;
+    SecretKey::from_key_file(text)
+        .with_context(|| format!("cannot use key file {}", path.display()))
+}
+
+/// Loads a genesis file.
+pub(crate) fn load_genesis(path: &Path) -> Result<Genesis> {
+    let bytes = read(path, "genesis file")?;
+    Genesis::from_json(&bytes)
+        .with_context(|| format!("{} is not a valid genesis file", path.display()))
+}
+
+/// Loads every signed entry (`*.json`) of a folder, checking each signature. Genesis and
+/// bundle files in the folder are skipped; any other file that is not a valid entry is an
+/// error naming it, so that a damaged file is never silently ignored.
+pub(crate) fn load_entries(dir: &Path, network: Option<NetworkId>) -> Result<EntrySet> {
+    let rd = fs::read_dir(dir)
+        .with_context(|| format!("cannot read entries folder {}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    let mut set = EntrySet::new();
+    for p in paths {
+        let bytes = read(&p, "entry file")?;
+        if looks_like_other_file(&bytes) {
+            continue;
+        }
+        let se = SignedEntry::from_json(&bytes).with_context(|| {
+            format!(
+                "{} in the entries folder is not a signed entry",
+                p.display()
+            )
+        })?;
+        let v = se.verify().with_context(|| {
+            format!("{} in the entries folder is not a valid entry", p.display())
+        })?;
+        if let Some(net) = network
+            && v.payload().network != net
+        {
+            bail!(
+                "{} belongs to network {}, not {} (keep one network per entries folder)",
+                p.display(),
+                v.payload().network.fmt_short(),
+                net.fmt_short()
+            );
+        }
+        set.insert(v.into_entry());
+    }
+    Ok(set)
+}
+
+fn looks_like_other_file(bytes: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        format: Option<String>,
+        admins: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(p) => p.admins.is_some() || p.format.is_some(),
+        Err(_) => false,
+    }
+}
+
+/// The signer's chain state, kept beside the key as `<key file>.state`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignerState {
+    version: u32,
+    /// Per network id: the last seq signed and its entry id.
+    chains: BTreeMap<String, ChainHead>,
+}
+
+/// The head of one chain.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChainHead {
+    /// Last seq signed.
+    pub(crate) seq: u64,
+    /// Its entry id.
+    pub(crate) head: EntryId,
+}
+
+/// The state file's path for a key file.
+pub(crate) fn state_path(key: &Path) -> PathBuf {
+    let mut s = key.as_os_str().to_owned();
+    s.push(".state");
+    PathBuf::from(s)
+}
+
+impl SignerState {
+    /// Loads the state (absent file: empty state).
+    pub(crate) fn load(key: &Path) -> Result<Self> {
+        let p = state_path(key);
+        if !p.exists() {
+            return Ok(SignerState {
+                version: 1,
+                chains: BTreeMap::new(),
+            });
+        }
+        let bytes = read(&p, "signer state file")?;
+        let s: SignerState = serde_json::from_slice(&bytes).with_context(|| {
+            format!("signer state file {} is damaged; delete it only if every entry this key signed is in --entries DIR (the next seq is then taken from there)", p.display())
+        })?;
+        Ok(s)
+    }
+
+    /// The chain head on a network.
+    pub(crate) fn head(&self, net: &NetworkId) -> Option<ChainHead> {
+        self.chains.get(&net.to_hex()).copied()
+    }
+
+    /// Records a new head and writes the file atomically.
+    pub(crate) fn record(&mut self, key: &Path, net: &NetworkId, head: ChainHead) -> Result<()> {
+        self.version = 1;
+        self.chains.insert(net.to_hex(), head);
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        write_atomic(&state_path(key), &bytes, true, 0o600)
+    }
+}

@@ -1,0 +1,66 @@
+//! # greenledger-cli
+//!
+//! The `greenledger` command: a thin shell over `greenledger-core`.
+//!
+//! # Layout
+//!
+//! * [`args`] — the command line (clap derive).
+//! * `files` — key, genesis, entry-folder and state files; atomic writes.
+//! * `cmd` — one module per command family.
+//! * `output` — the provenance tree and other terminal output.
+//!
+//! Errors are `anyhow` errors mapped to exit codes in one place ([`run`]): a [`Refused`] error
+//! (verification failed, the ledger rules refuse the entry) exits 1, anything else 2.
+
+pub mod args;
+mod cmd;
+mod files;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error meaning "the rules refuse this": exit code 1.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Parses the command line and runs the command; returns the process exit code.
+pub fn run() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let json = cli.json;
+    match cmd::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let refused = err.downcast_ref::<Refused>().is_some();
+            if json {
+                let v = serde_json::json!({"error": {"code": if refused { "refused" } else { "error" }, "message": format!("{err:#}")}});
+                println!("{v}");
+            }
+            eprintln!("error: {err:#}");
+            if refused {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
