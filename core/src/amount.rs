@@ -82,11 +82,7 @@ pub fn format_decimal(v: i64, digits: u32) -> String {
     let a = (v as i128).unsigned_abs();
     let int = a / scale;
     let frac = a % scale;
-    let mut s = if neg {
-        format!("-{int}")
-    } else {
-        int.to_string()
-    };
+    let mut s = if neg { format!("-{int}") } else { int.to_string() };
     if frac != 0 {
         let f = format!("{:0width$}", frac, width = digits as usize);
         s.push('.');

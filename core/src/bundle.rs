@@ -118,21 +118,17 @@ impl Bundle {
             return Err(BundleError::Format("the file is empty".into()));
         }
         // Check format and version first for a precise message.
-        let probe: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            BundleError::Format(format!("not valid JSON ({e}); the file may be truncated"))
-        })?;
+        let probe: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| BundleError::Format(format!("not valid JSON ({e}); the file may be truncated")))?;
         if probe.get("format").and_then(|f| f.as_str()) != Some(BUNDLE_FORMAT) {
-            return Err(BundleError::Format(format!(
-                "missing \"format\": \"{BUNDLE_FORMAT}\""
-            )));
+            return Err(BundleError::Format(format!("missing \"format\": \"{BUNDLE_FORMAT}\"")));
         }
         match probe.get("version").and_then(|v| v.as_u64()) {
             Some(1) => {}
             Some(v) => return Err(BundleError::UnsupportedVersion(v)),
             None => return Err(BundleError::Format("missing integer \"version\"".into())),
         }
-        let raw: RawBundle<'_> =
-            serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
+        let raw: RawBundle<'_> = serde_json::from_slice(bytes).map_err(|e| BundleError::Format(e.to_string()))?;
         if raw.format != BUNDLE_FORMAT || raw.version != 1 {
             return Err(BundleError::Format("bad format or version".into()));
         }
@@ -167,16 +163,12 @@ impl Bundle {
     /// Writes the bundle as JSON, one entry per line. Unparseable entries are dropped.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        out.extend_from_slice(
-            format!("{{\"format\":\"{BUNDLE_FORMAT}\",\"version\":1,\n\"genesis\":").as_bytes(),
-        );
+        out.extend_from_slice(format!("{{\"format\":\"{BUNDLE_FORMAT}\",\"version\":1,\n\"genesis\":").as_bytes());
         match &self.genesis {
             Ok(g) => out.extend_from_slice(&g.canonical_bytes()),
             Err(_) => out.extend_from_slice(b"{}"),
         }
-        out.extend_from_slice(
-            format!(",\n\"target\":\"{}\",\n\"entries\":[", self.target).as_bytes(),
-        );
+        out.extend_from_slice(format!(",\n\"target\":\"{}\",\n\"entries\":[", self.target).as_bytes());
         let mut first = true;
         for e in self.entries.iter().flatten() {
             if !first {
@@ -229,11 +221,7 @@ pub struct MissingEntry {
 }
 
 /// Collects the bundle of `target` from `source`.
-pub fn assemble(
-    genesis: &Genesis,
-    target: EntryId,
-    source: &impl EntrySource,
-) -> Result<Bundle, MissingEntry> {
+pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -> Result<Bundle, MissingEntry> {
     let mut included: BTreeMap<EntryId, Entry> = BTreeMap::new();
     let Some(first) = source.get(&target) else {
         return Err(MissingEntry {
@@ -374,11 +362,7 @@ impl EntrySet {
                     .get(&e.id)
                     .into_iter()
                     .flatten()
-                    .any(|s| {
-                        self.by_id
-                            .get(s)
-                            .is_some_and(|x| x.payload.signer == e.payload.signer)
-                    })
+                    .any(|s| self.by_id.get(s).is_some_and(|x| x.payload.signer == e.payload.signer))
             })
             .collect()
     }

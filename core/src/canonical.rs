@@ -106,8 +106,7 @@ fn write_string(s: &str, out: &mut Vec<u8>) {
 /// Parses `bytes` as JSON and checks that they are exactly the canonical encoding of what they
 /// hold. Returns the parsed value.
 pub fn parse_canonical(bytes: &[u8]) -> Result<Value, CanonicalError> {
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| CanonicalError::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| CanonicalError::NotJson(e.to_string()))?;
     let again = to_canonical(&value)?;
     if again != bytes {
         return Err(CanonicalError::NotCanonical {
@@ -141,14 +140,8 @@ mod tests {
 
     #[test]
     fn refuses_floats_nulls_and_huge_numbers() {
-        assert!(matches!(
-            to_canonical(&json!(1.5)),
-            Err(CanonicalError::Float(_))
-        ));
-        assert!(matches!(
-            to_canonical(&json!(null)),
-            Err(CanonicalError::Null)
-        ));
+        assert!(matches!(to_canonical(&json!(1.5)), Err(CanonicalError::Float(_))));
+        assert!(matches!(to_canonical(&json!(null)), Err(CanonicalError::Null)));
         assert!(matches!(
             to_canonical(&json!(1u64 << 60)),
             Err(CanonicalError::NumberOutOfRange(_))
@@ -178,9 +171,6 @@ mod tests {
             parse_canonical(br#"{"a":1.0}"#),
             Err(CanonicalError::Float(_))
         ));
-        assert!(matches!(
-            parse_canonical(b"{\"a\":1"),
-            Err(CanonicalError::NotJson(_))
-        ));
+        assert!(matches!(parse_canonical(b"{\"a\":1"), Err(CanonicalError::NotJson(_))));
     }
 }

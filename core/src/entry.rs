@@ -51,8 +51,7 @@ impl SignedEntry {
 
     /// Parses the JSON envelope, keeping the payload's bytes exactly as they appear in `json`.
     pub fn from_json(json: &[u8]) -> Result<Self, DecodeError> {
-        let env: Envelope<'_> =
-            serde_json::from_slice(json).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+        let env: Envelope<'_> = serde_json::from_slice(json).map_err(|e| DecodeError::Envelope(e.to_string()))?;
         let payload = env.payload.get().as_bytes();
         if payload.len() > MAX_PAYLOAD {
             return Err(DecodeError::Envelope(format!(
@@ -60,9 +59,7 @@ impl SignedEntry {
             )));
         }
         if !payload.starts_with(b"{") {
-            return Err(DecodeError::Envelope(
-                "payload must be a JSON object".into(),
-            ));
+            return Err(DecodeError::Envelope("payload must be a JSON object".into()));
         }
         let signature = Signature::from_hex(env.signature)?;
         Ok(SignedEntry {
@@ -122,10 +119,7 @@ impl SignedEntry {
     /// Decodes and checks the signature (strict ed25519).
     pub fn verify(&self) -> Result<VerifiedEntry, EntryError> {
         let entry = self.decode()?;
-        entry
-            .payload
-            .signer
-            .verify(&self.signed_bytes(), &self.signature)?;
+        entry.payload.signer.verify(&self.signed_bytes(), &self.signature)?;
         Ok(VerifiedEntry(entry))
     }
 }
@@ -254,15 +248,10 @@ mod tests {
     #[test]
     fn reformatted_payload_is_refused_with_a_clear_error() {
         let (_, e) = sample();
-        let json = String::from_utf8(e.signed().to_json())
-            .unwrap()
-            .replace(",\"", ", \"");
+        let json = String::from_utf8(e.signed().to_json()).unwrap().replace(",\"", ", \"");
         let se = SignedEntry::from_json(json.as_bytes()).unwrap();
         let err = se.verify().unwrap_err();
-        assert!(
-            matches!(err, EntryError::Decode(DecodeError::Canonical(_))),
-            "{err:?}"
-        );
+        assert!(matches!(err, EntryError::Decode(DecodeError::Canonical(_))), "{err:?}");
         assert!(err.to_string().contains("canonical"));
     }
 
@@ -276,10 +265,7 @@ mod tests {
             v["signature"],
             String::from_utf8(e.signed().payload().to_vec()).unwrap()
         );
-        assert_eq!(
-            SignedEntry::from_json(pretty.as_bytes()).unwrap().id(),
-            e.id()
-        );
+        assert_eq!(SignedEntry::from_json(pretty.as_bytes()).unwrap().id(), e.id());
     }
 
     #[test]

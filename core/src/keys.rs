@@ -141,9 +141,8 @@ impl Signature {
         s.copy_from_slice(&self.0[32..]);
         // ℓ = 2^252 + 27742317777372353535851937790883648493, little endian.
         const L: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
-            0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-            0x00, 0x00, 0x00, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
         ];
         for i in (0..32).rev() {
             if s[i] < L[i] {
@@ -195,11 +194,7 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "SecretKey(<redacted>, public {})",
-            self.public().fmt_short()
-        )
+        write!(f, "SecretKey(<redacted>, public {})", self.public().fmt_short())
     }
 }
 
@@ -294,8 +289,7 @@ impl SecretKey {
 
     /// Parses a key file, checking that the stored public key matches the secret.
     pub fn from_key_file(text: &str) -> Result<Self, KeyError> {
-        let file: KeyFile =
-            serde_json::from_str(text).map_err(|e| KeyError::NotAKeyFile(e.to_string()))?;
+        let file: KeyFile = serde_json::from_str(text).map_err(|e| KeyError::NotAKeyFile(e.to_string()))?;
         if file.kind != KEY_FILE_TYPE {
             return Err(KeyError::NotAKeyFile(format!(
                 "type is {:?}, expected {KEY_FILE_TYPE:?}",
@@ -313,9 +307,7 @@ impl SecretKey {
         }
         let mut seed = [0u8; 32];
         if file.secret.len() != 64 || hex::decode_to_slice(&file.secret, &mut seed).is_err() {
-            return Err(KeyError::NotAKeyFile(
-                "secret is not 64 hex characters".into(),
-            ));
+            return Err(KeyError::NotAKeyFile("secret is not 64 hex characters".into()));
         }
         let key = SecretKey::from_seed(&seed);
         zeroize::Zeroize::zeroize(&mut seed);
@@ -347,14 +339,8 @@ mod tests {
             hex.to_uppercase().parse::<PublicKey>(),
             Err(KeyError::NotLowercase)
         ));
-        assert!(matches!(
-            hex[..10].parse::<PublicKey>(),
-            Err(KeyError::BadLength(10))
-        ));
-        assert!(matches!(
-            "zz".repeat(32).parse::<PublicKey>(),
-            Err(KeyError::NotHex)
-        ));
+        assert!(matches!(hex[..10].parse::<PublicKey>(), Err(KeyError::BadLength(10))));
+        assert!(matches!("zz".repeat(32).parse::<PublicKey>(), Err(KeyError::NotHex)));
     }
 
     #[test]
@@ -362,18 +348,12 @@ mod tests {
         // The identity point (encoding 0x01 followed by zeros) has order 1.
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert!(matches!(
-            PublicKey::from_bytes(&identity),
-            Err(KeyError::WeakKey)
-        ));
+        assert!(matches!(PublicKey::from_bytes(&identity), Err(KeyError::WeakKey)));
         // A point of order 2: y = -1.
         let mut minus_one = [0xffu8; 32];
         minus_one[0] = 0xec;
         minus_one[31] = 0x7f;
-        assert!(matches!(
-            PublicKey::from_bytes(&minus_one),
-            Err(KeyError::WeakKey)
-        ));
+        assert!(matches!(PublicKey::from_bytes(&minus_one), Err(KeyError::WeakKey)));
     }
 
     #[test]
@@ -384,8 +364,8 @@ mod tests {
         // S + ℓ is the same scalar mod ℓ; non-strict verifiers may accept it.
         let mut bad = good;
         let l: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
-            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let mut carry = 0u16;
         for i in 0..32 {
@@ -434,14 +414,8 @@ mod tests {
     fn key_file_roundtrip_and_errors() {
         let k = SecretKey::from_seed(&[9; 32]);
         let text = k.to_key_file();
-        assert_eq!(
-            SecretKey::from_key_file(&text).unwrap().public(),
-            k.public()
-        );
-        assert!(matches!(
-            SecretKey::from_key_file("{}"),
-            Err(KeyError::NotAKeyFile(_))
-        ));
+        assert_eq!(SecretKey::from_key_file(&text).unwrap().public(), k.public());
+        assert!(matches!(SecretKey::from_key_file("{}"), Err(KeyError::NotAKeyFile(_))));
         assert!(matches!(
             SecretKey::from_key_file("not json"),
             Err(KeyError::NotAKeyFile(_))

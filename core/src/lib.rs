@@ -13,6 +13,7 @@
 //! * [`model`] — genesis, payloads, entry kinds, attestations.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`rollup`] — the exact carbon roll-up.
+//! * [`rules`] — roll-up, input and supersession rules shared by verifier and node.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
 //! * [`bundle`] — provenance bundles and their assembly.
 //! * [`verify`] — bundle verification as numbered steps.
@@ -31,6 +32,7 @@ pub mod keys;
 pub mod membership;
 pub mod model;
 pub mod rollup;
+pub mod rules;
 pub mod verify;
 
 pub use amount::{Mass, Quantity, Share};

@@ -79,9 +79,8 @@ impl Membership {
         // Deterministic order (for names): by (admitting signer, seq, id).
         admits.sort_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)));
         let mut limits: HashMap<PublicKey, u64> = HashMap::new();
-        let within = |limits: &HashMap<PublicKey, u64>, k: &PublicKey, seq: u64| {
-            limits.get(k).is_none_or(|l| seq <= *l)
-        };
+        let within =
+            |limits: &HashMap<PublicKey, u64>, k: &PublicKey, seq: u64| limits.get(k).is_none_or(|l| seq <= *l);
         let mut admins;
         loop {
             admins = genesis_admins.clone();

@@ -67,16 +67,15 @@ impl Genesis {
 
     /// Parses a genesis from JSON text (any formatting) and checks it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let v: Value = serde_json::from_slice(bytes)
-            .map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
         Self::from_value(v)
     }
 
     /// Parses a genesis from a JSON value and checks it.
     pub fn from_value(v: Value) -> Result<Self, DecodeError> {
         check_version(&v)?;
-        let g: Genesis =
-            serde_json::from_value(v).map_err(|e| DecodeError::Field(format!("genesis: {e}")))?;
+        let g: Genesis = serde_json::from_value(v).map_err(|e| DecodeError::Field(format!("genesis: {e}")))?;
         g.check()?;
         Ok(g)
     }
@@ -145,9 +144,7 @@ fn check_version(v: &Value) -> Result<(), DecodeError> {
     match v.get("version").and_then(Value::as_u64) {
         Some(FORMAT_VERSION) => Ok(()),
         Some(other) => Err(DecodeError::UnsupportedVersion(other)),
-        None => Err(DecodeError::Field(
-            "missing or non-integer field `version`".into(),
-        )),
+        None => Err(DecodeError::Field("missing or non-integer field `version`".into())),
     }
 }
 
@@ -156,9 +153,7 @@ fn check_version(v: &Value) -> Result<(), DecodeError> {
 pub fn check_peer_id(p: &str) -> Result<(), String> {
     const B58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     if !(40..=60).contains(&p.len()) || !p.chars().all(|c| B58.contains(c)) {
-        return Err(format!(
-            "{p:?} is not a libp2p peer id (base58, like 12D3KooW…)"
-        ));
+        return Err(format!("{p:?} is not a libp2p peer id (base58, like 12D3KooW…)"));
     }
     Ok(())
 }
@@ -367,10 +362,7 @@ impl std::str::FromStr for Unit {
         };
         alias.ok_or_else(|| {
             let all: Vec<&str> = Unit::ALL.iter().map(|u| u.as_str()).collect();
-            format!(
-                "unknown declared unit {s:?}; use one of: {}",
-                all.join(", ")
-            )
+            format!("unknown declared unit {s:?}; use one of: {}", all.join(", "))
         })
     }
 }
@@ -392,18 +384,10 @@ pub struct Emissions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fossil_ghg_emissions: Option<Mass>,
     /// Biogenic non-CO2 emissions (≥ 0).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "biogenicNonCO2Emissions"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "biogenicNonCO2Emissions")]
     pub biogenic_non_co2_emissions: Option<Mass>,
     /// Biogenic CO2 uptake (≤ 0).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "biogenicCO2Uptake"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "biogenicCO2Uptake")]
     pub biogenic_co2_uptake: Option<Mass>,
     /// Direct land-use-change emissions (≥ 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -545,39 +529,19 @@ pub struct Dqi {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_percent: Option<Share>,
     /// Technological data-quality rating × 100.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "technologicalDQR"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "technologicalDQR")]
     pub technological_dqr: Option<u16>,
     /// Temporal data-quality rating × 100.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "temporalDQR"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "temporalDQR")]
     pub temporal_dqr: Option<u16>,
     /// Geographical data-quality rating × 100.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "geographicalDQR"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "geographicalDQR")]
     pub geographical_dqr: Option<u16>,
     /// Completeness data-quality rating × 100.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "completenessDQR"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "completenessDQR")]
     pub completeness_dqr: Option<u16>,
     /// Reliability data-quality rating × 100.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        rename = "reliabilityDQR"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "reliabilityDQR")]
     pub reliability_dqr: Option<u16>,
 }
 
@@ -722,10 +686,7 @@ impl Attestation {
             if i.quantity.0 <= 0 {
                 return Err(DecodeError::Invalid {
                     field: "inputs",
-                    why: format!(
-                        "quantity of input {} must be greater than 0",
-                        i.entry.fmt_short()
-                    ),
+                    why: format!("quantity of input {} must be greater than 0", i.entry.fmt_short()),
                 });
             }
         }
@@ -803,30 +764,16 @@ impl Attestation {
             });
         }
         for e in &self.evidence {
-            if e.hash.len() != 64
-                || !e
-                    .hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
+            if e.hash.len() != 64 || !e.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
                 return Err(DecodeError::Invalid {
                     field: "evidence",
-                    why: format!(
-                        "{:?} is not a blake3 hash (64 lowercase hex characters)",
-                        e.hash
-                    ),
+                    why: format!("{:?} is not a blake3 hash (64 lowercase hex characters)", e.hash),
                 });
             }
         }
         let texts = [
-            (
-                "geographyCountrySubdivision",
-                &self.geography_country_subdivision,
-            ),
-            (
-                "geographyRegionOrSubregion",
-                &self.geography_region_or_subregion,
-            ),
+            ("geographyCountrySubdivision", &self.geography_country_subdivision),
+            ("geographyRegionOrSubregion", &self.geography_region_or_subregion),
             ("productNameCompany", &self.product_name_company),
             ("productDescription", &self.product_description),
             ("comment", &self.comment),
@@ -862,9 +809,7 @@ pub fn check_part(part: &str) -> Result<(), DecodeError> {
     let nid = it.next().unwrap_or("");
     let nss = it.next().unwrap_or("");
     if nid.is_empty() || nss.is_empty() {
-        return Err(invalid(
-            "needs a namespace and a name after urn: (urn:NAMESPACE:NAME)",
-        ));
+        return Err(invalid("needs a namespace and a name after urn: (urn:NAMESPACE:NAME)"));
     }
     if part.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid("contains whitespace or control characters"));
@@ -915,9 +860,7 @@ impl Body {
         let body = match kind {
             Kind::MemberAdmit => Body::MemberAdmit(serde_json::from_value(v).map_err(field)?),
             Kind::MemberRevoke => Body::MemberRevoke(serde_json::from_value(v).map_err(field)?),
-            Kind::Attestation => {
-                Body::Attestation(Box::new(serde_json::from_value(v).map_err(field)?))
-            }
+            Kind::Attestation => Body::Attestation(Box::new(serde_json::from_value(v).map_err(field)?)),
         };
         body.check()?;
         Ok(body)
@@ -939,10 +882,9 @@ impl Body {
                         field: "peerId",
                         why: "a member with role node must name its peer id".into(),
                     }),
-                    (Role::Node, Some(p)) => check_peer_id(p).map_err(|why| DecodeError::Invalid {
-                        field: "peerId",
-                        why,
-                    }),
+                    (Role::Node, Some(p)) => {
+                        check_peer_id(p).map_err(|why| DecodeError::Invalid { field: "peerId", why })
+                    }
                     (_, Some(_)) => Err(DecodeError::Invalid {
                         field: "peerId",
                         why: "only a member with role node has a peer id".into(),
@@ -1033,8 +975,7 @@ impl Payload {
         {
             return Err(DecodeError::UnknownKind(k.to_string()));
         }
-        let raw: RawPayload = serde_json::from_value(value)
-            .map_err(|e| DecodeError::Field(format!("payload: {e}")))?;
+        let raw: RawPayload = serde_json::from_value(value).map_err(|e| DecodeError::Field(format!("payload: {e}")))?;
         let payload = Payload {
             network: raw.network,
             signer: raw.signer,
@@ -1064,10 +1005,7 @@ impl Payload {
             (s, None) if s > 1 => {
                 return Err(DecodeError::Invalid {
                     field: "prev",
-                    why: format!(
-                        "seq {s} needs the id of the signer's entry at seq {}",
-                        s - 1
-                    ),
+                    why: format!("seq {s} needs the id of the signer's entry at seq {}", s - 1),
                 });
             }
             _ => {}

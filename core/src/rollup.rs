@@ -26,40 +26,23 @@ pub fn round_scaled(s: i128) -> i128 {
     let scale = SCALE as i128;
     let q = s / scale; // truncates toward zero
     let r = s % scale; // same sign as s
-    if 2 * r.abs() >= scale {
-        q + s.signum()
-    } else {
-        q
-    }
+    if 2 * r.abs() >= scale { q + s.signum() } else { q }
 }
 
 /// Computes the total of one component exactly.
-pub fn roll_up_component(
-    component: &'static str,
-    own: Mass,
-    inputs: &[(Quantity, Mass)],
-) -> Result<Mass, RollupError> {
+pub fn roll_up_component(component: &'static str, own: Mass, inputs: &[(Quantity, Mass)]) -> Result<Mass, RollupError> {
     let overflow = || RollupError::Overflow { component };
-    let mut s = (own.0 as i128)
-        .checked_mul(SCALE as i128)
-        .ok_or_else(overflow)?;
+    let mut s = (own.0 as i128).checked_mul(SCALE as i128).ok_or_else(overflow)?;
     for (q, t) in inputs {
-        let term = (q.0 as i128)
-            .checked_mul(t.0 as i128)
-            .ok_or_else(overflow)?;
+        let term = (q.0 as i128).checked_mul(t.0 as i128).ok_or_else(overflow)?;
         s = s.checked_add(term).ok_or_else(overflow)?;
     }
-    i64::try_from(round_scaled(s))
-        .map(Mass)
-        .map_err(|_| overflow())
+    i64::try_from(round_scaled(s)).map(Mass).map_err(|_| overflow())
 }
 
 /// Computes the total emissions from the supplier's own emissions and, for each input, its
 /// quantity and its total.
-pub fn roll_up(
-    own: &Emissions,
-    inputs: &[(Quantity, &Emissions)],
-) -> Result<Emissions, RollupError> {
+pub fn roll_up(own: &Emissions, inputs: &[(Quantity, &Emissions)]) -> Result<Emissions, RollupError> {
     let mut total = Emissions::default();
     for c in &COMPONENTS {
         let Some(own_v) = (c.get)(own) else { continue };
@@ -88,12 +71,7 @@ mod tests {
     #[test]
     fn contract_example() {
         // 2 + 3.5 × 0.25 = 2.875 kg
-        let t = roll_up_component(
-            "x",
-            Mass(2_000_000),
-            &[(Quantity(3_500_000), Mass(250_000))],
-        )
-        .unwrap();
+        let t = roll_up_component("x", Mass(2_000_000), &[(Quantity(3_500_000), Mass(250_000))]).unwrap();
         assert_eq!(t, Mass(2_875_000));
     }
 
@@ -117,11 +95,9 @@ mod tests {
 
     #[test]
     fn overflow_is_an_error() {
-        let err = roll_up_component("x", Mass(i64::MAX), &[(Quantity(i64::MAX), Mass(i64::MAX))])
-            .unwrap_err();
+        let err = roll_up_component("x", Mass(i64::MAX), &[(Quantity(i64::MAX), Mass(i64::MAX))]).unwrap_err();
         assert_eq!(err, RollupError::Overflow { component: "x" });
-        let err =
-            roll_up_component("x", Mass(0), &[(Quantity(2_000_000), Mass(i64::MAX))]).unwrap_err();
+        let err = roll_up_component("x", Mass(0), &[(Quantity(2_000_000), Mass(i64::MAX))]).unwrap_err();
         assert!(matches!(err, RollupError::Overflow { .. }));
     }
 
@@ -139,11 +115,7 @@ mod tests {
         let t = roll_up(&own, &[(Quantity(SCALE), &with)]).unwrap();
         assert_eq!(t.fossil_ghg_emissions, Some(Mass(8)));
         assert_eq!(t.pcf_excluding_biogenic_uptake, Mass(14));
-        let t = roll_up(
-            &own,
-            &[(Quantity(SCALE), &with), (Quantity(SCALE), &without)],
-        )
-        .unwrap();
+        let t = roll_up(&own, &[(Quantity(SCALE), &with), (Quantity(SCALE), &without)]).unwrap();
         assert_eq!(t.fossil_ghg_emissions, None);
         assert_eq!(t.pcf_excluding_biogenic_uptake, Mass(18));
     }

@@ -31,8 +31,8 @@ use crate::{
     id::{EntryId, NetworkId},
     keys::{self, PublicKey},
     membership::Membership,
-    model::{Attestation, Body, Genesis, Unit},
-    rollup,
+    model::{Body, Genesis, Unit},
+    rollup, rules,
 };
 
 /// The names of the steps, in order (step n is `STEPS[n - 1]`).
@@ -156,20 +156,10 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn fail(
-        &mut self,
-        step: u8,
-        entry: Option<EntryId>,
-        signer: Option<PublicKey>,
-        message: String,
-    ) {
+    fn fail(&mut self, step: u8, entry: Option<EntryId>, signer: Option<PublicKey>, message: String) {
         let signer_name = signer.and_then(|s| self.names.get(&s).cloned());
         let prefix = match (entry, signer) {
-            (Some(e), Some(s)) => format!(
-                "entry {} by {}: ",
-                e.fmt_short(),
-                describe(signer_name.as_deref(), &s)
-            ),
+            (Some(e), Some(s)) => format!("entry {} by {}: ", e.fmt_short(), describe(signer_name.as_deref(), &s)),
             (Some(e), None) => format!("entry {}: ", e.fmt_short()),
             _ => String::new(),
         };
@@ -204,12 +194,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let genesis: Option<&Genesis> = match &bundle.genesis {
         Ok(g) => Some(g),
         Err(e) => {
-            ctx.fail(
-                1,
-                None,
-                None,
-                format!("the bundle's genesis is unusable: {e}"),
-            );
+            ctx.fail(1, None, None, format!("the bundle's genesis is unusable: {e}"));
             None
         }
     };
@@ -252,11 +237,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let mut bad_sig = Vec::new();
     let mut entries: Vec<Entry> = Vec::with_capacity(decoded.len());
     for (e, ok) in decoded.into_iter().zip(sig_ok) {
-        if ok.is_ok() {
-            entries.push(e)
-        } else {
-            bad_sig.push(e)
-        }
+        if ok.is_ok() { entries.push(e) } else { bad_sig.push(e) }
     }
 
     // Back to step 1 for entries: network membership.
@@ -280,7 +261,12 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         });
     }
     for e in &bad_sig {
-        ctx.fail(2, Some(e.id), Some(e.payload.signer), "signature does not verify: the entry was altered after signing, or signed by another key".into());
+        ctx.fail(
+            2,
+            Some(e.id),
+            Some(e.payload.signer),
+            "signature does not verify: the entry was altered after signing, or signed by another key".into(),
+        );
     }
 
     // Fork proofs (checked here, reported in step 5).
@@ -312,10 +298,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
     let mut by_chain: BTreeMap<(PublicKey, u64), Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
-        by_chain
-            .entry((e.payload.signer, e.payload.seq))
-            .or_default()
-            .push(i);
+        by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(i);
     }
     for ((signer, seq), idx) in &by_chain {
         if idx.len() > 1 {
@@ -324,11 +307,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             fork_notes.push((*signer, *seq, entries[idx[0]].id, entries[idx[1]].id));
         }
     }
-    let forked = |e: &Entry| {
-        forks
-            .get(&e.payload.signer)
-            .is_some_and(|s| e.payload.seq >= *s)
-    };
+    let forked = |e: &Entry| forks.get(&e.payload.signer).is_some_and(|s| e.payload.seq >= *s);
 
     // ---- step 3: membership ----------------------------------------------------------------
     let membership = match genesis {
@@ -352,9 +331,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let mut invalid: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
     if genesis.is_some() {
         for e in &entries {
-            if let Err(err) =
-                membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind())
-            {
+            if let Err(err) = membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind()) {
                 ctx.fail(
                     3,
                     Some(e.id),
@@ -472,11 +449,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                                         6,
                                         Some(id),
                                         Some(parent.payload.signer),
-                                        format!(
-                                            "input {} is a {} entry, not an attestation",
-                                            child.fmt_short(),
-                                            c.payload.body.kind()
-                                        ),
+                                        rules::check_input(c).err().map(|e| e.to_string()).unwrap_or_default(),
                                     );
                                     invalid.insert(id);
                                     colour.insert(child, 2);
@@ -520,21 +493,9 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             })
             .collect();
         let Some(totals) = totals else { continue }; // already reported in step 6
-        match rollup::roll_up(&a.own, &totals) {
-            Ok(computed) if computed == a.total => {}
-            Ok(computed) => {
-                ctx.fail(
-                    7,
-                    Some(e.id),
-                    Some(e.payload.signer),
-                    rollup_mismatch(a, &computed),
-                );
-                invalid.insert(e.id);
-            }
-            Err(err) => {
-                ctx.fail(7, Some(e.id), Some(e.payload.signer), err.to_string());
-                invalid.insert(e.id);
-            }
+        if let Err(err) = rules::check_rollup(a, &totals) {
+            ctx.fail(7, Some(e.id), Some(e.payload.signer), err.to_string());
+            invalid.insert(e.id);
         }
     }
 
@@ -543,33 +504,8 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         let Some(a) = e.attestation() else { continue };
         let Some(old) = a.supersedes else { continue };
         let problem = match index.get(&old) {
-            None => Some(format!(
-                "supersedes {} which is not in the bundle",
-                old.fmt_short()
-            )),
-            Some(o) => match o.attestation() {
-                None => Some(format!(
-                    "supersedes {} which is not an attestation",
-                    old.fmt_short()
-                )),
-                Some(oa) if o.payload.signer != e.payload.signer => {
-                    let _ = oa;
-                    Some(format!(
-                        "supersedes {} which another signer made; only one's own attestations can be superseded",
-                        old.fmt_short()
-                    ))
-                }
-                Some(oa) if oa.part != a.part => Some(format!(
-                    "supersedes {} which is about another part ({})",
-                    old.fmt_short(),
-                    oa.part
-                )),
-                Some(_) if o.payload.seq >= e.payload.seq => Some(format!(
-                    "supersedes {} which is not earlier in the signer's chain",
-                    old.fmt_short()
-                )),
-                Some(_) => None,
-            },
+            None => Some(format!("supersedes {} which is not in the bundle", old.fmt_short())),
+            Some(o) => rules::check_supersession(e, o).err().map(|e| e.to_string()),
         };
         if let Some(p) = problem {
             // Only entries that matter (target's DAG) make the bundle invalid.
@@ -584,7 +520,15 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                 && e.payload.signer == t.payload.signer
                 && !invalid.contains(&e.id)
             {
-                ctx.fail(8, Some(target), Some(t.payload.signer), format!("has been superseded by {} (a correction by the same signer); verify that entry instead", e.id.fmt_short()));
+                ctx.fail(
+                    8,
+                    Some(target),
+                    Some(t.payload.signer),
+                    format!(
+                        "has been superseded by {} (a correction by the same signer); verify that entry instead",
+                        e.id.fmt_short()
+                    ),
+                );
             }
         }
     }
@@ -658,26 +602,6 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
 }
 
-fn rollup_mismatch(a: &Attestation, computed: &crate::model::Emissions) -> String {
-    let mut parts = Vec::new();
-    for c in &crate::model::COMPONENTS {
-        let (claimed, want) = ((c.get)(&a.total), (c.get)(computed));
-        if claimed != want {
-            let show = |m: Option<Mass>| {
-                m.map(|m| format!("{} kg", m.kg_string()))
-                    .unwrap_or_else(|| "absent".into())
-            };
-            parts.push(format!(
-                "{} claimed {} but own + inputs give {}",
-                c.name,
-                show(claimed),
-                show(want)
-            ));
-        }
-    }
-    format!("roll-up mismatch: {}", parts.join("; "))
-}
-
 fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> TreeNode {
     let mut shown = HashSet::new();
     let root_total = index[&root]
@@ -702,10 +626,7 @@ fn node(
     let a = e.attestation().expect("tree nodes are attestations");
     let total = a.total.pcf_excluding_biogenic_uptake;
     let contribution = quantity.map(|q| {
-        Mass(
-            rollup::round_scaled(q.0 as i128 * total.0 as i128)
-                .clamp(i64::MIN as i128, i64::MAX as i128) as i64,
-        )
+        Mass(rollup::round_scaled(q.0 as i128 * total.0 as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     });
     let repeated = !shown.insert(id);
     let mut inputs = Vec::new();
@@ -713,9 +634,7 @@ fn node(
         for i in &a.inputs {
             if let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) {
                 let own_total = total.0;
-                let child_contrib = i.quantity.0 as f64
-                    * c.total.pcf_excluding_biogenic_uptake.0 as f64
-                    / SCALE as f64;
+                let child_contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
                 let child_share = if own_total != 0 {
                     share * child_contrib / own_total as f64
                 } else {
@@ -760,17 +679,8 @@ impl Body {
     /// A one-line summary for terminal output.
     pub fn summary(&self) -> String {
         match self {
-            Body::MemberAdmit(a) => format!(
-                "admit {} as {} ({})",
-                a.member.fmt_short(),
-                a.role.as_str(),
-                a.name
-            ),
-            Body::MemberRevoke(r) => format!(
-                "revoke {} after its seq {}",
-                r.member.fmt_short(),
-                r.after_seq
-            ),
+            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
+            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
             Body::Attestation(a) => format!(
                 "{} total {} kg CO2e/{}",
                 a.part,

@@ -11,7 +11,9 @@ const DOC: &str = include_str!("../../docs/FORMAT.md");
 /// The text of the fenced block that follows `<!-- example:NAME -->`.
 fn example(name: &str) -> String {
     let marker = format!("<!-- example:{name} -->");
-    let start = DOC.find(&marker).unwrap_or_else(|| panic!("docs/FORMAT.md lacks {marker}"));
+    let start = DOC
+        .find(&marker)
+        .unwrap_or_else(|| panic!("docs/FORMAT.md lacks {marker}"));
     let rest = &DOC[start + marker.len()..];
     let open = rest.find("```").expect("fence");
     let body = &rest[open..];
@@ -37,7 +39,12 @@ fn admit() -> SignedEntry {
         seq: 1,
         prev: None,
         timestamp: "2026-01-02T09:00:00Z".into(),
-        body: Body::MemberAdmit(MemberAdmit { member: supplier.public(), name: "Example Smelter".into(), role: Role::Supplier, peer_id: None }),
+        body: Body::MemberAdmit(MemberAdmit {
+            member: supplier.public(),
+            name: "Example Smelter".into(),
+            role: Role::Supplier,
+            peer_id: None,
+        }),
     };
     entry::sign(&admin, &p).unwrap().signed().clone()
 }
@@ -51,13 +58,35 @@ fn attestations() -> (SignedEntry, SignedEntry) {
         seq: 1,
         prev: None,
         timestamp: "2026-01-03T09:00:00Z".into(),
-        body: Body::Attestation(Box::new(Attestation::new("urn:greenledger:example:ore", Unit::Kilogram, Emissions::headline(Mass(250_000))))),
+        body: Body::Attestation(Box::new(Attestation::new(
+            "urn:greenledger:example:ore",
+            Unit::Kilogram,
+            Emissions::headline(Mass(250_000)),
+        ))),
     };
     let ore = entry::sign(&supplier, &ore).unwrap();
-    let mut bar = Attestation::new("urn:greenledger:example:bar", Unit::Kilogram, Emissions::headline(Mass(2_000_000)));
-    bar.inputs.push(Input { entry: ore.id(), quantity: Quantity(3_500_000) });
-    bar.total = greenledger_core::rollup::roll_up(&bar.own, &[(Quantity(3_500_000), &ore.payload().body.as_attestation().unwrap().total)]).unwrap();
-    let bar = Payload { network: net, signer: supplier.public(), seq: 2, prev: Some(ore.id()), timestamp: "2026-01-03T10:00:00Z".into(), body: Body::Attestation(Box::new(bar)) };
+    let mut bar = Attestation::new(
+        "urn:greenledger:example:bar",
+        Unit::Kilogram,
+        Emissions::headline(Mass(2_000_000)),
+    );
+    bar.inputs.push(Input {
+        entry: ore.id(),
+        quantity: Quantity(3_500_000),
+    });
+    bar.total = greenledger_core::rollup::roll_up(
+        &bar.own,
+        &[(Quantity(3_500_000), &ore.payload().body.as_attestation().unwrap().total)],
+    )
+    .unwrap();
+    let bar = Payload {
+        network: net,
+        signer: supplier.public(),
+        seq: 2,
+        prev: Some(ore.id()),
+        timestamp: "2026-01-03T10:00:00Z".into(),
+        body: Body::Attestation(Box::new(bar)),
+    };
     let bar = entry::sign(&supplier, &bar).unwrap();
     (ore.signed().clone(), bar.signed().clone())
 }
@@ -76,14 +105,20 @@ fn keys_match_the_document() {
 #[test]
 fn genesis_matches_the_document() {
     let g = genesis();
-    assert_eq!(example("genesis-canonical"), String::from_utf8(g.canonical_bytes()).unwrap());
+    assert_eq!(
+        example("genesis-canonical"),
+        String::from_utf8(g.canonical_bytes()).unwrap()
+    );
     assert_eq!(example("network-id"), g.network_id().to_hex());
 }
 
 #[test]
 fn admit_entry_matches_the_document() {
     let e = admit();
-    assert_eq!(example("admit-payload"), String::from_utf8(e.payload().to_vec()).unwrap());
+    assert_eq!(
+        example("admit-payload"),
+        String::from_utf8(e.payload().to_vec()).unwrap()
+    );
     assert_eq!(example("admit-signed-bytes-hex"), hex_lines(&e.signed_bytes()));
     assert_eq!(example("admit-id"), e.id().to_hex());
     assert_eq!(example("admit-signature"), e.signature().to_hex());
@@ -101,7 +136,15 @@ fn attestations_match_the_document() {
     assert_eq!(example("bar-envelope"), String::from_utf8(bar.to_json()).unwrap());
     assert_eq!(example("bar-id"), bar.id().to_hex());
     let v = bar.verify().unwrap();
-    assert_eq!(v.payload().body.as_attestation().unwrap().total.pcf_excluding_biogenic_uptake, Mass(2_875_000));
+    assert_eq!(
+        v.payload()
+            .body
+            .as_attestation()
+            .unwrap()
+            .total
+            .pcf_excluding_biogenic_uptake,
+        Mass(2_875_000)
+    );
 }
 
 /// Prints every example value (run with `--nocapture` after a deliberate format change).
@@ -111,12 +154,28 @@ fn print_examples() {
     let g = genesis();
     let e = admit();
     let (ore, bar) = attestations();
-    println!("admin-public\n{}\nsupplier-public\n{}", admin.public(), supplier.public());
-    println!("genesis-canonical\n{}\nnetwork-id\n{}", String::from_utf8(g.canonical_bytes()).unwrap(), g.network_id());
+    println!(
+        "admin-public\n{}\nsupplier-public\n{}",
+        admin.public(),
+        supplier.public()
+    );
+    println!(
+        "genesis-canonical\n{}\nnetwork-id\n{}",
+        String::from_utf8(g.canonical_bytes()).unwrap(),
+        g.network_id()
+    );
     println!("admit-payload\n{}", String::from_utf8(e.payload().to_vec()).unwrap());
     println!("admit-signed-bytes-hex\n{}", hex_lines(&e.signed_bytes()));
     println!("admit-id\n{}\nadmit-signature\n{}", e.id(), e.signature().to_hex());
     println!("admit-envelope\n{}", String::from_utf8(e.to_json()).unwrap());
-    println!("ore-envelope\n{}\nore-id\n{}", String::from_utf8(ore.to_json()).unwrap(), ore.id());
-    println!("bar-envelope\n{}\nbar-id\n{}", String::from_utf8(bar.to_json()).unwrap(), bar.id());
+    println!(
+        "ore-envelope\n{}\nore-id\n{}",
+        String::from_utf8(ore.to_json()).unwrap(),
+        ore.id()
+    );
+    println!(
+        "bar-envelope\n{}\nbar-id\n{}",
+        String::from_utf8(bar.to_json()).unwrap(),
+        bar.id()
+    );
 }
