@@ -12,16 +12,16 @@ use clap::{Args, Parser, Subcommand};
 /// Exit codes: 0 success or valid, 1 verification failed or entry refused (every reason is
 /// printed), 2 usage, input or I/O error.
 #[derive(Debug, Parser)]
-#[command(
-    name = "greenledger",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "greenledger", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// A node's HTTP API, e.g. http://127.0.0.1:7070. Signing commands then take the network,
+    /// the signer's next seq/prev and input totals from the node, and submit to it.
+    #[arg(long, global = true, env = "GREENLEDGER_NODE", value_name = "URL")]
+    pub node: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -49,7 +49,10 @@ pub enum Command {
     /// Sign a prepared payload (JSON) as it stands, e.g. from an ERP export.
     Sign(SignArgs),
 
-    /// Print an entry, decoded (from a file, or by id or part from --entries DIR).
+    /// Send signed entry files to a node (--node).
+    Submit(SubmitArgs),
+
+    /// Print an entry, decoded (from a file, by id or part from --entries DIR or a node).
     Show(ShowArgs),
 
     /// Assemble an offline provenance bundle for an entry or part.
@@ -57,6 +60,26 @@ pub enum Command {
 
     /// Verify a provenance bundle; prints the provenance tree and a verdict.
     Verify(VerifyArgs),
+
+    /// Operations on a node's hash-chained log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `log` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Re-walk a node's log (--node): every record hash, every entry id, every signature,
+    /// and the node's signed head.
+    Verify,
+}
+
+/// `submit` arguments.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Signed entry files.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `key` subcommands.
@@ -245,12 +268,12 @@ pub struct BundleArgs {
     /// The entry id (or unique prefix) or part URN.
     #[arg(value_name = "ID_OR_PART")]
     pub what: String,
-    /// The network's genesis file.
+    /// The network's genesis file (offline).
     #[arg(long, value_name = "FILE")]
-    pub genesis: PathBuf,
-    /// A folder of signed entry files.
+    pub genesis: Option<PathBuf>,
+    /// A folder of signed entry files (offline).
     #[arg(long, value_name = "DIR")]
-    pub entries: PathBuf,
+    pub entries: Option<PathBuf>,
     /// Where to write the bundle.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -265,7 +288,8 @@ pub struct VerifyArgs {
     /// A bundle file to verify offline.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
-    /// An entry id or part URN (needs a node; not yet available offline — use --bundle).
+    /// An entry id or part URN: its bundle is fetched from the node (--node) and verified
+    /// locally.
     #[arg(value_name = "ID_OR_PART", conflicts_with = "bundle")]
     pub what: Option<String>,
     /// Pin the network: the genesis file of your consortium.

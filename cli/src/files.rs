@@ -20,10 +20,7 @@ pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
 /// Refuses to replace an existing file unless `force`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
     if !force && path.exists() {
-        bail!(
-            "{} already exists; pass --force to overwrite it",
-            path.display()
-        );
+        bail!("{} already exists; pass --force to overwrite it", path.display());
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -39,11 +36,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) ->
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -70,29 +63,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) ->
 /// Loads a secret key file.
 pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
     let bytes = read(path, "key file")?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        anyhow!(
-            "{} is not a greenledger key file (not text)",
-            path.display()
-        )
-    })?;
-    SecretKey::from_key_file(text)
-        .with_context(|| format!("cannot use key file {}", path.display()))
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))?;
+    SecretKey::from_key_file(text).with_context(|| format!("cannot use key file {}", path.display()))
 }
 
 /// Loads a genesis file.
 pub(crate) fn load_genesis(path: &Path) -> Result<Genesis> {
     let bytes = read(path, "genesis file")?;
-    Genesis::from_json(&bytes)
-        .with_context(|| format!("{} is not a valid genesis file", path.display()))
+    Genesis::from_json(&bytes).with_context(|| format!("{} is not a valid genesis file", path.display()))
 }
 
 /// Loads every signed entry (`*.json`) of a folder, checking each signature. Genesis and
 /// bundle files in the folder are skipped; any other file that is not a valid entry is an
 /// error naming it, so that a damaged file is never silently ignored.
 pub(crate) fn load_entries(dir: &Path, network: Option<NetworkId>) -> Result<EntrySet> {
-    let rd = fs::read_dir(dir)
-        .with_context(|| format!("cannot read entries folder {}", dir.display()))?;
+    let rd = fs::read_dir(dir).with_context(|| format!("cannot read entries folder {}", dir.display()))?;
     let mut paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -104,15 +90,11 @@ pub(crate) fn load_entries(dir: &Path, network: Option<NetworkId>) -> Result<Ent
         if looks_like_other_file(&bytes) {
             continue;
         }
-        let se = SignedEntry::from_json(&bytes).with_context(|| {
-            format!(
-                "{} in the entries folder is not a signed entry",
-                p.display()
-            )
-        })?;
-        let v = se.verify().with_context(|| {
-            format!("{} in the entries folder is not a valid entry", p.display())
-        })?;
+        let se = SignedEntry::from_json(&bytes)
+            .with_context(|| format!("{} in the entries folder is not a signed entry", p.display()))?;
+        let v = se
+            .verify()
+            .with_context(|| format!("{} in the entries folder is not a valid entry", p.display()))?;
         if let Some(net) = network
             && v.payload().network != net
         {

@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! * [`args`] — the command line (clap derive).
+//! * `client` — the node's HTTP API (`--node URL`).
 //! * `files` — key, genesis, entry-folder and state files; atomic writes.
 //! * `cmd` — one module per command family.
 //! * `output` — the provenance tree and other terminal output.
@@ -13,6 +14,7 @@
 //! (verification failed, the ledger rules refuse the entry) exits 1, anything else 2.
 
 pub mod args;
+mod client;
 mod cmd;
 mod files;
 mod output;
@@ -56,11 +58,7 @@ pub fn run() -> ExitCode {
                 println!("{v}");
             }
             eprintln!("error: {err:#}");
-            if refused {
-                ExitCode::from(1)
-            } else {
-                ExitCode::from(2)
-            }
+            if refused { ExitCode::from(1) } else { ExitCode::from(2) }
         }
     }
 }

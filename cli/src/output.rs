@@ -26,11 +26,7 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
     let _ = writeln!(
         s,
         "signature  {}",
-        if sig_ok {
-            "valid (ed25519, strict)"
-        } else {
-            "INVALID"
-        }
+        if sig_ok { "valid (ed25519, strict)" } else { "INVALID" }
     );
     match &p.body {
         Body::MemberAdmit(a) => {
@@ -46,11 +42,7 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
             }
         }
         Body::MemberRevoke(r) => {
-            let _ = writeln!(
-                s,
-                "member     {}\nrevoked    after its seq {}",
-                r.member, r.after_seq
-            );
+            let _ = writeln!(s, "member     {}\nrevoked    after its seq {}", r.member, r.after_seq);
             if let Some(why) = &r.reason {
                 let _ = writeln!(s, "reason     {why}");
             }
@@ -97,12 +89,7 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
                 let _ = writeln!(s, "standards  {}", a.cross_sectoral_standards.join(", "));
             }
             for ev in &a.evidence {
-                let _ = writeln!(
-                    s,
-                    "evidence   {} {}",
-                    ev.hash,
-                    ev.name.as_deref().unwrap_or("")
-                );
+                let _ = writeln!(s, "evidence   {} {}", ev.hash, ev.name.as_deref().unwrap_or(""));
             }
         }
     }
@@ -115,11 +102,7 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
     let _ = writeln!(s, "bundle   {source} ({} entries)", r.entries);
     match (&r.network_name, &r.network_id) {
         (Some(n), Some(id)) => {
-            let pin = if r.network_pinned {
-                "pinned"
-            } else {
-                "NOT pinned"
-            };
+            let pin = if r.network_pinned { "pinned" } else { "NOT pinned" };
             let _ = writeln!(s, "network  {n} ({id}) — {pin}");
         }
         _ => {
@@ -142,10 +125,7 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
         && depth != Some(0)
     {
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "provenance (kg CO2e per declared unit, excluding biogenic uptake)"
-        );
+        let _ = writeln!(s, "provenance (kg CO2e per declared unit, excluding biogenic uptake)");
         tree_lines(t, "", true, true, depth.unwrap_or(usize::MAX), 0, &mut s);
     }
     for w in &r.warnings {
@@ -175,25 +155,13 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
             if r.reasons.len() == 1 { "" } else { "s" }
         );
         for reason in &r.reasons {
-            let _ = writeln!(
-                s,
-                "  [{}. {}] {}",
-                reason.step, reason.check, reason.message
-            );
+            let _ = writeln!(s, "  [{}. {}] {}", reason.step, reason.check, reason.message);
         }
     }
     s
 }
 
-fn tree_lines(
-    n: &TreeNode,
-    prefix: &str,
-    root: bool,
-    last: bool,
-    max_depth: usize,
-    depth: usize,
-    s: &mut String,
-) {
+fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usize, depth: usize, s: &mut String) {
     let branch = if root {
         ""
     } else if last {
@@ -236,11 +204,7 @@ fn tree_lines(
                 "│  "
             }
         );
-        let _ = writeln!(
-            s,
-            "{child_prefix}└─ … {} inputs not shown (--depth)",
-            n.inputs.len()
-        );
+        let _ = writeln!(s, "{child_prefix}└─ … {} inputs not shown (--depth)", n.inputs.len());
         return;
     }
     let child_prefix = format!(

@@ -16,10 +16,7 @@ pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
             let key = SecretKey::generate();
             files::write_atomic(&out, key.to_key_file().as_bytes(), force, 0o600)?;
             if !json {
-                eprintln!(
-                    "wrote a new key to {} (keep it secret; mode 0600)",
-                    out.display()
-                );
+                eprintln!("wrote a new key to {} (keep it secret; mode 0600)", out.display());
             }
             key.public()
         }
@@ -37,14 +34,10 @@ pub(crate) fn genesis(a: GenesisArgs, json: bool) -> Result<ExitCode> {
     let admins = a
         .admins
         .iter()
-        .map(|s| {
-            s.parse::<PublicKey>()
-                .with_context(|| format!("--admin {s:?}"))
-        })
+        .map(|s| s.parse::<PublicKey>().with_context(|| format!("--admin {s:?}")))
         .collect::<Result<Vec<_>>>()?;
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let g = Genesis::new(&a.network, &created, admins, a.node_peers.clone())
-        .context("cannot make the genesis")?;
+    let g = Genesis::new(&a.network, &created, admins, a.node_peers.clone()).context("cannot make the genesis")?;
     let mut text = serde_json::to_vec_pretty(&g)?;
     text.push(b'\n');
     files::write_atomic(&a.out, &text, a.force, 0o644)?;
@@ -55,11 +48,7 @@ pub(crate) fn genesis(a: GenesisArgs, json: bool) -> Result<ExitCode> {
             serde_json::json!({ "network_id": id.to_hex(), "name": g.name, "file": a.out })
         );
     } else {
-        eprintln!(
-            "wrote genesis of network {:?} to {}",
-            g.name,
-            a.out.display()
-        );
+        eprintln!("wrote genesis of network {:?} to {}", g.name, a.out.display());
         println!("{id}");
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 
 mod bundle;
 mod keys;
+mod online;
 mod show;
 mod sign;
 mod verify;
@@ -11,21 +12,24 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use greenledger_core::{EntryId, EntrySet};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, LogCommand};
 
 /// Runs a parsed command line.
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
     let json = cli.json;
+    let node = cli.node.as_deref().filter(|n| !n.trim().is_empty());
     match cli.command {
         Command::Key(k) => keys::key(k, json),
         Command::Genesis(a) => keys::genesis(a, json),
-        Command::Admit(a) => sign::admit(a, json),
-        Command::Revoke(a) => sign::revoke(a, json),
-        Command::Attest(a) => sign::attest(a, json),
-        Command::Sign(a) => sign::sign_payload(a, json),
-        Command::Show(a) => show::show(a, json),
-        Command::Bundle(a) => bundle::bundle(a, json),
-        Command::Verify(a) => verify::verify(a, json),
+        Command::Admit(a) => sign::admit(a, node, json),
+        Command::Revoke(a) => sign::revoke(a, node, json),
+        Command::Attest(a) => sign::attest(a, node, json),
+        Command::Sign(a) => sign::sign_payload(a, node, json),
+        Command::Submit(a) => online::submit(a, node, json),
+        Command::Show(a) => show::show(a, node, json),
+        Command::Bundle(a) => bundle::bundle(a, node, json),
+        Command::Verify(a) => verify::verify(a, node, json),
+        Command::Log(LogCommand::Verify) => online::log_verify(node, json),
     }
 }
 
@@ -66,13 +70,8 @@ pub(crate) fn resolve(set: &EntrySet, what: &str) -> Result<EntryId> {
         return match found.as_slice() {
             [] => bail!("no entry id starts with {what} in the entries folder"),
             [one] => Ok(*one),
-            _ => bail!(
-                "{} entries start with {what}; give more characters",
-                found.len()
-            ),
+            _ => bail!("{} entries start with {what}; give more characters", found.len()),
         };
     }
-    bail!(
-        "{what:?} is neither an entry id (64 hex characters, or a unique prefix of 8 or more) nor a part URN (urn:…)"
-    )
+    bail!("{what:?} is neither an entry id (64 hex characters, or a unique prefix of 8 or more) nor a part URN (urn:…)")
 }

@@ -5,39 +5,38 @@ use std::{path::Path, process::ExitCode};
 use anyhow::{Context, Result, bail};
 use greenledger_core::{EntrySource, SignedEntry};
 
-use crate::{args::ShowArgs, cmd::resolve, files, output};
+use crate::{args::ShowArgs, client::Client, cmd::resolve, files, output};
 
-pub(crate) fn show(a: ShowArgs, json: bool) -> Result<ExitCode> {
+pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let path = Path::new(&a.what);
     let se = if path.is_file() {
         let bytes = files::read(path, "entry file")?;
-        SignedEntry::from_json(&bytes)
-            .with_context(|| format!("{} is not a signed entry", path.display()))?
-    } else {
-        let Some(dir) = &a.entries else {
-            bail!(
-                "{:?} is not a file; to look up an id or part, pass --entries DIR",
-                a.what
-            );
-        };
+        SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?
+    } else if let Some(dir) = &a.entries {
         let set = files::load_entries(dir, None)?;
         let id = resolve(&set, &a.what)?;
         match set.get(&id) {
             Some(e) => e.signed,
             None => bail!("entry {id} is not in {}", dir.display()),
         }
+    } else if let Some(n) = node {
+        let client = Client::new(n)?;
+        let id = client.resolve(&a.what)?;
+        client.entry(&id)?
+    } else {
+        bail!(
+            "{:?} is not a file; to look up an id or part, pass --entries DIR or --node URL",
+            a.what
+        );
     };
     let id = se.id();
     let decoded = se.decode();
-    let sig_ok = decoded.as_ref().ok().map(|e| {
-        e.payload
-            .signer
-            .verify(&se.signed_bytes(), se.signature())
-            .is_ok()
-    });
+    let sig_ok = decoded
+        .as_ref()
+        .ok()
+        .map(|e| e.payload.signer.verify(&se.signed_bytes(), se.signature()).is_ok());
     if json {
-        let payload: serde_json::Value =
-            serde_json::from_slice(se.payload()).unwrap_or(serde_json::Value::Null);
+        let payload: serde_json::Value = serde_json::from_slice(se.payload()).unwrap_or(serde_json::Value::Null);
         let v = serde_json::json!({
             "id": id.to_hex(),
             "valid_encoding": decoded.is_ok(),

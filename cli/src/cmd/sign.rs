@@ -9,8 +9,8 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Kind, Mass, Membership,
-    NetworkId, Payload, PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
+    Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Kind, Mass, Membership, NetworkId, Payload,
+    PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
     rollup,
@@ -19,6 +19,7 @@ use greenledger_core::{
 use crate::{
     Refused,
     args::{AdmitArgs, AttestArgs, RevokeArgs, SignArgs, SignTarget},
+    client::Client,
     cmd::resolve,
     files::{self, ChainHead, SignerState},
 };
@@ -30,23 +31,41 @@ struct Signer {
     network: NetworkId,
     set: Option<EntrySet>,
     state: SignerState,
+    client: Option<Client>,
 }
 
 impl Signer {
-    fn open(target: &SignTarget) -> Result<Self> {
+    fn open(target: &SignTarget, node: Option<&str>) -> Result<Self> {
         let key = files::load_key(&target.key)?;
-        let Some(gpath) = &target.genesis else {
-            bail!("signing offline needs --genesis FILE (the network's genesis file)");
+        let client = node.map(Client::new).transpose()?;
+        let genesis = match (&client, &target.genesis) {
+            (Some(c), given) => {
+                let g = c.genesis()?;
+                if let Some(p) = given
+                    && files::load_genesis(p)?.network_id() != g.network_id()
+                {
+                    bail!(
+                        "the node serves network {:?} ({}), not the network of {}",
+                        g.name,
+                        g.network_id(),
+                        p.display()
+                    );
+                }
+                g
+            }
+            (None, Some(p)) => files::load_genesis(p)?,
+            (None, None) => bail!(
+                "signing offline needs --genesis FILE (the network's genesis file), or --node URL to sign against a node"
+            ),
         };
-        let genesis = files::load_genesis(gpath)?;
         let network = genesis.network_id();
         let set = match &target.entries {
             Some(dir) => Some(files::load_entries(dir, Some(network))?),
             None => None,
         };
-        if target.out.is_none() && target.entries.is_none() {
+        if client.is_none() && target.out.is_none() && target.entries.is_none() {
             bail!(
-                "say where to write the signed entry: --out FILE (or --entries DIR to write it there)"
+                "say where to write the signed entry: --out FILE (or --entries DIR to write it there), or --node URL to submit it"
             );
         }
         let state = SignerState::load(&target.key)?;
@@ -57,13 +76,35 @@ impl Signer {
             network,
             set,
             state,
+            client,
         })
     }
 
-    fn entries(&self, why: &str) -> Result<&EntrySet> {
-        self.set
-            .as_ref()
-            .ok_or_else(|| anyhow!("{why} needs --entries DIR (a folder of signed entry files)"))
+    /// An entry by id: from the node online, from --entries DIR offline.
+    fn lookup(&self, id: &EntryId) -> Result<greenledger_core::Entry> {
+        if let Some(c) = &self.client {
+            return c
+                .entry(id)?
+                .verify()
+                .map(|v| v.into_entry())
+                .with_context(|| format!("the node's entry {} does not verify", id.fmt_short()));
+        }
+        let set = self.set.as_ref().ok_or_else(|| {
+            anyhow!("--input and --supersedes need --entries DIR (a folder of signed entry files) or --node URL")
+        })?;
+        greenledger_core::EntrySource::get(set, id)
+            .ok_or_else(|| anyhow!("entry {id} is not in the entries folder; put the signed entry there"))
+    }
+
+    /// An id, unique id prefix or part URN.
+    fn resolve(&self, what: &str) -> Result<EntryId> {
+        match (&self.client, &self.set) {
+            (Some(c), _) => c.resolve(what),
+            (None, Some(set)) => resolve(set, what),
+            (None, None) => {
+                bail!("--input and --supersedes need --entries DIR (a folder of signed entry files) or --node URL")
+            }
+        }
     }
 
     fn membership(&self) -> Membership {
@@ -74,6 +115,30 @@ impl Signer {
     fn position(&self) -> Result<(u64, Option<EntryId>)> {
         let me = self.key.public();
         let from_state = self.state.head(&self.network).map(|h| (h.seq, h.head));
+        if let Some(c) = &self.client {
+            let on_node = c.head(&me)?;
+            match (from_state, on_node) {
+                (Some(st), node) if st.0 > node.map(|n| n.0).unwrap_or(0) => bail!(
+                    "this key has signed entries up to seq {} (state file {}) but the node has it only up to seq {}; submit the missing entries first (greenledger submit FILE…)",
+                    st.0,
+                    files::state_path(&self.target.key).display(),
+                    node.map(|n| n.0).unwrap_or(0)
+                ),
+                (Some(st), Some(node)) if st.0 == node.0 && st.1 != node.1 => {
+                    bail!(
+                        "the node holds another entry at this key's seq {} ({}) than the state file ({}); the key may have signed two entries at one seq",
+                        st.0,
+                        node.1.fmt_short(),
+                        st.1.fmt_short()
+                    )
+                }
+                _ => {}
+            }
+            return Ok(match on_node {
+                None => (1, None),
+                Some((seq, id)) => (seq + 1, Some(id)),
+            });
+        }
         let from_set = self.set.as_ref().and_then(|s| s.head_of(&me));
         let head = match (from_state, from_set) {
             (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1 => {
@@ -94,6 +159,9 @@ impl Signer {
     }
 
     fn authorize(&self, seq: u64, kind: Kind) -> Result<()> {
+        if self.client.is_some() {
+            return Ok(()); // the node applies the same rules and says why it refuses
+        }
         let m = self.membership();
         let me = self.key.public();
         match m.authorize(&me, seq, kind) {
@@ -127,19 +195,32 @@ impl Signer {
         }
     }
 
-    /// Signs, writes the entry, then records the chain head; prints the id last.
+    /// Signs; online submits; writes the entry (if asked) and then records the chain head;
+    /// prints the id last.
     fn finish(mut self, payload: Payload, json: bool) -> Result<ExitCode> {
         let kind = payload.body.kind();
         let summary = payload.body.summary();
+        if let Some(o) = &self.target.out
+            && o.exists()
+            && !self.target.force
+        {
+            bail!("{} already exists; pass --force to overwrite it", o.display());
+        }
         let v = entry::sign(&self.key, &payload).context("cannot sign this entry")?;
-        let out: PathBuf = match (&self.target.out, &self.target.entries) {
-            (Some(o), _) => o.clone(),
-            (None, Some(dir)) => dir.join(format!("{}.json", v.id())),
-            (None, None) => unreachable!("checked in Signer::open"),
-        };
         let mut bytes = v.signed().to_json();
+        let mut status = serde_json::Value::Null;
+        if let Some(c) = &self.client {
+            status = c.submit(&bytes)?;
+        }
         bytes.push(b'\n');
-        files::write_atomic(&out, &bytes, self.target.force, 0o644)?;
+        let out: Option<PathBuf> = match (&self.target.out, &self.target.entries) {
+            (Some(o), _) => Some(o.clone()),
+            (None, Some(dir)) => Some(dir.join(format!("{}.json", v.id()))),
+            (None, None) => None,
+        };
+        if let Some(out) = &out {
+            files::write_atomic(out, &bytes, self.target.force, 0o644)?;
+        }
         self.state.record(
             &self.target.key,
             &self.network,
@@ -149,13 +230,22 @@ impl Signer {
             },
         )?;
         if json {
-            println!(
-                "{}",
-                serde_json::json!({"id": v.id().to_hex(), "kind": kind.as_str(), "seq": payload.seq, "file": out})
-            );
+            let mut o =
+                serde_json::json!({"id": v.id().to_hex(), "kind": kind.as_str(), "seq": payload.seq, "file": out});
+            if !status.is_null() {
+                o["node"] = status;
+            }
+            println!("{o}");
         } else {
             eprintln!("signed {kind} (seq {}): {summary}", payload.seq);
-            eprintln!("wrote {}", out.display());
+            if let Some(out) = &out {
+                eprintln!("wrote {}", out.display());
+            }
+            match status.get("status").and_then(|s| s.as_str()) {
+                Some("pending") => eprintln!("the node holds it as pending until these arrive: {}", status["missing"]),
+                Some(st) => eprintln!("node: {st} at log index {}", status["log_index"]),
+                None => {}
+            }
             println!("{}", v.id());
         }
         Ok(ExitCode::SUCCESS)
@@ -167,11 +257,10 @@ fn now() -> String {
 }
 
 fn parse_key(s: &str, flag: &str) -> Result<PublicKey> {
-    s.parse::<PublicKey>()
-        .with_context(|| format!("{flag} {s:?}"))
+    s.parse::<PublicKey>().with_context(|| format!("{flag} {s:?}"))
 }
 
-pub(crate) fn admit(a: AdmitArgs, json: bool) -> Result<ExitCode> {
+pub(crate) fn admit(a: AdmitArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let member = parse_key(&a.member, "--member")?;
     let role: Role = a.role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
     let body = Body::MemberAdmit(MemberAdmit {
@@ -181,14 +270,14 @@ pub(crate) fn admit(a: AdmitArgs, json: bool) -> Result<ExitCode> {
         peer_id: a.peer_id,
     });
     body.check().context("invalid admission")?;
-    let s = Signer::open(&a.target)?;
+    let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
     s.authorize(seq, Kind::MemberAdmit)?;
     let p = s.payload(seq, prev, body);
     s.finish(p, json)
 }
 
-pub(crate) fn revoke(a: RevokeArgs, json: bool) -> Result<ExitCode> {
+pub(crate) fn revoke(a: RevokeArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let member = parse_key(&a.member, "--member")?;
     let body = Body::MemberRevoke(MemberRevoke {
         member,
@@ -196,7 +285,7 @@ pub(crate) fn revoke(a: RevokeArgs, json: bool) -> Result<ExitCode> {
         reason: a.reason,
     });
     body.check().context("invalid revocation")?;
-    let s = Signer::open(&a.target)?;
+    let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
     s.authorize(seq, Kind::MemberRevoke)?;
     if let Some(set) = &s.set
@@ -218,10 +307,9 @@ fn kg(flag: &str, v: &Option<String>) -> Result<Option<Mass>> {
         .transpose()
 }
 
-pub(crate) fn attest(a: AttestArgs, json: bool) -> Result<ExitCode> {
+pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let unit: Unit = a.unit.parse().map_err(|e: String| anyhow!("--unit: {e}"))?;
-    let own_total =
-        Mass::from_kg_str(&a.own).context("--own (kg CO2e per declared unit, e.g. 0.25)")?;
+    let own_total = Mass::from_kg_str(&a.own).context("--own (kg CO2e per declared unit, e.g. 0.25)")?;
     let own = Emissions {
         fossil_ghg_emissions: kg("--own-fossil", &a.own_fossil)?,
         land_use_change_ghg_emissions: kg("--own-land-use-change", &a.own_land_use_change)?,
@@ -267,23 +355,20 @@ pub(crate) fn attest(a: AttestArgs, json: bool) -> Result<ExitCode> {
         });
     }
 
-    let s = Signer::open(&a.target)?;
+    let s = Signer::open(&a.target, node)?;
     let me = s.key.public();
     if !a.inputs.is_empty() || a.supersedes.is_some() {
-        let set = s.entries("--input and --supersedes")?;
         let mut totals = Vec::new();
         for spec in &a.inputs {
             let (id, qty) = spec
                 .rsplit_once('=')
                 .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
-            let id = resolve(set, id).with_context(|| format!("--input {spec:?}"))?;
-            let q = Quantity::from_decimal_str(qty)
-                .with_context(|| format!("--input {spec:?}: quantity"))?;
+            let id = s.resolve(id).with_context(|| format!("--input {spec:?}"))?;
+            let q = Quantity::from_decimal_str(qty).with_context(|| format!("--input {spec:?}: quantity"))?;
             if q.0 <= 0 {
                 bail!("--input {spec:?}: the quantity must be greater than 0");
             }
-            let input = greenledger_core::EntrySource::get(set, &id)
-                .ok_or_else(|| anyhow!("--input {spec:?}: entry {id} is not in the entries folder; put the signed input entry there"))?;
+            let input = s.lookup(&id).with_context(|| format!("--input {spec:?}"))?;
             let ia = input.attestation().ok_or_else(|| {
                 anyhow!(
                     "--input {spec:?}: entry {} is a {} entry, not an attestation",
@@ -292,27 +377,22 @@ pub(crate) fn attest(a: AttestArgs, json: bool) -> Result<ExitCode> {
                 )
             })?;
             totals.push((q, ia.total.clone()));
-            att.inputs.push(Input {
-                entry: id,
-                quantity: q,
-            });
+            att.inputs.push(Input { entry: id, quantity: q });
         }
         let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-        att.total = rollup::roll_up(&att.own, &refs)
-            .map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
+        att.total = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
         if let Some(old) = &a.supersedes {
-            let old_id = resolve(set, old).context("--supersedes")?;
-            let prev = greenledger_core::EntrySource::get(set, &old_id).ok_or_else(|| {
-                anyhow!("--supersedes: entry {old_id} is not in the entries folder")
-            })?;
-            let pa = prev.attestation().ok_or_else(|| {
-                anyhow!(
-                    "--supersedes: entry {} is not an attestation",
-                    old_id.fmt_short()
-                )
-            })?;
+            let old_id = s.resolve(old).context("--supersedes")?;
+            let prev = s.lookup(&old_id).context("--supersedes")?;
+            let pa = prev
+                .attestation()
+                .ok_or_else(|| anyhow!("--supersedes: entry {} is not an attestation", old_id.fmt_short()))?;
             if prev.payload.signer != me {
-                return Err(Refused(format!("--supersedes: entry {} was signed by another key; you can only correct your own attestations", old_id.fmt_short())).into());
+                return Err(Refused(format!(
+                    "--supersedes: entry {} was signed by another key; you can only correct your own attestations",
+                    old_id.fmt_short()
+                ))
+                .into());
             }
             if pa.part != att.part {
                 return Err(Refused(format!(
@@ -334,33 +414,31 @@ pub(crate) fn attest(a: AttestArgs, json: bool) -> Result<ExitCode> {
     s.finish(p, json)
 }
 
-pub(crate) fn sign_payload(a: SignArgs, json: bool) -> Result<ExitCode> {
+pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let bytes = files::read(&a.payload, "payload file")?;
-    let mut value: serde_json::Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not valid JSON", a.payload.display()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", a.payload.display()))?;
     let obj = value.as_object_mut().ok_or_else(|| {
         anyhow!(
             "{}: the payload must be a JSON object with \"kind\" and \"body\"",
             a.payload.display()
         )
     })?;
-    let s = Signer::open(&a.target)?;
+    let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
     let me = s.key.public();
     // Fill what the payload leaves out; what it states is kept and checked.
     obj.entry("version").or_insert(serde_json::json!(1));
-    obj.entry("network")
-        .or_insert(serde_json::json!(s.network.to_hex()));
-    obj.entry("signer")
-        .or_insert(serde_json::json!(me.to_hex()));
+    obj.entry("network").or_insert(serde_json::json!(s.network.to_hex()));
+    obj.entry("signer").or_insert(serde_json::json!(me.to_hex()));
     let explicit_seq = obj.contains_key("seq");
     obj.entry("seq").or_insert(serde_json::json!(seq));
     if !explicit_seq && let Some(p) = prev {
         obj.entry("prev").or_insert(serde_json::json!(p.to_hex()));
     }
     obj.entry("timestamp").or_insert(serde_json::json!(now()));
-    let payload = Payload::from_value(value)
-        .with_context(|| format!("{} is not a valid payload", a.payload.display()))?;
+    let payload =
+        Payload::from_value(value).with_context(|| format!("{} is not a valid payload", a.payload.display()))?;
     if payload.signer != me {
         bail!(
             "the payload names signer {}, but --key is {}",
@@ -388,45 +466,32 @@ pub(crate) fn sign_payload(a: SignArgs, json: bool) -> Result<ExitCode> {
     if let Body::Attestation(att) = &payload.body
         && !att.inputs.is_empty()
     {
-        match &s.set {
-            Some(set) => {
-                let mut totals = Vec::new();
-                for i in &att.inputs {
-                    let e = greenledger_core::EntrySource::get(set, &i.entry).ok_or_else(|| {
-                        anyhow!(
-                            "input {} is not in the entries folder; the roll-up cannot be checked",
-                            i.entry
-                        )
-                    })?;
-                    let t = e.attestation().ok_or_else(|| {
-                        anyhow!("input {} is not an attestation", i.entry.fmt_short())
-                    })?;
-                    totals.push((i.quantity, t.total.clone()));
-                }
-                let refs: Vec<(Quantity, &Emissions)> =
-                    totals.iter().map(|(q, t)| (*q, t)).collect();
-                let computed =
-                    rollup::roll_up(&att.own, &refs).map_err(|e| Refused(e.to_string()))?;
-                if computed != att.total {
-                    return Err(Refused(format!(
-                        "roll-up mismatch: the payload's total pcfExcludingBiogenicUptake is {} kg but own + inputs give {} kg (all components must match exactly)",
-                        att.total.pcf_excluding_biogenic_uptake.kg_string(),
-                        computed.pcf_excluding_biogenic_uptake.kg_string()
-                    ))
-                    .into());
-                }
-            }
-            None => bail!(
-                "the payload has inputs: pass --entries DIR holding them, so that its total can be checked before it is signed"
-            ),
+        let mut totals = Vec::new();
+        for i in &att.inputs {
+            let e = s.lookup(&i.entry).context(
+                "the payload's inputs must be available so that its total can be checked before it is signed",
+            )?;
+            let t = e
+                .attestation()
+                .ok_or_else(|| anyhow!("input {} is not an attestation", i.entry.fmt_short()))?;
+            totals.push((i.quantity, t.total.clone()));
+        }
+        let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+        let computed = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(e.to_string()))?;
+        if computed != att.total {
+            return Err(Refused(format!(
+                "roll-up mismatch: the payload's total pcfExcludingBiogenicUptake is {} kg but own + inputs give {} kg (all components must match exactly)",
+                att.total.pcf_excluding_biogenic_uptake.kg_string(),
+                computed.pcf_excluding_biogenic_uptake.kg_string()
+            ))
+            .into());
         }
     } else if let Body::Attestation(att) = &payload.body
         && att.total != att.own
     {
-        return Err(Refused(
-            "roll-up mismatch: an attestation without inputs must have total equal to own".into(),
-        )
-        .into());
+        return Err(
+            Refused("roll-up mismatch: an attestation without inputs must have total equal to own".into()).into(),
+        );
     }
     s.finish(payload, json)
 }

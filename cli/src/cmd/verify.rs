@@ -1,37 +1,41 @@
-//! `verify --bundle FILE`: verify a provenance bundle with no node.
+//! `verify`: verify a provenance bundle locally, from a file or fetched from a node. The node
+//! is never trusted: its bundle is checked step by step exactly as a file would be.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use greenledger_core::{Bundle, NetworkId, VerifyOptions, verify_bundle};
 
-use crate::{args::VerifyArgs, files, output};
+use crate::{args::VerifyArgs, client::Client, files, output};
 
-pub(crate) fn verify(a: VerifyArgs, json: bool) -> Result<ExitCode> {
-    let Some(path) = &a.bundle else {
-        match &a.what {
-            Some(w) => bail!(
-                "verifying {w:?} needs a node to fetch its bundle from; offline, export a bundle and run: greenledger verify --bundle FILE"
-            ),
-            None => bail!("nothing to verify: give --bundle FILE"),
-        }
-    };
+pub(crate) fn verify(a: VerifyArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let expected_network: Option<NetworkId> = match (&a.genesis, &a.network) {
         (Some(g), _) => Some(files::load_genesis(g)?.network_id()),
         (None, Some(n)) => Some(n.parse().with_context(|| format!("--network {n:?}"))?),
         (None, None) => None,
     };
-    let bytes = files::read(path, "bundle")?;
-    let bundle =
-        Bundle::from_json(&bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    let (source, bytes) = match (&a.bundle, &a.what, node) {
+        (Some(path), _, _) => (path.display().to_string(), files::read(path, "bundle")?),
+        (None, Some(what), Some(n)) => {
+            let client = Client::new(n)?;
+            let id = client.resolve(what)?;
+            let r = client.get(&format!("/v1/provenance/{id}"))?;
+            if r.status != 200 {
+                bail!("the node cannot give the bundle of {id}: {}", r.error_message());
+            }
+            (format!("{n} (provenance of {})", id.fmt_short()), r.body)
+        }
+        (None, Some(w), None) => bail!(
+            "verifying {w:?} needs a node to fetch its bundle from: pass --node URL (or set GREENLEDGER_NODE); offline, run: greenledger verify --bundle FILE"
+        ),
+        (None, None, _) => bail!("nothing to verify: give an entry id or part URN (with --node), or --bundle FILE"),
+    };
+    let bundle = Bundle::from_json(&bytes).with_context(|| format!("cannot read {source}"))?;
     let report = verify_bundle(&bundle, &VerifyOptions { expected_network });
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!(
-            "{}",
-            output::report_text(&report, &path.display().to_string(), a.depth)
-        );
+        print!("{}", output::report_text(&report, &source, a.depth));
     }
     Ok(if report.valid {
         ExitCode::SUCCESS

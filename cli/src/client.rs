@@ -1,0 +1,229 @@
+//! A small blocking HTTP client for the node's API (`--node URL` / `GREENLEDGER_NODE`).
+//!
+//! The CLI never takes the node's word for anything it can check: bundles are verified
+//! locally, log records are re-hashed, signatures re-verified.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use greenledger_core::{EntryId, Genesis, PublicKey, SignedEntry};
+use serde::Deserialize;
+use serde_json::{Value, value::RawValue};
+
+use crate::Refused;
+
+/// A node's API.
+pub(crate) struct Client {
+    base: String,
+    agent: ureq::Agent,
+}
+
+/// A response: status and body.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> Result<Value> {
+        serde_json::from_slice(&self.body).context("the node answered with invalid JSON")
+    }
+
+    /// The API error's message, if the body has the error shape.
+    pub(crate) fn error_message(&self) -> String {
+        match self.json() {
+            Ok(v) => match (v["error"]["code"].as_str(), v["error"]["message"].as_str()) {
+                (Some(c), Some(m)) => format!("{m} [{c}]"),
+                _ => format!("HTTP {}", self.status),
+            },
+            Err(_) => format!(
+                "HTTP {}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ),
+        }
+    }
+}
+
+impl Client {
+    pub(crate) fn new(url: &str) -> Result<Self> {
+        let base = url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            bail!("--node {url:?} must be an http:// or https:// URL, e.g. http://127.0.0.1:7070");
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_global(Some(Duration::from_secs(300)))
+            .build()
+            .into();
+        Ok(Client { base, agent })
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> anyhow::Error {
+        anyhow!(
+            "cannot reach the node at {}: {e} (is greenledger-node running? check --node or GREENLEDGER_NODE)",
+            self.base
+        )
+    }
+
+    pub(crate) fn get(&self, path: &str) -> Result<Reply> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self.agent.get(&url).call().map_err(|e| self.unreachable(e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 31)
+            .read_to_vec()
+            .with_context(|| format!("cannot read the node's answer to GET {path}"))?;
+        Ok(Reply { status, body })
+    }
+
+    pub(crate) fn post_json(&self, path: &str, body: &[u8]) -> Result<Reply> {
+        let url = format!("{}{path}", self.base);
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(body)
+            .map_err(|e| self.unreachable(e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(16 << 20)
+            .read_to_vec()
+            .with_context(|| format!("cannot read the node's answer to POST {path}"))?;
+        Ok(Reply { status, body })
+    }
+
+    fn get_ok(&self, path: &str) -> Result<Reply> {
+        let r = self.get(path)?;
+        if r.status == 404 {
+            bail!("not found on the node: {}", r.error_message());
+        }
+        if r.status != 200 {
+            bail!("the node refused GET {path}: {}", r.error_message());
+        }
+        Ok(r)
+    }
+
+    pub(crate) fn genesis(&self) -> Result<Genesis> {
+        let r = self.get_ok("/v1/genesis")?;
+        Genesis::from_json(&r.body).context("the node's genesis is invalid")
+    }
+
+    /// The signer's chain head on the node, if it has entries there.
+    pub(crate) fn head(&self, signer: &PublicKey) -> Result<Option<(u64, EntryId)>> {
+        let r = self.get(&format!("/v1/signers/{signer}"))?;
+        if r.status == 404 {
+            return Ok(None);
+        }
+        if r.status != 200 {
+            bail!(
+                "the node refused to describe signer {}: {}",
+                signer.fmt_short(),
+                r.error_message()
+            );
+        }
+        let v = r.json()?;
+        match v.get("head") {
+            Some(Value::Object(h)) => {
+                let seq = h.get("seq").and_then(Value::as_u64).context("bad head")?;
+                let id: EntryId = h.get("id").and_then(Value::as_str).context("bad head")?.parse()?;
+                Ok(Some((seq, id)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// An entry, exactly as stored (its envelope verbatim), checked against its id.
+    pub(crate) fn entry(&self, id: &EntryId) -> Result<SignedEntry> {
+        #[derive(Deserialize)]
+        struct R<'a> {
+            #[serde(borrow)]
+            entry: &'a RawValue,
+        }
+        let r = self.get_ok(&format!("/v1/entries/{id}"))?;
+        let parsed: R<'_> = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
+        let se = SignedEntry::from_json(parsed.entry.get().as_bytes()).context("the node sent a malformed entry")?;
+        if se.id() != *id {
+            bail!("the node sent an entry whose id is {}, not the requested {id}", se.id());
+        }
+        Ok(se)
+    }
+
+    /// The current (non-superseded) attestation of a part; an error if none or several.
+    pub(crate) fn current_for_part(&self, part: &str) -> Result<EntryId> {
+        let r = self.get_ok(&format!("/v1/parts/{}", encode_segment(part)))?;
+        let v = r.json()?;
+        let current: Vec<String> = v["current"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        match current.as_slice() {
+            [] => bail!("part {part} has no current attestation on the node"),
+            [one] => Ok(one.parse()?),
+            many => bail!(
+                "part {part} has {} current attestations (several suppliers or a fork); name one by id:\n  {}",
+                many.len(),
+                many.join("\n  ")
+            ),
+        }
+    }
+
+    /// Resolves an id or part URN.
+    pub(crate) fn resolve(&self, what: &str) -> Result<EntryId> {
+        if what.starts_with("urn:") {
+            return self.current_for_part(what);
+        }
+        what.parse::<EntryId>()
+            .map_err(|e| anyhow!("{what:?}: {e}; online, give the full 64-character id or a part URN"))
+    }
+
+    /// Submits an envelope; a refusal is a [`Refused`] error.
+    pub(crate) fn submit(&self, envelope: &[u8]) -> Result<Value> {
+        let r = self.post_json("/v1/entries", envelope)?;
+        match r.status {
+            200..=202 => r.json(),
+            400..=499 => Err(Refused(format!("the node refused the entry: {}", r.error_message())).into()),
+            _ => bail!("the node failed to store the entry: {}", r.error_message()),
+        }
+    }
+}
+
+/// Percent-encodes a path segment (URNs carry ':' which is fine, but '/', '?', '#', '%' and
+/// spaces are not).
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b':'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'=' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,248 @@
+//! Commands that need a node: `submit` and `log verify`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use greenledger_core::{EntryId, PublicKey, Signature, SignedEntry, keys, log};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{Refused, args::SubmitArgs, client::Client, files};
+
+pub(crate) fn need_node(node: Option<&str>, what: &str) -> Result<Client> {
+    match node {
+        Some(n) => Client::new(n),
+        None => bail!("{what} needs a node: pass --node URL or set GREENLEDGER_NODE (e.g. http://127.0.0.1:7070)"),
+    }
+}
+
+pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
+    let client = need_node(node, "submit")?;
+    // Read and check every file first: a typo in the last file should not leave half a batch.
+    let mut entries = Vec::new();
+    for path in &a.files {
+        let bytes = files::read(path, "entry file")?;
+        let se = SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?;
+        entries.push((path, se));
+    }
+    let mut refused = 0;
+    let mut results = Vec::new();
+    for (path, se) in entries {
+        let id = se.id();
+        match client.submit(&se.to_json()) {
+            Ok(v) => {
+                if !json {
+                    let st = v["status"].as_str().unwrap_or("?");
+                    match st {
+                        "pending" => eprintln!("{}: pending (waiting for {})", path.display(), v["missing"]),
+                        _ => eprintln!("{}: {st} at log index {}", path.display(), v["log_index"]),
+                    }
+                    println!("{id}");
+                }
+                results.push(serde_json::json!({"file": path, "id": id, "result": v}));
+            }
+            Err(e) if e.downcast_ref::<Refused>().is_some() => {
+                refused += 1;
+                eprintln!("{}: {e}", path.display());
+                results.push(serde_json::json!({"file": path, "id": id, "error": e.to_string()}));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"submitted": results.len() - refused, "refused": refused, "results": results})
+        );
+    }
+    if refused > 0 {
+        return Err(Refused(format!("{refused} of {} entries were refused", results.len())).into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    size: u64,
+    #[serde(borrow)]
+    records: Vec<Record<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Record<'a> {
+    index: u64,
+    id: EntryId,
+    hash: String,
+    #[serde(borrow)]
+    entry: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct Head {
+    network: greenledger_core::NetworkId,
+    size: u64,
+    head: String,
+    node_key: PublicKey,
+    peer_id: String,
+    signature: String,
+}
+
+fn hash32(s: &str) -> Result<[u8; 32]> {
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(s, &mut b).map_err(|_| anyhow!("{s:?} is not a 32-byte hex hash"))?;
+    Ok(b)
+}
+
+/// Re-walks the node's whole log: record hashes, entry ids, signatures, and the signed head.
+pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
+    let client = need_node(node, "log verify")?;
+    let genesis = client.genesis()?;
+    let network = genesis.network_id();
+    let head_reply = client.get("/v1/log/head")?;
+    if head_reply.status != 200 {
+        bail!("the node refused GET /v1/log/head: {}", head_reply.error_message());
+    }
+    let head: Head = serde_json::from_slice(&head_reply.body).context("unexpected /v1/log/head answer")?;
+    let head_hash = hash32(&head.head)?;
+    let sig = Signature::from_hex(&head.signature).map_err(|e| anyhow!("checkpoint signature: {e}"))?;
+    let mut problems: Vec<String> = Vec::new();
+    if head.network != network {
+        problems.push(format!(
+            "the signed head names network {}, but the node's genesis is {}",
+            head.network, network
+        ));
+    }
+    if !log::verify_checkpoint(&head.node_key, &head.network, head.size, &head_hash, &sig) {
+        problems.push("the node's signature on its log head does not verify".into());
+    }
+    let mut prev = [0u8; 32];
+    let mut checked = 0u64;
+    let mut signatures_bad = 0u64;
+    while checked < head.size && problems.len() < 100 {
+        let r = client.get(&format!("/v1/log?from={checked}&limit=1000&entries=true"))?;
+        if r.status != 200 {
+            bail!("the node refused GET /v1/log: {}", r.error_message());
+        }
+        let page: Page<'_> = serde_json::from_slice(&r.body).context("unexpected /v1/log answer")?;
+        if page.records.is_empty() {
+            problems.push(format!(
+                "the log ends at {checked} records, but the signed head says {}",
+                head.size
+            ));
+            break;
+        }
+        let _ = page.size;
+        let mut decoded = Vec::with_capacity(page.records.len());
+        for rec in &page.records {
+            if rec.index != checked {
+                problems.push(format!(
+                    "record {checked} is missing (the node sent record {} instead)",
+                    rec.index
+                ));
+                break;
+            }
+            let stored = hash32(&rec.hash)?;
+            let se = match SignedEntry::from_json(rec.entry.get().as_bytes()) {
+                Ok(se) => se,
+                Err(e) => {
+                    problems.push(format!("record {}: the entry is malformed: {e}", rec.index));
+                    prev = stored;
+                    checked += 1;
+                    continue;
+                }
+            };
+            if se.id() != rec.id {
+                problems.push(format!(
+                    "record {}: names entry {}, but the entry's bytes hash to {}",
+                    rec.index,
+                    rec.id.fmt_short(),
+                    se.id().fmt_short()
+                ));
+            }
+            let h = log::record_hash(rec.index, &rec.id, &prev);
+            if h != stored {
+                problems.push(format!(
+                    "record {}: its hash does not chain from record {} (log rewritten or corrupted)",
+                    rec.index,
+                    rec.index.wrapping_sub(1)
+                ));
+            }
+            match se.decode() {
+                Ok(e) => {
+                    if e.payload.network != network {
+                        problems.push(format!(
+                            "record {}: entry {} belongs to another network",
+                            rec.index,
+                            rec.id.fmt_short()
+                        ));
+                    }
+                    decoded.push((rec.index, e));
+                }
+                Err(err) => problems.push(format!(
+                    "record {}: entry {} does not decode: {err}",
+                    rec.index,
+                    rec.id.fmt_short()
+                )),
+            }
+            prev = h;
+            checked += 1;
+        }
+        let bytes: Vec<Vec<u8>> = decoded.iter().map(|(_, e)| e.signed.signed_bytes()).collect();
+        let items: Vec<(PublicKey, &[u8], Signature)> = decoded
+            .iter()
+            .zip(&bytes)
+            .map(|((_, e), b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
+            .collect();
+        for ((idx, e), ok) in decoded.iter().zip(keys::verify_all(&items)) {
+            if ok.is_err() {
+                signatures_bad += 1;
+                problems.push(format!(
+                    "record {idx}: the signature of entry {} does not verify",
+                    e.id.fmt_short()
+                ));
+            }
+        }
+        if !json {
+            eprint!("\rchecked {checked}/{} records", head.size);
+        }
+    }
+    if !json && head.size > 0 {
+        eprintln!();
+    }
+    if checked == head.size && prev != head_hash {
+        problems.push(format!(
+            "after {checked} records the head is {}, but the node signed {}",
+            hex::encode(prev),
+            head.head
+        ));
+    }
+    let valid = problems.is_empty();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "valid": valid, "records": checked, "size": head.size, "head": head.head,
+                "peer_id": head.peer_id, "bad_signatures": signatures_bad, "reasons": problems,
+            }))?
+        );
+    } else {
+        println!("node     {} (node key {})", head.peer_id, head.node_key.fmt_short());
+        println!("network  {} ({})", genesis.name, network);
+        println!("log      {} records, head {}", head.size, head.head);
+        if valid {
+            println!(
+                "VALID: every record hash, entry id and signature checked; the head matches the node's signed checkpoint"
+            );
+        } else {
+            println!(
+                "INVALID: {} problem{}",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            for p in &problems {
+                println!("  {p}");
+            }
+        }
+    }
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
