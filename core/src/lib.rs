@@ -12,6 +12,7 @@
 //! * [`amount`] — fixed-point amounts: mg CO2e, millionths of a unit, basis points.
 //! * [`model`] — genesis, payloads, entry kinds, attestations.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
+//! * [`log`] — the node's hash-chained log records and signed checkpoints.
 //! * [`rollup`] — the exact carbon roll-up.
 //! * [`rules`] — roll-up, input and supersession rules shared by verifier and node.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
@@ -29,6 +30,7 @@ pub mod entry;
 pub mod error;
 pub mod id;
 pub mod keys;
+pub mod log;
 pub mod membership;
 pub mod model;
 pub mod rollup;
