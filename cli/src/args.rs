@@ -29,6 +29,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Generate or inspect ed25519 signing keys.
     #[command(subcommand)]

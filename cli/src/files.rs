@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
-use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, SecretKey, SignedEntry};
+use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry};
 use serde::{Deserialize, Serialize};
 
 /// Reads a whole file, saying which file and what it was for when that fails.
@@ -127,6 +127,9 @@ fn looks_like_other_file(bytes: &[u8]) -> bool {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SignerState {
     version: u32,
+    /// The key this state belongs to (a key file replaced with `--force` starts afresh).
+    #[serde(default)]
+    public: Option<String>,
     /// Per network id: the last seq signed and its entry id.
     chains: BTreeMap<String, ChainHead>,
 }
@@ -150,18 +153,27 @@ pub(crate) fn state_path(key: &Path) -> PathBuf {
 
 impl SignerState {
     /// Loads the state (absent file: empty state).
-    pub(crate) fn load(key: &Path) -> Result<Self> {
+    pub(crate) fn load(key: &Path, public: &PublicKey) -> Result<Self> {
         let p = state_path(key);
+        let fresh = SignerState {
+            version: 1,
+            public: Some(public.to_hex()),
+            chains: BTreeMap::new(),
+        };
         if !p.exists() {
-            return Ok(SignerState {
-                version: 1,
-                chains: BTreeMap::new(),
-            });
+            return Ok(fresh);
         }
         let bytes = read(&p, "signer state file")?;
         let s: SignerState = serde_json::from_slice(&bytes).with_context(|| {
             format!("signer state file {} is damaged; delete it only if every entry this key signed is in --entries DIR (the next seq is then taken from there)", p.display())
         })?;
+        if s.public.as_deref().is_some_and(|k| k != public.to_hex()) {
+            eprintln!(
+                "note: {} belongs to another key (the key file was replaced); starting this key's chain afresh",
+                p.display()
+            );
+            return Ok(fresh);
+        }
         Ok(s)
     }
 

@@ -184,7 +184,13 @@ fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usi
     } else {
         format!(" ({:.1}% of total)", n.share_percent)
     };
-    let repeated = if n.repeated { " (shown above)" } else { "" };
+    let repeated = if n.repeated {
+        " (shown above)"
+    } else if n.truncated {
+        " (inputs verified, deeper levels not shown)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         s,
         "{prefix}{branch}{used}{}{who} own {} total {} per {per}{share}{repeated}  {}",

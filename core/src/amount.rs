@@ -54,15 +54,21 @@ pub fn parse_decimal(s: &str, digits: u32) -> Result<i64, AmountError> {
     if frac_trimmed.len() > digits as usize {
         return Err(bad(&format!("more than {digits} decimal places")));
     }
+    // 30 integer digits fit in an i128 with room for the scale; anything longer is too large.
+    if int.trim_start_matches('0').len() > 30 {
+        return Err(AmountError::Overflow(s.to_string()));
+    }
     let mut v: i128 = 0;
     for b in int.bytes() {
         v = v * 10 + (b - b'0') as i128;
-        if v > i64::MAX as i128 {
-            return Err(AmountError::Overflow(s.to_string()));
-        }
+    }
+    if digits > 18 {
+        return Err(bad("at most 18 decimal places are supported"));
     }
     let scale = 10i128.pow(digits);
-    v *= scale;
+    v = v
+        .checked_mul(scale)
+        .ok_or_else(|| AmountError::Overflow(s.to_string()))?;
     let mut f: i128 = 0;
     for b in frac_trimmed.bytes() {
         f = f * 10 + (b - b'0') as i128;

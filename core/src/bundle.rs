@@ -262,6 +262,17 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
         }
         included.insert(e.id, e);
     }
+    // Corrections of the inputs (not their own inputs): the verifier warns that a consumer
+    // used figures its supplier later corrected.
+    let ids: Vec<EntryId> = included.keys().copied().collect();
+    for id in ids {
+        if id == target {
+            continue;
+        }
+        for s in source.superseded_by(&id) {
+            included.entry(s.id).or_insert(s);
+        }
+    }
     for m in source.membership() {
         included.entry(m.id).or_insert(m);
     }
@@ -365,6 +376,11 @@ impl EntrySet {
                     .any(|s| self.by_id.get(s).is_some_and(|x| x.payload.signer == e.payload.signer))
             })
             .collect()
+    }
+
+    /// The ids a signer has at one seq (more than one is a fork).
+    pub fn ids_at(&self, signer: &PublicKey, seq: u64) -> &[EntryId] {
+        self.by_chain.get(&(*signer, seq)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The highest entry (seq, id) of a signer in this set, if any.

@@ -20,6 +20,9 @@ pub enum KeyError {
     /// A small-order point, for which signatures prove nothing.
     #[error("weak ed25519 public key (small-order point) refused")]
     WeakKey,
+    /// A point with a torsion component (not in the prime-order subgroup).
+    #[error("ed25519 public key with a torsion component (not in the prime-order subgroup) refused")]
+    TorsionKey,
     /// The text is not a greenledger key file.
     #[error("not a greenledger key file: {0}")]
     NotAKeyFile(String),

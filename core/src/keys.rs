@@ -33,6 +33,12 @@ impl PublicKey {
         if vk.is_weak() {
             return Err(KeyError::WeakKey);
         }
+        // A key with a torsion component (mixed order) can make cofactored batch verification
+        // and cofactorless strict verification disagree. Keys made by key generation are
+        // always torsion-free; anything else is refused.
+        if !torsion_free(bytes) {
+            return Err(KeyError::TorsionKey);
+        }
         Ok(PublicKey(*bytes))
     }
 
@@ -225,13 +231,26 @@ pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> Result<(), Signa
 
 /// `verify_strict` refuses signatures whose `R` is of small order. The batch equation does not
 /// check this, so it is checked here. `R` must also decompress.
+///
+/// It also requires `R` to be torsion-free: the batch equation is multiplied by the cofactor
+/// in effect (random weights), so a torsion component in `R` could pass the batch while the
+/// strict, cofactorless equation refuses it. With torsion-free `R` and keys the two agree;
+/// a signature whose `R` is not torsion-free is left to single verification (which refuses
+/// it whenever the key is torsion-free, as every [`PublicKey`] is).
 fn r_is_strict(sig: &Signature) -> bool {
     let mut r = [0u8; 32];
     r.copy_from_slice(&sig.0[..32]);
     match VerifyingKey::from_bytes(&r) {
-        Ok(point) => !point.is_weak(),
+        Ok(point) => !point.is_weak() && torsion_free(&r),
         Err(_) => false,
     }
+}
+
+/// True if the compressed point decompresses and lies in the prime-order subgroup.
+fn torsion_free(bytes: &[u8; 32]) -> bool {
+    curve25519_dalek::edwards::CompressedEdwardsY(*bytes)
+        .decompress()
+        .is_some_and(|p| p.is_torsion_free())
 }
 
 /// Verifies each triple on its own (strict), returning one result per item.
@@ -357,6 +376,15 @@ mod tests {
     }
 
     #[test]
+    fn mixed_order_keys_are_refused() {
+        use curve25519_dalek::{constants::EIGHT_TORSION, edwards::CompressedEdwardsY};
+        let k = SecretKey::from_seed(&[6; 32]).public();
+        let point = CompressedEdwardsY(*k.as_bytes()).decompress().unwrap();
+        let mixed = (point + EIGHT_TORSION[1]).compress().to_bytes();
+        assert!(matches!(PublicKey::from_bytes(&mixed), Err(KeyError::TorsionKey)));
+    }
+
+    #[test]
     fn non_canonical_s_is_refused_by_both_paths() {
         let k = SecretKey::from_seed(&[3; 32]);
         let msg = b"edge case".as_slice();
@@ -368,8 +396,8 @@ mod tests {
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let mut carry = 0u16;
-        for i in 0..32 {
-            let v = bad.0[32 + i] as u16 + l[i] as u16 + carry;
+        for (i, li) in l.iter().enumerate() {
+            let v = bad.0[32 + i] as u16 + *li as u16 + carry;
             bad.0[32 + i] = v as u8;
             carry = v >> 8;
         }

@@ -77,7 +77,7 @@ impl Membership {
             }
         }
         // Deterministic order (for names): by (admitting signer, seq, id).
-        admits.sort_by(|x, y| (x.0, x.1, x.2).cmp(&(y.0, y.1, y.2)));
+        admits.sort_by_key(|x| (x.0, x.1, x.2));
         let mut limits: HashMap<PublicKey, u64> = HashMap::new();
         let within =
             |limits: &HashMap<PublicKey, u64>, k: &PublicKey, seq: u64| limits.get(k).is_none_or(|l| seq <= *l);
@@ -99,9 +99,12 @@ impl Membership {
                     break;
                 }
             }
+            // Every revoke is judged against the limits as they were at the start of this
+            // round, so the order in which revocations are listed does not matter.
+            let snapshot = limits.clone();
             let mut lowered = false;
             for (signer, seq, r) in &revokes {
-                if admins.contains(signer) && within(&limits, signer, *seq) {
+                if admins.contains(signer) && within(&snapshot, signer, *seq) {
                     let cur = limits.get(&r.member).copied().unwrap_or(u64::MAX);
                     if r.after_seq < cur {
                         limits.insert(r.member, r.after_seq);

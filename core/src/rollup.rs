@@ -9,8 +9,10 @@
 //! total = S / 10^6 rounded to the nearest integer, ties away from zero
 //! ```
 //!
-//! The one rounding happens once, at the end, so the result does not depend on the order of
-//! the inputs. The result must fit in a signed 64-bit integer.
+//! The one rounding happens once, at the end, so the result does not depend on how the inputs
+//! are grouped. The sum is accumulated in the order the inputs are listed, and every partial
+//! sum must fit in a signed 128-bit integer (each term does); the result must fit in a signed
+//! 64-bit integer. Realistic figures are many orders of magnitude below either bound.
 //!
 //! A component other than `pcfExcludingBiogenicUptake` appears in the total only if it appears
 //! in `own` and in the total of every input; otherwise the total omits it (unknown is not zero).

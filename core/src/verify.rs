@@ -27,7 +27,7 @@ use serde::Serialize;
 use crate::{
     amount::{Mass, Quantity, SCALE},
     bundle::Bundle,
-    entry::{Entry, SignedEntry},
+    entry::Entry,
     id::{EntryId, NetworkId},
     keys::{self, PublicKey},
     membership::Membership,
@@ -117,6 +117,9 @@ pub struct TreeNode {
     /// Already shown elsewhere in the tree (children not repeated).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub repeated: bool,
+    /// Deeper than [`MAX_TREE_DEPTH`]: its inputs are verified but not listed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
     /// Inputs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<TreeNode>,
@@ -156,21 +159,35 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Records a problem; the message gets its "entry … by …" prefix in [`Ctx::finish`],
+    /// once the signers' names are known.
     fn fail(&mut self, step: u8, entry: Option<EntryId>, signer: Option<PublicKey>, message: String) {
-        let signer_name = signer.and_then(|s| self.names.get(&s).cloned());
-        let prefix = match (entry, signer) {
-            (Some(e), Some(s)) => format!("entry {} by {}: ", e.fmt_short(), describe(signer_name.as_deref(), &s)),
-            (Some(e), None) => format!("entry {}: ", e.fmt_short()),
-            _ => String::new(),
-        };
         self.reasons.push(Reason {
             step,
             check: STEPS[step as usize - 1],
             entry,
             signer,
-            signer_name,
-            message: format!("{prefix}{message}"),
+            signer_name: None,
+            message,
         });
+    }
+
+    fn finish(mut self) -> Vec<Reason> {
+        for r in &mut self.reasons {
+            r.signer_name = r.signer.and_then(|s| self.names.get(&s).cloned());
+            let prefix = match (r.entry, r.signer) {
+                (Some(e), Some(s)) => format!(
+                    "entry {} by {}: ",
+                    e.fmt_short(),
+                    describe(r.signer_name.as_deref(), &s)
+                ),
+                (Some(e), None) => format!("entry {}: ", e.fmt_short()),
+                _ => String::new(),
+            };
+            r.message = format!("{prefix}{}", r.message);
+        }
+        self.reasons.sort_by_key(|r| r.step);
+        self.reasons
     }
 }
 
@@ -319,19 +336,23 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             ctx.names.insert(e.payload.signer, n.to_string());
         }
     }
-    // Names for reasons recorded before membership was known.
-    for r in &mut ctx.reasons {
-        if let Some(s) = r.signer
-            && r.signer_name.is_none()
-            && let Some(n) = membership.name(&s)
-        {
-            r.signer_name = Some(n.to_string());
-        }
-    }
+    // What the target depends on: its inputs (transitively), what it supersedes, what
+    // supersedes it. Membership entries matter through the membership they grant; one that
+    // grants nothing (e.g. signed by a non-admin) is ignored with a warning.
+    let relevant = relevant_entries(&entries, target);
     let mut invalid: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
     if genesis.is_some() {
         for e in &entries {
             if let Err(err) = membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind()) {
+                if !relevant.contains(&e.id) {
+                    warnings.push(format!(
+                        "ignored {} entry {}: {err}",
+                        e.payload.body.kind(),
+                        e.id.fmt_short()
+                    ));
+                    invalid.insert(e.id);
+                    continue;
+                }
                 ctx.fail(
                     3,
                     Some(e.id),
@@ -374,6 +395,19 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     fork_notes.dedup();
     for (signer, seq, a, b) in &fork_notes {
         let who = describe(ctx.names.get(signer).map(String::as_str), signer);
+        let affected = entries.iter().any(|e| {
+            e.payload.signer == *signer
+                && e.payload.seq >= *seq
+                && (relevant.contains(&e.id) || e.attestation().is_none())
+        });
+        if !affected {
+            warnings.push(format!(
+                "{who} signed two different entries at seq {seq} ({} and {}); nothing verified here is at or after that seq",
+                a.fmt_short(),
+                b.fmt_short()
+            ));
+            continue;
+        }
         ctx.fail(
             5,
             None,
@@ -571,10 +605,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         }
     }
 
-    let tree = index
-        .get(&target)
-        .filter(|t| t.attestation().is_some())
-        .map(|_| build_tree(&index, &membership, target));
+    let tree = build_tree(&index, &membership, target);
     let steps = (1..=8u8)
         .map(|n| {
             let problems = ctx.reasons.iter().filter(|r| r.step == n).count();
@@ -586,8 +617,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             }
         })
         .collect();
-    let mut reasons = ctx.reasons;
-    reasons.sort_by_key(|r| r.step);
+    let reasons = ctx.finish();
     Report {
         valid: reasons.is_empty(),
         reasons,
@@ -602,59 +632,75 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
 }
 
-fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> TreeNode {
-    let mut shown = HashSet::new();
-    let root_total = index[&root]
-        .attestation()
-        .map(|a| a.total.pcf_excluding_biogenic_uptake.0)
-        .unwrap_or(0);
-    node(index, m, root, None, 100.0, root_total, &mut shown, 0)
+/// The target, its inputs (transitively), the entry it supersedes and the entries that
+/// supersede it, by id (only ids present in `entries`).
+fn relevant_entries(entries: &[Entry], target: EntryId) -> HashSet<EntryId> {
+    let index: HashMap<EntryId, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
+    let mut seen = HashSet::new();
+    let mut stack = vec![target];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(a) = index.get(&id).and_then(|e| e.attestation()) {
+            stack.extend(a.inputs.iter().map(|i| i.entry).filter(|i| index.contains_key(i)));
+            if let Some(s) = a.supersedes
+                && index.contains_key(&s)
+            {
+                stack.push(s);
+            }
+        }
+    }
+    for e in entries {
+        if e.attestation().and_then(|a| a.supersedes) == Some(target) {
+            seen.insert(e.id);
+        }
+    }
+    seen
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Deepest level of the provenance tree that is expanded (the verification itself has no such
+/// limit; it walks the DAG iteratively). Deeper inputs are summarised, not shown.
+pub const MAX_TREE_DEPTH: usize = 64;
+
+fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> Option<TreeNode> {
+    let mut shown = HashSet::new();
+    node(index, m, root, None, 100.0, &mut shown, 0)
+}
+
 fn node(
     index: &HashMap<EntryId, &Entry>,
     m: &Membership,
     id: EntryId,
     quantity: Option<Quantity>,
     share: f64,
-    root_total: i64,
     shown: &mut HashSet<EntryId>,
     depth: usize,
-) -> TreeNode {
-    let e = index[&id];
-    let a = e.attestation().expect("tree nodes are attestations");
+) -> Option<TreeNode> {
+    let e = index.get(&id)?;
+    let a = e.attestation()?;
     let total = a.total.pcf_excluding_biogenic_uptake;
     let contribution = quantity.map(|q| {
         Mass(rollup::round_scaled(q.0 as i128 * total.0 as i128).clamp(i64::MIN as i128, i64::MAX as i128) as i64)
     });
     let repeated = !shown.insert(id);
+    let truncated = !repeated && depth >= MAX_TREE_DEPTH && !a.inputs.is_empty();
     let mut inputs = Vec::new();
-    if !repeated && depth < 10_000 {
+    if !repeated && !truncated {
         for i in &a.inputs {
-            if let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) {
-                let own_total = total.0;
-                let child_contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
-                let child_share = if own_total != 0 {
-                    share * child_contrib / own_total as f64
-                } else {
-                    0.0
-                };
-                let _ = root_total;
-                inputs.push(node(
-                    index,
-                    m,
-                    i.entry,
-                    Some(i.quantity),
-                    child_share,
-                    root_total,
-                    shown,
-                    depth + 1,
-                ));
-            }
+            let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) else {
+                continue;
+            };
+            let contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
+            let child_share = if total.0 != 0 {
+                share * contrib / total.0 as f64
+            } else {
+                0.0
+            };
+            inputs.extend(node(index, m, i.entry, Some(i.quantity), child_share, shown, depth + 1));
         }
     }
-    TreeNode {
+    Some(TreeNode {
         id,
         part: a.part.clone(),
         signer: e.payload.signer,
@@ -666,13 +712,9 @@ fn node(
         contribution,
         share_percent: share,
         repeated,
+        truncated,
         inputs,
-    }
-}
-
-/// Verifies a single entry on its own for the signing tools: decode + signature.
-pub fn check_signed(se: &SignedEntry) -> Result<Entry, crate::entry::EntryError> {
-    se.verify().map(|v| v.into_entry())
+    })
 }
 
 impl Body {

@@ -1,6 +1,8 @@
 //! Checks the worked example of docs/FORMAT.md: every byte, hash and signature printed there
 //! is recomputed here, so the document cannot drift from the code.
 
+#![allow(clippy::unwrap_used)]
+
 use greenledger_core::{
     Attestation, Body, Emissions, Genesis, Input, Mass, Payload, Quantity, Role, SecretKey, SignedEntry, Unit, entry,
     model::MemberAdmit,

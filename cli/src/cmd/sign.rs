@@ -68,7 +68,7 @@ impl Signer {
                 "say where to write the signed entry: --out FILE (or --entries DIR to write it there), or --node URL to submit it"
             );
         }
-        let state = SignerState::load(&target.key)?;
+        let state = SignerState::load(&target.key, &key.public())?;
         Ok(Signer {
             key,
             target: target.clone(),
@@ -138,6 +138,18 @@ impl Signer {
                 None => (1, None),
                 Some((seq, id)) => (seq + 1, Some(id)),
             });
+        }
+        if let Some(set) = &self.set {
+            let forks = greenledger_core::EntrySource::fork_proofs(set, &me);
+            if let Some(p) = forks.first() {
+                let seq = p.a.decode().map(|e| e.payload.seq).unwrap_or(0);
+                return Err(Refused(format!(
+                    "--entries DIR holds two different entries of this key at seq {seq} ({} and {}): the key has forked, and everything it signs from seq {seq} on is invalid; remove the wrong entry if it was never shared, otherwise rotate to a new key",
+                    p.a.id().fmt_short(),
+                    p.b.id().fmt_short()
+                ))
+                .into());
+            }
         }
         let from_set = self.set.as_ref().and_then(|s| s.head_of(&me));
         let head = match (from_state, from_set) {
@@ -303,7 +315,7 @@ pub(crate) fn revoke(a: RevokeArgs, node: Option<&str>, json: bool) -> Result<Ex
 
 fn kg(flag: &str, v: &Option<String>) -> Result<Option<Mass>> {
     v.as_deref()
-        .map(|s| Mass::from_kg_str(s).with_context(|| format!("{flag}")))
+        .map(|s| Mass::from_kg_str(s).with_context(|| flag.to_string()))
         .transpose()
 }
 
