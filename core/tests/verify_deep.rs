@@ -53,13 +53,17 @@ fn moderately_deep_chain_is_verified() {
     let r = verify_bundle(&deep_bundle(200), &VerifyOptions::default());
     // The signer is only an admin, so every attestation fails step 3, but the tree is built.
     assert!(!r.valid);
+    // The tree shows MAX_TREE_DEPTH levels below the root; the last one says it is truncated.
     let mut depth = 0;
     let mut n = r.tree.as_ref();
+    let mut last = None;
     while let Some(node) = n {
         depth += 1;
+        last = Some(node);
         n = node.inputs.first();
     }
-    assert_eq!(depth, 200);
+    assert_eq!(depth, greenledger_core::verify::MAX_TREE_DEPTH + 1);
+    assert!(last.unwrap().truncated);
 }
 
 /// Anyone can make such a bundle (its own genesis, its own key); the provenance tree is built

@@ -1,1 +1,25 @@
-//! greenledger-node (under construction)
+//! # greenledger-node
+//!
+//! A greenledger node: a durable, hash-chained RocksDB log of signed entries, the ledger
+//! rules at ingest (shared with the CLI through `greenledger-core`), and the HTTP API.
+//!
+//! # Layout
+//!
+//! * [`cli`] — the command line (`main.rs` calls [`cli::main`]).
+//! * [`config`] — the TOML configuration (defaults bind to loopback).
+//! * [`identity`] — the node's ed25519 key (libp2p identity; signs checkpoints).
+//! * [`store`] — RocksDB: one writer thread with group commit, concurrent readers.
+//! * [`api`] — the HTTP API (axum) and its JSON error shape.
+//! * [`metrics`] — Prometheus metrics.
+//! * [`node`] — start and orderly shutdown.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod metrics;
+pub mod node;
+pub mod store;
+
+pub use config::Config;
+pub use node::Node;

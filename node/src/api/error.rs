@@ -1,0 +1,119 @@
+//! The one error shape of the HTTP API: `{"error": {"code": "...", "message": "..."}}`.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use greenledger_core::{
+    entry::EntryError,
+    error::{CanonicalError, DecodeError},
+    membership::AuthError,
+    rules::RuleError,
+};
+
+use crate::store::IngestError;
+
+/// An API error: status, stable code, message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500 for storage failures.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error: {err}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<DecodeError> for ApiError {
+    fn from(e: DecodeError) -> Self {
+        let code = match &e {
+            DecodeError::Envelope(_) => "malformed_entry",
+            DecodeError::Canonical(CanonicalError::NotCanonical { .. }) => "not_canonical",
+            DecodeError::Canonical(CanonicalError::NotJson(_)) => "malformed_json",
+            DecodeError::Canonical(_) => "invalid_field",
+            DecodeError::UnsupportedVersion(_) => "unsupported_version",
+            DecodeError::UnknownKind(_) => "unknown_kind",
+            DecodeError::Field(_) | DecodeError::Invalid { .. } => "invalid_field",
+            DecodeError::Signature(_) => "malformed_signature",
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<EntryError> for ApiError {
+    fn from(e: EntryError) -> Self {
+        match e {
+            EntryError::Decode(d) => d.into(),
+            EntryError::Signature(s) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_signature", s.to_string()),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        use StatusCode as S;
+        let (status, code) = match &e {
+            IngestError::WrongNetwork { .. } => (S::UNPROCESSABLE_ENTITY, "wrong_network"),
+            IngestError::NotAuthorized(AuthError::NotAdmitted(_)) => (S::FORBIDDEN, "unknown_signer"),
+            IngestError::NotAuthorized(AuthError::WrongRole { .. }) => (S::FORBIDDEN, "not_authorized"),
+            IngestError::NotAuthorized(AuthError::Revoked { .. }) => (S::FORBIDDEN, "revoked_signer"),
+            IngestError::Fork { .. } => (S::CONFLICT, "fork"),
+            IngestError::SignerForked { .. } => (S::CONFLICT, "signer_forked"),
+            IngestError::ChainMismatch { .. } => (S::CONFLICT, "chain_mismatch"),
+            IngestError::Rule(RuleError::RollupMismatch(_) | RuleError::Rollup(_)) => {
+                (S::UNPROCESSABLE_ENTITY, "rollup_mismatch")
+            }
+            IngestError::Rule(RuleError::Supersession(_)) => (S::UNPROCESSABLE_ENTITY, "invalid_supersession"),
+            IngestError::Rule(RuleError::InputNotAttestation(..)) => (S::UNPROCESSABLE_ENTITY, "invalid_input"),
+            IngestError::PendingFull { .. } => (S::SERVICE_UNAVAILABLE, "pending_full"),
+            IngestError::Storage(_) => (S::INTERNAL_SERVER_ERROR, "storage_error"),
+            IngestError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down"),
+        };
+        Self::new(status, code, e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::internal(format!("{e:#}"))
+    }
+}

@@ -1,0 +1,122 @@
+//! The HTTP API, built in one place ([`router`]), failing in one shape ([`ApiError`]).
+//!
+//! Every response that is not a success carries `{"error": {"code", "message"}}`, including
+//! those produced by axum itself (unknown route, wrong method, unreadable path): the
+//! [`json_errors`] middleware rewrites them.
+
+mod error;
+mod routes;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{MatchedPath, Request, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::Response,
+    routing::{get, post},
+};
+pub use error::ApiError;
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{identity::Identity, metrics::Metrics, store::Store};
+
+/// Everything a handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The node's identity (signs checkpoints).
+    pub identity: Identity,
+    /// Bound addresses, for `/v1/health`.
+    pub addrs: Arc<Addrs>,
+    /// Largest accepted body.
+    pub max_body: usize,
+}
+
+/// The addresses the node bound.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Addrs {
+    /// HTTP.
+    pub http: Option<SocketAddr>,
+    /// libp2p listen addresses.
+    pub p2p: Vec<String>,
+}
+
+/// Builds the router with every route and layer.
+pub fn router(state: AppState, timeout: Duration) -> Router {
+    Router::new()
+        .route("/v1/entries", post(routes::submit))
+        .route("/v1/entries/{id}", get(routes::get_entry))
+        .route("/v1/entries/{id}/consumers", get(routes::consumers))
+        .route("/v1/parts/{urn}", get(routes::part))
+        .route("/v1/signers/{pubkey}", get(routes::signer))
+        .route("/v1/provenance/{id}", get(routes::provenance))
+        .route("/v1/log", get(routes::log))
+        .route("/v1/log/head", get(routes::log_head))
+        .route("/v1/genesis", get(routes::genesis))
+        .route("/v1/health", get(routes::health))
+        .route("/metrics", get(routes::metrics))
+        .fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), json_errors))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Counts requests by route and status, and turns any non-JSON error response (from axum's
+/// extractors, method routing or the timeout layer) into the API's JSON error shape.
+async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    st.metrics
+        .http
+        .get_or_create(&crate::metrics::HttpLabels {
+            route,
+            method,
+            status: status.as_u16(),
+        })
+        .inc();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let (parts, body) = resp.into_parts();
+        let detail = axum::body::to_bytes(body, 4096)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let code = match status {
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let message = if detail.trim().is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            detail
+        };
+        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let mut resp = Response::from_parts(parts, Body::from(body));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().remove(header::CONTENT_LENGTH);
+        return resp;
+    }
+    resp
+}

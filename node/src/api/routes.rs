@@ -1,0 +1,376 @@
+//! Route handlers.
+
+use std::time::Instant;
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use greenledger_core::{EntryId, PublicKey, SignedEntry};
+use serde::Deserialize;
+use serde_json::{Value, json, value::RawValue};
+
+use super::{ApiError, AppState};
+use crate::{
+    metrics::ResultLabels,
+    store::{Checkpoint, Outcome},
+};
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn parse_id(s: &str) -> Result<EntryId, ApiError> {
+    s.parse()
+        .map_err(|e: greenledger_core::error::IdError| ApiError::bad_request("invalid_id", e.to_string()))
+}
+
+/// `POST /v1/entries`: submit one signed entry (its JSON envelope).
+pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "send the entry as JSON with Content-Type: application/json (got {:?})",
+                if ct.is_empty() { "none" } else { ct }
+            ),
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {} bytes", st.max_body),
+        )
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > st.max_body
+    {
+        return Err(too_large());
+    }
+    let bytes = match axum::body::to_bytes(body, st.max_body).await {
+        Ok(b) => b,
+        Err(e) if format!("{e:?}").contains("LengthLimit") => return Err(too_large()),
+        Err(e) => {
+            return Err(ApiError::bad_request(
+                "unreadable_body",
+                format!("cannot read the request body: {e}"),
+            ));
+        }
+    };
+    let start = Instant::now();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "empty_body",
+            "the body is empty; send a signed entry envelope {\"payload\":…,\"signature\":…}",
+        ));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON ({e}); it may be truncated"),
+        ));
+    }
+    let result = async {
+        let se = SignedEntry::from_json(&bytes)?;
+        let verified = se.verify()?;
+        let id = verified.id();
+        let outcome = st.store.ingest(verified).await?;
+        Ok::<_, ApiError>((id, outcome))
+    }
+    .await;
+    let label = match &result {
+        Ok((_, Outcome::Stored { .. })) => "stored",
+        Ok((_, Outcome::Duplicate { .. })) => "duplicate",
+        Ok((_, Outcome::Pending { .. })) => "pending",
+        Err(e) => e.code,
+    };
+    st.metrics
+        .ingest
+        .get_or_create(&ResultLabels {
+            result: label.to_string(),
+        })
+        .inc();
+    let (id, outcome) = result?;
+    st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());
+    Ok(match outcome {
+        Outcome::Stored { log_index } => (
+            StatusCode::CREATED,
+            Json(json!({"id": id, "log_index": log_index, "status": "stored"})),
+        )
+            .into_response(),
+        Outcome::Duplicate { log_index } => (
+            StatusCode::OK,
+            Json(json!({"id": id, "log_index": log_index, "status": "duplicate"})),
+        )
+            .into_response(),
+        Outcome::Pending { missing } => (
+            StatusCode::ACCEPTED,
+            Json(json!({"id": id, "status": "pending", "missing": missing})),
+        )
+            .into_response(),
+    })
+}
+
+fn entry_json(id: &EntryId, log_index: u64, se: &SignedEntry) -> Result<Value, ApiError> {
+    let env = se.to_json();
+    let raw: Box<RawValue> = serde_json::from_slice(&env).map_err(ApiError::internal)?;
+    let decoded = se.decode().map_err(ApiError::internal)?;
+    let payload = &decoded.payload;
+    Ok(json!({
+        "id": id,
+        "log_index": log_index,
+        "kind": payload.body.kind().as_str(),
+        "signer": payload.signer,
+        "seq": payload.seq,
+        "summary": payload.body.summary(),
+        "entry": raw,
+    }))
+}
+
+/// `GET /v1/entries/{id}`: one entry, its envelope verbatim and a summary.
+pub(crate) async fn get_entry(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let (idx, se) = st
+        .store
+        .entry(&id)?
+        .ok_or_else(|| ApiError::not_found(format!("no entry {id} on this node")))?;
+    Ok(Json(entry_json(&id, idx, &se)?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Paging {
+    limit: Option<usize>,
+}
+
+/// `GET /v1/entries/{id}/consumers`: attestations that use this entry as an input.
+pub(crate) async fn consumers(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    if st.store.entry(&id)?.is_none() {
+        return Err(ApiError::not_found(format!("no entry {id} on this node")));
+    }
+    let limit = p.limit.unwrap_or(1000).min(10_000);
+    let list: Vec<Value> = st
+        .store
+        .consumers(&id, limit)?
+        .into_iter()
+        .map(|(c, q)| json!({"id": c, "quantity": greenledger_core::Quantity(q).decimal_string()}))
+        .collect();
+    Ok(Json(json!({"id": id, "consumers": list})))
+}
+
+/// `GET /v1/parts/{urn}`: the attestations for a part, and which are current.
+pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) -> Result<Json<Value>, ApiError> {
+    greenledger_core::model::check_part(&urn).map_err(|e| ApiError::bad_request("invalid_part", e.to_string()))?;
+    let ids = st.store.part_entries(&urn, 10_000)?;
+    if ids.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no attestation for part {urn} on this node"
+        )));
+    }
+    let membership = st
+        .store
+        .shared()
+        .membership
+        .read()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let mut list = Vec::new();
+    let mut current = Vec::new();
+    for id in ids {
+        let Some((idx, se)) = st.store.entry(&id)? else {
+            continue;
+        };
+        let Ok(e) = se.decode() else { continue };
+        let Some(a) = e.attestation() else { continue };
+        let superseded_by: Vec<EntryId> = st
+            .store
+            .superseded_by_ids(&id)?
+            .into_iter()
+            .filter(|s| {
+                st.store
+                    .entry(s)
+                    .ok()
+                    .flatten()
+                    .and_then(|(_, x)| x.decode().ok())
+                    .is_some_and(|x| x.payload.signer == e.payload.signer)
+            })
+            .collect();
+        if superseded_by.is_empty() {
+            current.push(id);
+        }
+        list.push(json!({
+            "id": id,
+            "log_index": idx,
+            "signer": e.payload.signer,
+            "supplier": membership.name(&e.payload.signer),
+            "seq": e.payload.seq,
+            "unit": a.declared_unit_of_measurement.as_str(),
+            "total_kg": a.total.pcf_excluding_biogenic_uptake.kg_string(),
+            "superseded_by": superseded_by,
+        }));
+    }
+    Ok(Json(json!({"part": urn, "current": current, "attestations": list})))
+}
+
+/// `GET /v1/signers/{pubkey}`: membership, chain head and fork status.
+pub(crate) async fn signer(State(st): State<AppState>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+    let key: PublicKey = key
+        .parse()
+        .map_err(|e: greenledger_core::error::KeyError| ApiError::bad_request("invalid_public_key", e.to_string()))?;
+    let membership = st
+        .store
+        .shared()
+        .membership
+        .read()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    let head = st.store.chain_head(&key)?;
+    let forks = st.store.forks_of(&key)?;
+    let roles: Vec<&str> = membership.roles(&key).iter().map(|r| r.as_str()).collect();
+    if roles.is_empty() && head.is_none() && forks.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "signer {key} is neither admitted nor known on this node"
+        )));
+    }
+    Ok(Json(json!({
+        "signer": key,
+        "name": membership.name(&key),
+        "roles": roles,
+        "admin": membership.is_admin(&key),
+        "revoked_after_seq": membership.limit(&key),
+        "head": head.map(|(seq, id)| json!({"seq": seq, "id": id})),
+        "forked_at_seq": forks.iter().map(|(s, _)| *s).min(),
+        "fork_proofs": forks.len(),
+    })))
+}
+
+/// `GET /v1/provenance/{id}`: the provenance bundle of an entry.
+pub(crate) async fn provenance(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    if st.store.entry(&id)?.is_none() {
+        return Err(ApiError::not_found(format!("no entry {id} on this node")));
+    }
+    let store = st.store.clone();
+    let bundle = tokio::task::spawn_blocking(move || store.bundle(&id))
+        .await
+        .map_err(ApiError::internal)??;
+    let bundle = bundle.map_err(|e| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "incomplete",
+            format!("this node cannot assemble a complete bundle: {e}"),
+        )
+    })?;
+    Ok(json_response(StatusCode::OK, bundle.to_json()))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogQuery {
+    from: Option<u64>,
+    limit: Option<usize>,
+    entries: Option<bool>,
+}
+
+/// Most log records per page.
+pub(crate) const MAX_LOG_PAGE: usize = 1000;
+
+/// `GET /v1/log?from=I&limit=N[&entries=true]`: log records, optionally with their entries.
+pub(crate) async fn log(
+    State(st): State<AppState>,
+    q: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("{e}; use ?from=INDEX&limit=N (N ≤ {MAX_LOG_PAGE})"),
+        )
+    })?;
+    let from = q.from.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_LOG_PAGE {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LOG_PAGE}"),
+        ));
+    }
+    let (size, _) = st.store.head()?;
+    let records = st.store.log_range(from, limit)?;
+    let mut out = Vec::with_capacity(records.len());
+    for (idx, id, hash) in &records {
+        let mut r = json!({"index": idx, "id": id, "hash": hex::encode(hash)});
+        if q.entries.unwrap_or(false) {
+            let (_, se) = st
+                .store
+                .entry(id)?
+                .ok_or_else(|| ApiError::internal(format!("log record {idx} names missing entry {id}")))?;
+            let raw: Box<RawValue> = serde_json::from_slice(&se.to_json()).map_err(ApiError::internal)?;
+            r["entry"] = serde_json::to_value(raw).map_err(ApiError::internal)?;
+        }
+        out.push(r);
+    }
+    let next = records.last().map(|(i, _, _)| i + 1).filter(|n| *n < size);
+    Ok(Json(json!({"size": size, "from": from, "records": out, "next": next})))
+}
+
+/// `GET /v1/log/head`: the log's size and head, signed by this node now.
+pub(crate) async fn log_head(State(st): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
+    let (size, head) = st.store.head()?;
+    Ok(Json(Checkpoint::sign(&st.identity, st.store.network(), size, head)))
+}
+
+/// `GET /v1/genesis`: the network's genesis (canonical JSON).
+pub(crate) async fn genesis(State(st): State<AppState>) -> Response {
+    json_response(StatusCode::OK, st.store.genesis().canonical_bytes())
+}
+
+/// `GET /v1/health`: liveness, addresses and counters.
+pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let sh = st.store.shared();
+    Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "network": {"id": st.store.network(), "name": st.store.genesis().name},
+        "peer_id": st.identity.peer_id().to_string(),
+        "node_key": st.identity.public_key(),
+        "http": st.addrs.http,
+        "p2p": st.addrs.p2p,
+        "log_size": sh.log_size.load(Relaxed),
+        "pending": sh.pending_entries.load(Relaxed),
+        "forked_signers": sh.forks.load(Relaxed),
+    }))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub(crate) async fn metrics(State(st): State<AppState>) -> Response {
+    let text = st.metrics.render(st.store.shared());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// Any other route.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("no such route; see the HTTP API in the README (routes start with /v1/)")
+}

@@ -1,0 +1,157 @@
+//! The `greenledger-node` command line: parse arguments, set up logging, run until SIGINT or
+//! SIGTERM. `main.rs` only calls [`main`].
+
+use std::{path::PathBuf, process::ExitCode};
+
+use crate::{Config, Node, identity::Identity};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use greenledger_core::Genesis;
+use tracing_subscriber::EnvFilter;
+
+/// greenledger-node: a consortium member's node. Keeps the hash-chained log of signed
+/// entries in RocksDB and serves the HTTP API.
+#[derive(Parser)]
+#[command(name = "greenledger-node", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the node's key (its libp2p identity) in a data dir; prints the peer id.
+    Init {
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR", env = "GREENLEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Serve: open the store, bind the HTTP API, run until SIGINT or SIGTERM.
+    Run {
+        /// The node's data directory (made by `init`).
+        #[arg(long, value_name = "DIR", env = "GREENLEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The network's genesis file (kept in the data dir on first run; a different one
+        /// is refused later). May be omitted once the data dir holds one.
+        #[arg(long, value_name = "FILE")]
+        genesis: Option<PathBuf>,
+        /// libp2p listen address, e.g. /ip4/127.0.0.1/tcp/7071.
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Option<String>,
+        /// HTTP API address, e.g. 127.0.0.1:7070 (port 0: any free port).
+        #[arg(long, value_name = "ADDR")]
+        http: Option<std::net::SocketAddr>,
+        /// A peer to dial at start (repeatable).
+        #[arg(long, value_name = "MULTIADDR")]
+        bootstrap: Vec<String>,
+        /// A TOML configuration file (see node/config.dev.toml).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line; returns the exit code (0 success, 2 usage or runtime error).
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init { data_dir } => {
+            let id = Identity::init(&data_dir)?;
+            eprintln!("created node identity in {}", data_dir.display());
+            println!("{}", id.peer_id());
+            Ok(())
+        }
+        Command::Run {
+            data_dir,
+            genesis,
+            listen,
+            http,
+            bootstrap,
+            config,
+        } => {
+            let mut cfg = match &config {
+                Some(p) => Config::load(p)?,
+                None => Config::default(),
+            };
+            if let Some(h) = http {
+                cfg.http = h;
+            }
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            cfg.bootstrap.extend(bootstrap);
+            let genesis = match &genesis {
+                Some(p) => {
+                    let bytes =
+                        std::fs::read(p).with_context(|| format!("cannot read genesis file {}", p.display()))?;
+                    Genesis::from_json(&bytes)
+                        .with_context(|| format!("{} is not a valid genesis file", p.display()))?
+                }
+                None => stored_genesis(&data_dir)?,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(async move {
+                let node = Node::start(cfg, &data_dir, &genesis).await?;
+                if let Some(a) = node.addrs().http {
+                    eprintln!("greenledger-node: HTTP API on http://{a}");
+                }
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                node.shutdown().await
+            })
+        }
+    }
+}
+
+fn stored_genesis(data_dir: &std::path::Path) -> Result<Genesis> {
+    let db = data_dir.join("db");
+    if !db.exists() {
+        anyhow::bail!("--genesis FILE is required on the first run of a data dir");
+    }
+    crate::store::read_genesis(&db)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,121 @@
+//! Prometheus metrics (text format at `GET /metrics`).
+
+use std::sync::atomic::Ordering;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::store::Shared;
+
+/// Labels of HTTP request counts.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// The matched route (or "unmatched").
+    pub route: String,
+    /// The method.
+    pub method: String,
+    /// The status code.
+    pub status: u16,
+}
+
+/// Labels of ingest outcomes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// stored, duplicate, pending, or the refusal's error code.
+    pub result: String,
+}
+
+/// The node's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Log records.
+    pub log_size: Gauge,
+    /// Pending entries.
+    pub pending: Gauge,
+    /// Pending bytes.
+    pub pending_bytes: Gauge,
+    /// Signers flagged for forks.
+    pub forked_signers: Gauge,
+    /// Submissions by outcome.
+    pub ingest: Family<ResultLabels, Counter>,
+    /// Time from a submission's arrival to its durable answer.
+    pub ingest_latency: Histogram,
+    /// HTTP requests by route, method and status.
+    pub http: Family<HttpLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("greenledger");
+        let log_size = Gauge::default();
+        let pending = Gauge::default();
+        let pending_bytes = Gauge::default();
+        let forked_signers = Gauge::default();
+        let ingest = Family::<ResultLabels, Counter>::default();
+        let ingest_latency = Histogram::new([
+            0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+        ]);
+        let http = Family::<HttpLabels, Counter>::default();
+        registry.register("log_entries", "Records in the hash-chained log", log_size.clone());
+        registry.register(
+            "pending_entries",
+            "Entries waiting for their prev or inputs",
+            pending.clone(),
+        );
+        registry.register(
+            "pending_bytes",
+            "Bytes of entries waiting for their prev or inputs",
+            pending_bytes.clone(),
+        );
+        registry.register(
+            "forked_signers",
+            "Signers flagged for a fork (equivocation)",
+            forked_signers.clone(),
+        );
+        registry.register("ingest", "Submitted entries by outcome", ingest.clone());
+        registry.register(
+            "ingest_latency_seconds",
+            "Time from a submission's arrival to its durable answer",
+            ingest_latency.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            http.clone(),
+        );
+        Metrics {
+            registry,
+            log_size,
+            pending,
+            pending_bytes,
+            forked_signers,
+            ingest,
+            ingest_latency,
+            http,
+        }
+    }
+
+    /// The text exposition, with gauges refreshed from the store.
+    pub fn render(&self, shared: &Shared) -> String {
+        self.log_size.set(shared.log_size.load(Ordering::Relaxed) as i64);
+        self.pending.set(shared.pending_entries.load(Ordering::Relaxed) as i64);
+        self.pending_bytes
+            .set(shared.pending_bytes.load(Ordering::Relaxed) as i64);
+        self.forked_signers.set(shared.forks.load(Ordering::Relaxed) as i64);
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

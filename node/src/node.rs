@@ -1,0 +1,126 @@
+//! Starting and stopping a node.
+//!
+//! Shutdown order: stop accepting HTTP requests and let in-flight ones finish, stop the
+//! checkpoint ticker, then let the store writer drain its queue, sign a last checkpoint and
+//! flush RocksDB.
+
+use std::{path::Path, sync::Arc};
+
+use anyhow::{Context, Result};
+use greenledger_core::Genesis;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    api::{self, Addrs, AppState},
+    config::Config,
+    identity::Identity,
+    metrics::Metrics,
+    store::{Store, WriterThread},
+};
+
+/// A running node.
+#[must_use = "a node runs until shut down"]
+pub struct Node {
+    token: CancellationToken,
+    http: JoinHandle<std::io::Result<()>>,
+    ticker: JoinHandle<()>,
+    writer: WriterThread,
+    addrs: Arc<Addrs>,
+    store: Store,
+}
+
+impl Node {
+    /// Opens the store, binds the HTTP listener and starts serving.
+    pub async fn start(cfg: Config, data_dir: &Path, genesis: &Genesis) -> Result<Node> {
+        let identity = Identity::load(data_dir)?;
+        let db_dir = data_dir.join("db");
+        let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
+        let listener = TcpListener::bind(cfg.http)
+            .await
+            .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
+        let http_addr = listener.local_addr()?;
+        let addrs = Arc::new(Addrs {
+            http: Some(http_addr),
+            p2p: Vec::new(),
+        });
+        let state = AppState {
+            store: store.clone(),
+            metrics: Arc::new(Metrics::new()),
+            identity: identity.clone(),
+            addrs: addrs.clone(),
+            max_body: cfg.http_limits.max_body_bytes,
+        };
+        let token = CancellationToken::new();
+        let app = api::router(state, cfg.http_limits.request_timeout);
+        let shutdown = token.clone();
+        let http = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+        });
+        let tick_store = store.clone();
+        let tick_token = token.clone();
+        let every = cfg
+            .storage
+            .checkpoint_interval
+            .max(std::time::Duration::from_millis(10));
+        let ticker = tokio::spawn(async move {
+            let mut iv = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = tick_token.cancelled() => break,
+                    _ = iv.tick() => tick_store.tick().await,
+                }
+            }
+        });
+        tracing::info!(http = %http_addr, peer_id = %identity.peer_id(), network = %genesis.network_id(), name = %genesis.name, "greenledger-node serving");
+        Ok(Node {
+            token,
+            http,
+            ticker,
+            writer,
+            addrs,
+            store,
+        })
+    }
+
+    /// The addresses the node bound.
+    pub fn addrs(&self) -> &Addrs {
+        &self.addrs
+    }
+
+    /// The store handle.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops the node in order and waits until the store is flushed.
+    pub async fn shutdown(self) -> Result<()> {
+        let Node {
+            token,
+            http,
+            ticker,
+            writer,
+            store,
+            ..
+        } = self;
+        token.cancel();
+        match http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(cause = %e, "HTTP server error"),
+            Err(e) => tracing::error!(cause = %e, "HTTP task failed"),
+        }
+        let _ = ticker.await;
+        drop(store);
+        tokio::task::spawn_blocking(move || writer.join())
+            .await
+            .context("store writer")?;
+        tracing::info!("greenledger-node stopped");
+        Ok(())
+    }
+}

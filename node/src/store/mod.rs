@@ -1,0 +1,433 @@
+//! Storage: one RocksDB database, written by one thread ([`writer`]), read by anyone.
+//!
+//! [`Store`] is a cheap handle. Writes go to the writer thread through a bounded channel and
+//! are answered through a oneshot once durable; the writer groups concurrent submissions into
+//! one `WriteBatch` and one WAL sync (group commit). Reads go straight to RocksDB, which is
+//! safe for concurrent readers; every write is one atomic batch, so readers never see half an
+//! entry.
+//!
+//! # Layout
+//!
+//! * [`schema`] — column families and key encodings.
+//! * [`writer`] — the writer thread: the ledger rules at ingest, the pending area, forks,
+//!   checkpoints.
+
+pub(crate) mod schema;
+pub(crate) mod writer;
+
+use std::{
+    path::Path,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+};
+
+use anyhow::{Context, Result, bail};
+use greenledger_core::{
+    EntryId, EntrySource, ForkProof, Genesis, Membership, NetworkId, PublicKey, Signature, SignedEntry, VerifiedEntry,
+    bundle::{self, Bundle, MissingEntry},
+    entry::Entry,
+};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+pub use writer::{IngestError, Outcome};
+
+use crate::{config::Config, identity::Identity};
+
+/// A raw key and value read from RocksDB.
+type KeyValue = (Box<[u8]>, Box<[u8]>);
+
+/// Numbers the writer publishes for readers, metrics and health.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Records in the log.
+    pub log_size: AtomicU64,
+    /// Entries in the pending area.
+    pub pending_entries: AtomicU64,
+    /// Bytes in the pending area.
+    pub pending_bytes: AtomicU64,
+    /// Fork proofs stored.
+    pub forks: AtomicU64,
+    /// Current membership.
+    pub membership: RwLock<Membership>,
+}
+
+pub(crate) enum WriterMsg {
+    Ingest(Box<VerifiedEntry>, oneshot::Sender<Result<Outcome, IngestError>>),
+    Tick,
+}
+
+/// A handle on the store: submit entries (through the writer) and read.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<DB>,
+    tx: mpsc::Sender<WriterMsg>,
+    shared: Arc<Shared>,
+    genesis: Arc<Genesis>,
+    network: NetworkId,
+}
+
+/// The writer thread; join it after dropping every [`Store`] handle to flush and close.
+#[must_use]
+pub struct WriterThread(Option<JoinHandle<()>>);
+
+impl WriterThread {
+    /// Waits for the writer to drain, checkpoint and flush.
+    pub fn join(mut self) {
+        if let Some(h) = self.0.take()
+            && h.join().is_err()
+        {
+            tracing::error!("the store writer thread panicked");
+        }
+    }
+}
+
+fn db_options() -> Options {
+    let mut o = Options::default();
+    o.create_if_missing(true);
+    o.create_missing_column_families(true);
+    o.set_max_background_jobs(2);
+    o.set_bytes_per_sync(1 << 20);
+    o
+}
+
+fn cf_options(cache: &Cache) -> Options {
+    let mut o = Options::default();
+    let mut b = BlockBasedOptions::default();
+    b.set_block_cache(cache);
+    b.set_bloom_filter(10.0, false);
+    b.set_cache_index_and_filter_blocks(true);
+    o.set_block_based_table_factory(&b);
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
+    o
+}
+
+/// Opens the database of a data dir (creating it on first use).
+pub(crate) fn open_db(dir: &Path) -> Result<DB> {
+    let cache = Cache::new_lru_cache(64 << 20);
+    let cfs = schema::ALL
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(&cache)));
+    DB::open_cf_descriptors(&db_options(), dir, cfs).with_context(|| {
+        format!(
+            "cannot open the database in {} (is another node running on this data dir?)",
+            dir.display()
+        )
+    })
+}
+
+impl Store {
+    /// Opens the store in `dir`, checks or records the genesis, and starts the writer thread.
+    pub fn open(dir: &Path, genesis: &Genesis, cfg: &Config, identity: Identity) -> Result<(Store, WriterThread)> {
+        let db = Arc::new(open_db(dir)?);
+        let meta = db.cf_handle(schema::META).context("missing meta column family")?;
+        match db.get_cf(meta, schema::META_GENESIS)? {
+            Some(stored) => {
+                let stored = Genesis::from_json(&stored).context("the stored genesis is damaged")?;
+                if stored.network_id() != genesis.network_id() {
+                    bail!(
+                        "this data dir belongs to network {:?} ({}); refusing genesis of network {:?} ({}). Use another --data-dir for another network",
+                        stored.name,
+                        stored.network_id(),
+                        genesis.name,
+                        genesis.network_id()
+                    );
+                }
+            }
+            None => {
+                let mut wo = rocksdb::WriteOptions::default();
+                wo.set_sync(true);
+                db.put_cf_opt(meta, schema::META_GENESIS, genesis.canonical_bytes(), &wo)?;
+            }
+        }
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = mpsc::channel(4096);
+        let ledger = writer::Ledger::load(db.clone(), genesis.clone(), cfg, identity, shared.clone())?;
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || ledger.run(rx))?;
+        let store = Store {
+            db,
+            tx,
+            shared,
+            network: genesis.network_id(),
+            genesis: Arc::new(genesis.clone()),
+        };
+        Ok((store, WriterThread(Some(handle))))
+    }
+
+    /// Submits a verified entry; answers once it is durable (stored or pending) or refused.
+    pub async fn ingest(&self, entry: VerifiedEntry) -> Result<Outcome, IngestError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(WriterMsg::Ingest(Box::new(entry), tx))
+            .await
+            .map_err(|_| IngestError::ShuttingDown)?;
+        rx.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
+    /// Asks the writer to consider a checkpoint (periodic timer).
+    pub async fn tick(&self) {
+        let _ = self.tx.send(WriterMsg::Tick).await;
+    }
+
+    /// The shared counters and membership.
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The network id.
+    pub fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .unwrap_or_else(|| unreachable!("column family {name} is created at open"))
+    }
+
+    /// An entry and its log index.
+    pub fn entry(&self, id: &EntryId) -> Result<Option<(u64, SignedEntry)>> {
+        let Some(v) = self.db.get_cf(self.cf(schema::ENTRIES), id.0)? else {
+            return Ok(None);
+        };
+        let (idx, sig, payload) = schema::split_entry_value(&v).context("damaged entry record")?;
+        Ok(Some((idx, SignedEntry::from_parts(payload.to_vec(), Signature(sig)))))
+    }
+
+    fn decoded(&self, id: &EntryId) -> Option<Entry> {
+        self.entry(id).ok().flatten().and_then(|(_, se)| se.decode().ok())
+    }
+
+    /// The log's size and head hash.
+    pub fn head(&self) -> Result<(u64, [u8; 32])> {
+        let mut it = self.db.iterator_cf(self.cf(schema::LOG), IteratorMode::End);
+        match it.next() {
+            Some(kv) => {
+                let (k, v) = kv?;
+                let idx = schema::u64_from(&k).context("damaged log key")?;
+                let h: [u8; 32] = v
+                    .get(32..64)
+                    .and_then(|s| s.try_into().ok())
+                    .context("damaged log record")?;
+                Ok((idx + 1, h))
+            }
+            None => Ok((0, [0; 32])),
+        }
+    }
+
+    /// Log records `[from, from + limit)`: (index, entry id, record hash).
+    pub fn log_range(&self, from: u64, limit: usize) -> Result<Vec<(u64, EntryId, [u8; 32])>> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let start = from.to_be_bytes();
+        for kv in self
+            .db
+            .iterator_cf(self.cf(schema::LOG), IteratorMode::From(&start, Direction::Forward))
+            .take(limit)
+        {
+            let (k, v) = kv?;
+            let idx = schema::u64_from(&k).context("damaged log key")?;
+            let id = schema::id_from(&v).context("damaged log record")?;
+            let h: [u8; 32] = v
+                .get(32..64)
+                .and_then(|s| s.try_into().ok())
+                .context("damaged log record")?;
+            out.push((idx, id, h));
+        }
+        Ok(out)
+    }
+
+    /// A signer's chain head (seq, id).
+    pub fn chain_head(&self, signer: &PublicKey) -> Result<Option<(u64, EntryId)>> {
+        let key = schema::chain_key(signer, u64::MAX);
+        let mut it = self
+            .db
+            .iterator_cf(self.cf(schema::CHAINS), IteratorMode::From(&key, Direction::Reverse));
+        if let Some(kv) = it.next() {
+            let (k, v) = kv?;
+            if k.starts_with(signer.as_bytes()) {
+                let seq = schema::u64_from(&k[32..]).context("damaged chain key")?;
+                return Ok(Some((seq, schema::id_from(&v).context("damaged chain record")?)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn scan_prefix(&self, cf: &str, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>> {
+        let mut out = Vec::new();
+        for kv in self
+            .db
+            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward))
+        {
+            let (k, v) = kv?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+
+    /// Attestation ids for a part.
+    pub fn part_entries(&self, part: &str, limit: usize) -> Result<Vec<EntryId>> {
+        let prefix = schema::part_prefix(part);
+        Ok(self
+            .scan_prefix(schema::PARTS, &prefix, limit)?
+            .iter()
+            .filter_map(|(k, _)| schema::id_from(&k[prefix.len()..]))
+            .collect())
+    }
+
+    /// Attestations that use `id` as an input ("where used"), with the quantity used.
+    pub fn consumers(&self, id: &EntryId, limit: usize) -> Result<Vec<(EntryId, i64)>> {
+        Ok(self
+            .scan_prefix(schema::CONSUMERS, &id.0, limit)?
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    schema::id_from(&k[32..])?,
+                    i64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+                ))
+            })
+            .collect())
+    }
+
+    /// Attestations that supersede `id`.
+    pub fn superseded_by_ids(&self, id: &EntryId) -> Result<Vec<EntryId>> {
+        Ok(self
+            .scan_prefix(schema::SUPERSEDES, &id.0, 1024)?
+            .iter()
+            .filter_map(|(k, _)| schema::id_from(&k[32..]))
+            .collect())
+    }
+
+    /// Fork proofs of a signer, by seq.
+    pub fn forks_of(&self, signer: &PublicKey) -> Result<Vec<(u64, ForkProof)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan_prefix(schema::FORKS, signer.as_bytes(), 1024)? {
+            let seq = schema::u64_from(&k[32..]).context("damaged fork key")?;
+            out.push((seq, writer::decode_fork(&v).context("damaged fork proof")?));
+        }
+        Ok(out)
+    }
+
+    /// Every membership entry.
+    pub fn membership_entries(&self) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        for kv in self.db.iterator_cf(self.cf(schema::MEMBERS), IteratorMode::Start) {
+            let (k, _) = kv?;
+            if let Some(e) = schema::id_from(&k).and_then(|id| self.decoded(&id)) {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The provenance bundle of an entry.
+    pub fn bundle(&self, id: &EntryId) -> Result<Result<Bundle, MissingEntry>> {
+        Ok(bundle::assemble(&self.genesis, *id, self))
+    }
+
+    /// The latest stored checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let mut it = self.db.iterator_cf(self.cf(schema::CHECKPOINTS), IteratorMode::End);
+        match it.next() {
+            Some(kv) => Ok(Some(serde_json::from_slice(&kv?.1).context("damaged checkpoint")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Flushes memtables to disk (used by tests and at shutdown).
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush_wal(true)?;
+        Ok(())
+    }
+}
+
+/// A signed statement of the log's size and head.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// The network.
+    pub network: NetworkId,
+    /// Number of log records.
+    pub size: u64,
+    /// Hash of the last record (hex; zeros when empty).
+    pub head: String,
+    /// The node's ed25519 public key.
+    pub node_key: PublicKey,
+    /// The node's libp2p peer id.
+    pub peer_id: String,
+    /// Signature over `greenledger/checkpoint/v1\0 ‖ network ‖ size (u64 BE) ‖ head`.
+    pub signature: String,
+    /// When it was signed (node clock, informative).
+    pub timestamp: String,
+}
+
+impl Checkpoint {
+    /// Signs the given head.
+    pub fn sign(identity: &Identity, network: NetworkId, size: u64, head: [u8; 32]) -> Self {
+        let sig = identity.sign(&greenledger_core::log::checkpoint_message(&network, size, &head));
+        Checkpoint {
+            network,
+            size,
+            head: hex::encode(head),
+            node_key: identity.public_key(),
+            peer_id: identity.peer_id().to_string(),
+            signature: sig.to_hex(),
+            timestamp: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        }
+    }
+}
+
+impl EntrySource for Store {
+    fn get(&self, id: &EntryId) -> Option<Entry> {
+        self.decoded(id)
+    }
+
+    fn membership(&self) -> Vec<Entry> {
+        self.membership_entries().unwrap_or_default()
+    }
+
+    fn superseded_by(&self, id: &EntryId) -> Vec<Entry> {
+        self.superseded_by_ids(id)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| self.decoded(s))
+            .collect()
+    }
+
+    fn fork_proofs(&self, signer: &PublicKey) -> Vec<ForkProof> {
+        self.forks_of(signer)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+}
+
+impl Shared {
+    pub(crate) fn set(&self, counter: &AtomicU64, v: u64) {
+        counter.store(v, Ordering::Relaxed);
+    }
+}
+
+/// Reads the genesis a data dir's database was created with.
+pub fn read_genesis(db_dir: &Path) -> Result<Genesis> {
+    let db = open_db(db_dir)?;
+    let meta = db.cf_handle(schema::META).context("missing meta column family")?;
+    let bytes = db
+        .get_cf(meta, schema::META_GENESIS)?
+        .context("the database holds no genesis; pass --genesis FILE")?;
+    Genesis::from_json(&bytes).context("the stored genesis is damaged")
+}

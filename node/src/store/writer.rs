@@ -1,0 +1,659 @@
+//! The writer thread: the only code that writes the database.
+//!
+//! It receives verified entries (signatures are checked by the caller, in parallel), applies
+//! the ledger rules that need the ledger's state — network, forks, membership, chain links,
+//! inputs, supersession, roll-up — and writes each accepted entry, its log record and all its
+//! index rows into one `WriteBatch`. Concurrent submissions are grouped: one batch and one
+//! WAL sync (`sync = true`) answer up to `max_batch` of them (group commit). Nobody is
+//! answered before the batch holding their entry is durable.
+//!
+//! Entries whose `prev`, inputs or superseded entry are unknown go to the pending area
+//! (persisted, bounded in count and bytes) and are admitted as soon as what they wait for
+//! arrives. A second entry at a (signer, seq) that already holds another entry is kept with
+//! it as a fork proof, and the signer's entries from that seq on are refused.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Instant,
+};
+
+use anyhow::{Context, Result};
+use greenledger_core::{
+    Body, Emissions, EntryId, ForkProof, Genesis, Kind, Membership, NetworkId, PublicKey, Quantity, SignedEntry,
+    entry::Entry, log::record_hash, membership::AuthError, rules, rules::RuleError,
+};
+use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::{Checkpoint, Shared, WriterMsg, schema};
+use crate::{config::Config, identity::Identity};
+
+/// What happened to a submitted entry. Every variant is durable when reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Appended to the log.
+    Stored {
+        /// Its log index.
+        log_index: u64,
+    },
+    /// Already in the log (submitting again is harmless).
+    Duplicate {
+        /// Its log index.
+        log_index: u64,
+    },
+    /// Waiting in the pending area for these entries.
+    Pending {
+        /// What it waits for.
+        missing: Vec<EntryId>,
+    },
+}
+
+/// Why the ledger refused an entry.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    /// Another network's entry.
+    #[error("the entry belongs to network {got}, but this node serves network {want}")]
+    WrongNetwork {
+        /// The entry's network.
+        got: NetworkId,
+        /// This node's.
+        want: NetworkId,
+    },
+    /// The signer may not sign this.
+    #[error("{0}")]
+    NotAuthorized(AuthError),
+    /// The signer equivocated with this entry.
+    #[error(
+        "fork: signer {signer} already has entry {existing} at seq {seq}; both entries are kept as a fork proof and the signer is flagged"
+    )]
+    Fork {
+        /// The signer (short).
+        signer: String,
+        /// The seq.
+        seq: u64,
+        /// The entry already there.
+        existing: EntryId,
+    },
+    /// The signer is flagged for a fork.
+    #[error("signer {signer} is flagged for a fork at seq {seq}; its entries from that seq on are refused")]
+    SignerForked {
+        /// The signer (short).
+        signer: String,
+        /// The fork's seq.
+        seq: u64,
+    },
+    /// `prev` does not link to the signer's previous entry.
+    #[error("prev {got} is not the signer's entry at seq {prev_seq} ({want})")]
+    ChainMismatch {
+        /// The entry's prev.
+        got: String,
+        /// The seq before.
+        prev_seq: u64,
+        /// The id at that seq.
+        want: String,
+    },
+    /// A ledger rule (roll-up, input, supersession).
+    #[error("{0}")]
+    Rule(RuleError),
+    /// The pending area is full.
+    #[error(
+        "the pending area is full ({entries} entries, {bytes} bytes waiting for their prev or inputs); submit the missing entries first, or retry later"
+    )]
+    PendingFull {
+        /// Entries waiting.
+        entries: usize,
+        /// Bytes waiting.
+        bytes: usize,
+    },
+    /// The database failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The node is stopping.
+    #[error("the node is shutting down; retry on another node or after restart")]
+    ShuttingDown,
+}
+
+struct Pending {
+    entry: Entry,
+    missing: HashSet<EntryId>,
+    bytes: usize,
+}
+
+pub(crate) struct Ledger {
+    db: Arc<DB>,
+    genesis: Genesis,
+    network: NetworkId,
+    cfg: Config,
+    identity: Identity,
+    shared: Arc<Shared>,
+    heads: HashMap<PublicKey, (u64, EntryId)>,
+    forked: HashMap<PublicKey, u64>,
+    members: Vec<Entry>,
+    membership: Membership,
+    log_size: u64,
+    head_hash: [u8; 32],
+    pending: HashMap<EntryId, Pending>,
+    waiting: HashMap<EntryId, Vec<EntryId>>,
+    pending_bytes: usize,
+    last_checkpoint_size: u64,
+    last_checkpoint_at: Instant,
+}
+
+/// Entries accepted in the batch being built, visible to later entries of the same batch.
+#[derive(Default)]
+struct Batch {
+    wb: WriteBatch,
+    staged: HashMap<EntryId, (u64, Entry)>,
+    chain_staged: HashMap<(PublicKey, u64), EntryId>,
+}
+
+pub(crate) fn decode_fork(v: &[u8]) -> Option<ForkProof> {
+    #[derive(serde::Deserialize)]
+    struct Raw<'a> {
+        #[serde(borrow)]
+        a: &'a RawValue,
+        #[serde(borrow)]
+        b: &'a RawValue,
+    }
+    let r: Raw<'_> = serde_json::from_slice(v).ok()?;
+    Some(ForkProof {
+        a: SignedEntry::from_json(r.a.get().as_bytes()).ok()?,
+        b: SignedEntry::from_json(r.b.get().as_bytes()).ok()?,
+    })
+}
+
+fn encode_fork(p: &ForkProof) -> Vec<u8> {
+    let mut v = b"{\"a\":".to_vec();
+    v.extend_from_slice(&p.a.to_json());
+    v.extend_from_slice(b",\"b\":");
+    v.extend_from_slice(&p.b.to_json());
+    v.push(b'}');
+    v
+}
+
+impl Ledger {
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .unwrap_or_else(|| unreachable!("column family {name} is created at open"))
+    }
+
+    /// Rebuilds the in-memory state from the database.
+    pub(crate) fn load(
+        db: Arc<DB>,
+        genesis: Genesis,
+        cfg: &Config,
+        identity: Identity,
+        shared: Arc<Shared>,
+    ) -> Result<Self> {
+        let network = genesis.network_id();
+        let mut l = Ledger {
+            db,
+            genesis,
+            network,
+            cfg: cfg.clone(),
+            identity,
+            shared,
+            heads: HashMap::new(),
+            forked: HashMap::new(),
+            members: Vec::new(),
+            membership: Membership::default(),
+            log_size: 0,
+            head_hash: [0; 32],
+            pending: HashMap::new(),
+            waiting: HashMap::new(),
+            pending_bytes: 0,
+            last_checkpoint_size: 0,
+            last_checkpoint_at: Instant::now(),
+        };
+        l.reload()?;
+        Ok(l)
+    }
+
+    fn reload(&mut self) -> Result<()> {
+        self.heads.clear();
+        for kv in self.db.iterator_cf(self.cf(schema::CHAINS), IteratorMode::Start) {
+            let (k, v) = kv?;
+            let signer = PublicKey::from_bytes(k[..32].try_into().context("chain key")?).context("chain key")?;
+            let seq = schema::u64_from(&k[32..]).context("chain key")?;
+            let id = schema::id_from(&v).context("chain value")?;
+            self.heads.insert(signer, (seq, id));
+        }
+        self.forked.clear();
+        let mut forks = 0;
+        for kv in self.db.iterator_cf(self.cf(schema::FORKS), IteratorMode::Start) {
+            let (k, _) = kv?;
+            let signer = PublicKey::from_bytes(k[..32].try_into().context("fork key")?).context("fork key")?;
+            let seq = schema::u64_from(&k[32..]).context("fork key")?;
+            let f = self.forked.entry(signer).or_insert(seq);
+            *f = (*f).min(seq);
+            forks += 1;
+        }
+        self.members.clear();
+        let ids: Vec<EntryId> = self
+            .db
+            .iterator_cf(self.cf(schema::MEMBERS), IteratorMode::Start)
+            .filter_map(|kv| kv.ok().and_then(|(k, _)| schema::id_from(&k)))
+            .collect();
+        for id in ids {
+            if let Some(e) = self.lookup(&id, &Batch::default()) {
+                self.members.push(e);
+            }
+        }
+        self.recompute_membership();
+        let mut it = self.db.iterator_cf(self.cf(schema::LOG), IteratorMode::End);
+        (self.log_size, self.head_hash) = match it.next() {
+            Some(kv) => {
+                let (k, v) = kv?;
+                (
+                    schema::u64_from(&k).context("log key")? + 1,
+                    v[32..64].try_into().context("log record")?,
+                )
+            }
+            None => (0, [0; 32]),
+        };
+        drop(it);
+        self.last_checkpoint_size = self.log_size;
+        // Pending entries survive restarts; re-admit those whose parents are now known.
+        self.pending.clear();
+        self.waiting.clear();
+        self.pending_bytes = 0;
+        let stored: Vec<Vec<u8>> = self
+            .db
+            .iterator_cf(self.cf(schema::PENDING), IteratorMode::Start)
+            .filter_map(|kv| kv.ok().map(|(_, v)| v.to_vec()))
+            .collect();
+        let mut batch = Batch::default();
+        for bytes in stored {
+            if let Some(v) = SignedEntry::from_json(&bytes).ok().and_then(|s| s.verify().ok()) {
+                let id = v.id();
+                batch.wb.delete_cf(self.cf(schema::PENDING), id.0);
+                let _ = self.ingest(v.into_entry(), &mut batch, true);
+            }
+        }
+        self.commit(batch).map_err(|e| anyhow::anyhow!(e))?;
+        self.publish();
+        tracing::info!(
+            log_size = self.log_size,
+            signers = self.heads.len(),
+            pending = self.pending.len(),
+            forks,
+            "store loaded"
+        );
+        Ok(())
+    }
+
+    fn recompute_membership(&mut self) {
+        let forked = &self.forked;
+        self.membership = Membership::compute(
+            &self.genesis,
+            self.members
+                .iter()
+                .filter(|e| forked.get(&e.payload.signer).is_none_or(|s| e.payload.seq < *s)),
+        );
+        if let Ok(mut m) = self.shared.membership.write() {
+            *m = self.membership.clone();
+        }
+    }
+
+    fn publish(&self) {
+        self.shared.set(&self.shared.log_size, self.log_size);
+        self.shared.set(&self.shared.pending_entries, self.pending.len() as u64);
+        self.shared.set(&self.shared.pending_bytes, self.pending_bytes as u64);
+        self.shared.set(&self.shared.forks, self.forked.len() as u64);
+    }
+
+    /// The writer loop: group commit until every sender is gone, then checkpoint and flush.
+    pub(crate) fn run(mut self, mut rx: mpsc::Receiver<WriterMsg>) {
+        let max_batch = self.cfg.storage.max_batch.max(1);
+        while let Some(first) = rx.blocking_recv() {
+            let mut msgs = vec![first];
+            while msgs.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+            let mut batch = Batch::default();
+            let mut replies = Vec::with_capacity(msgs.len());
+            let mut tick = false;
+            for m in msgs {
+                match m {
+                    WriterMsg::Ingest(v, reply) => {
+                        let r = self.ingest(v.entry().clone(), &mut batch, false);
+                        replies.push((reply, r));
+                    }
+                    WriterMsg::Tick => tick = true,
+                }
+            }
+            let staged = !batch.staged.is_empty() || !replies.is_empty();
+            if staged {
+                if let Err(e) = self.commit(batch) {
+                    tracing::error!(cause = %e, "write failed; reloading state from the database");
+                    for (reply, _) in replies {
+                        let _ = reply.send(Err(IngestError::Storage(e.clone())));
+                    }
+                    if let Err(e) = self.reload() {
+                        tracing::error!(cause = %e, "cannot reload the store state");
+                    }
+                    continue;
+                }
+                for (reply, r) in replies {
+                    let _ = reply.send(r);
+                }
+            }
+            self.publish();
+            self.maybe_checkpoint(tick);
+        }
+        self.maybe_checkpoint(true);
+        if let Err(e) = self.db.flush_wal(true).and_then(|_| self.db.flush()) {
+            tracing::error!(cause = %e, "final flush failed");
+        }
+        tracing::info!(log_size = self.log_size, "store closed");
+    }
+
+    fn commit(&mut self, batch: Batch) -> Result<(), String> {
+        if batch.wb.is_empty() {
+            return Ok(());
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch.wb, &wo).map_err(|e| e.to_string())
+    }
+
+    fn maybe_checkpoint(&mut self, timer: bool) {
+        let grown = self.log_size - self.last_checkpoint_size;
+        let due = grown >= self.cfg.storage.checkpoint_every
+            || (grown > 0 && (timer || self.last_checkpoint_at.elapsed() >= self.cfg.storage.checkpoint_interval));
+        if !due {
+            return;
+        }
+        let cp = Checkpoint::sign(&self.identity, self.network, self.log_size, self.head_hash);
+        let bytes = serde_json::to_vec(&cp).unwrap_or_default();
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        match self
+            .db
+            .put_cf_opt(self.cf(schema::CHECKPOINTS), self.log_size.to_be_bytes(), bytes, &wo)
+        {
+            Ok(()) => {
+                self.last_checkpoint_size = self.log_size;
+                self.last_checkpoint_at = Instant::now();
+                tracing::debug!(size = self.log_size, "checkpoint signed");
+            }
+            Err(e) => tracing::error!(cause = %e, "cannot write checkpoint"),
+        }
+    }
+
+    fn lookup_index(&self, id: &EntryId, batch: &Batch) -> Option<u64> {
+        if let Some((i, _)) = batch.staged.get(id) {
+            return Some(*i);
+        }
+        let v = self.db.get_pinned_cf(self.cf(schema::ENTRIES), id.0).ok().flatten()?;
+        schema::u64_from(&v)
+    }
+
+    fn lookup(&self, id: &EntryId, batch: &Batch) -> Option<Entry> {
+        if let Some((_, e)) = batch.staged.get(id) {
+            return Some(e.clone());
+        }
+        let v = self.db.get_pinned_cf(self.cf(schema::ENTRIES), id.0).ok().flatten()?;
+        let (_, sig, payload) = schema::split_entry_value(&v)?;
+        SignedEntry::from_parts(payload.to_vec(), greenledger_core::Signature(sig))
+            .decode()
+            .ok()
+    }
+
+    fn chain_at(&self, signer: &PublicKey, seq: u64, batch: &Batch) -> Option<EntryId> {
+        if let Some(id) = batch.chain_staged.get(&(*signer, seq)) {
+            return Some(*id);
+        }
+        let v = self
+            .db
+            .get_pinned_cf(self.cf(schema::CHAINS), schema::chain_key(signer, seq))
+            .ok()
+            .flatten()?;
+        schema::id_from(&v)
+    }
+
+    /// Applies the ledger rules to one entry and stages it. Pending entries that waited for
+    /// it are re-examined in turn.
+    fn ingest(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
+        let id = entry.id;
+        let first = self.ingest_one(entry, batch, from_pending);
+        if matches!(first, Ok(Outcome::Stored { .. })) {
+            let mut work = vec![id];
+            while let Some(done) = work.pop() {
+                for waiter in self.waiting.remove(&done).unwrap_or_default() {
+                    let Some(p) = self.pending.get_mut(&waiter) else {
+                        continue;
+                    };
+                    p.missing.remove(&done);
+                    if !p.missing.is_empty() {
+                        continue;
+                    }
+                    let Some(p) = self.pending.remove(&waiter) else {
+                        continue;
+                    };
+                    self.pending_bytes -= p.bytes;
+                    batch.wb.delete_cf(self.cf(schema::PENDING), waiter.0);
+                    match self.ingest_one(p.entry, batch, true) {
+                        Ok(Outcome::Stored { .. }) => work.push(waiter),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::info!(entry = %waiter.fmt_short(), cause = %e, "pending entry refused once its parents arrived")
+                        }
+                    }
+                }
+            }
+        }
+        first
+    }
+
+    fn ingest_one(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
+        let p = &entry.payload;
+        let id = entry.id;
+        // 1. network
+        if p.network != self.network {
+            return Err(IngestError::WrongNetwork {
+                got: p.network,
+                want: self.network,
+            });
+        }
+        // 2. duplicates
+        if let Some(log_index) = self.lookup_index(&id, batch) {
+            return Ok(Outcome::Duplicate { log_index });
+        }
+        if let Some(pe) = self.pending.get(&id) {
+            return Ok(Outcome::Pending {
+                missing: pe.missing.iter().copied().collect(),
+            });
+        }
+        // 3. forks
+        if let Some(existing) = self.chain_at(&p.signer, p.seq, batch)
+            && existing != id
+        {
+            if let Some(other) = self.lookup(&existing, batch) {
+                self.record_fork(
+                    ForkProof::new(other.signed.clone(), entry.signed.clone()),
+                    &p.signer,
+                    p.seq,
+                    batch,
+                );
+            }
+            return Err(IngestError::Fork {
+                signer: self.membership.describe(&p.signer),
+                seq: p.seq,
+                existing,
+            });
+        }
+        if let Some(s) = self.forked.get(&p.signer)
+            && p.seq >= *s
+        {
+            return Err(IngestError::SignerForked {
+                signer: self.membership.describe(&p.signer),
+                seq: *s,
+            });
+        }
+        // 4. membership
+        self.membership
+            .authorize(&p.signer, p.seq, p.body.kind())
+            .map_err(IngestError::NotAuthorized)?;
+        // 5. chain link
+        let mut missing = Vec::new();
+        let head = self.heads.get(&p.signer).copied();
+        let expected = head.map(|(s, _)| s + 1).unwrap_or(1);
+        if p.seq > expected {
+            if let Some(prev) = p.prev {
+                missing.push(prev);
+            }
+        } else if p.seq == expected {
+            if p.prev != head.map(|(_, h)| h) {
+                return Err(IngestError::ChainMismatch {
+                    got: p.prev.map(|x| x.fmt_short()).unwrap_or_else(|| "none".into()),
+                    prev_seq: p.seq.saturating_sub(1),
+                    want: head.map(|(_, h)| h.fmt_short()).unwrap_or_else(|| "none".into()),
+                });
+            }
+        } else {
+            // Below the head but no entry at that seq: cannot happen with contiguous chains.
+            return Err(IngestError::ChainMismatch {
+                got: format!("seq {}", p.seq),
+                prev_seq: p.seq.saturating_sub(1),
+                want: format!("seq {expected}"),
+            });
+        }
+        // 6. inputs, supersession, roll-up
+        let mut totals: Vec<(Quantity, Emissions)> = Vec::new();
+        if let Body::Attestation(a) = &p.body {
+            for input in &a.inputs {
+                match self.lookup(&input.entry, batch) {
+                    Some(ie) => {
+                        let ia = rules::check_input(&ie).map_err(IngestError::Rule)?;
+                        totals.push((input.quantity, ia.total.clone()));
+                    }
+                    None => missing.push(input.entry),
+                }
+            }
+            if let Some(old) = a.supersedes {
+                match self.lookup(&old, batch) {
+                    Some(o) => rules::check_supersession(&entry, &o).map_err(IngestError::Rule)?,
+                    None => missing.push(old),
+                }
+            }
+            if missing.is_empty() {
+                let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+                rules::check_rollup(a, &refs).map_err(IngestError::Rule)?;
+            }
+        }
+        if !missing.is_empty() {
+            return self.hold(entry, missing, batch, from_pending);
+        }
+        Ok(Outcome::Stored {
+            log_index: self.accept(entry, batch),
+        })
+    }
+
+    fn hold(
+        &mut self,
+        entry: Entry,
+        missing: Vec<EntryId>,
+        batch: &mut Batch,
+        from_pending: bool,
+    ) -> Result<Outcome, IngestError> {
+        let json = entry.signed.to_json();
+        let bytes = json.len();
+        let limits = &self.cfg.pending;
+        if !from_pending && (self.pending.len() >= limits.max_entries || self.pending_bytes + bytes > limits.max_bytes)
+        {
+            return Err(IngestError::PendingFull {
+                entries: self.pending.len(),
+                bytes: self.pending_bytes,
+            });
+        }
+        let id = entry.id;
+        batch.wb.put_cf(self.cf(schema::PENDING), id.0, &json);
+        for m in &missing {
+            self.waiting.entry(*m).or_default().push(id);
+        }
+        self.pending_bytes += bytes;
+        self.pending.insert(
+            id,
+            Pending {
+                entry,
+                missing: missing.iter().copied().collect(),
+                bytes,
+            },
+        );
+        Ok(Outcome::Pending { missing })
+    }
+
+    fn record_fork(&mut self, proof: ForkProof, signer: &PublicKey, seq: u64, batch: &mut Batch) {
+        let key = schema::chain_key(signer, seq);
+        let known = self
+            .db
+            .get_pinned_cf(self.cf(schema::FORKS), key)
+            .ok()
+            .flatten()
+            .is_some();
+        if !known {
+            batch.wb.put_cf(self.cf(schema::FORKS), key, encode_fork(&proof));
+            tracing::warn!(signer = %signer.fmt_short(), seq, "fork detected: two entries at one seq; signer flagged");
+        }
+        let f = self.forked.entry(*signer).or_insert(seq);
+        *f = (*f).min(seq);
+        if self.members.iter().any(|e| e.payload.signer == *signer) {
+            self.recompute_membership();
+        }
+    }
+
+    /// Stages an accepted entry: entry, log record and every index row in the batch.
+    fn accept(&mut self, entry: Entry, batch: &mut Batch) -> u64 {
+        let idx = self.log_size;
+        let id = entry.id;
+        let p = &entry.payload;
+        let hash = record_hash(idx, &id, &self.head_hash);
+        let wb = &mut batch.wb;
+        wb.put_cf(
+            self.cf(schema::ENTRIES),
+            id.0,
+            schema::entry_value(idx, &entry.signed.signature().0, entry.signed.payload()),
+        );
+        let mut rec = [0u8; 64];
+        rec[..32].copy_from_slice(&id.0);
+        rec[32..].copy_from_slice(&hash);
+        wb.put_cf(self.cf(schema::LOG), idx.to_be_bytes(), rec);
+        wb.put_cf(self.cf(schema::CHAINS), schema::chain_key(&p.signer, p.seq), id.0);
+        match &p.body {
+            Body::Attestation(a) => {
+                wb.put_cf(self.cf(schema::PARTS), schema::part_key(&a.part, &id), []);
+                for i in &a.inputs {
+                    wb.put_cf(
+                        self.cf(schema::CONSUMERS),
+                        schema::pair_key(&i.entry, &id),
+                        i.quantity.0.to_be_bytes(),
+                    );
+                }
+                if let Some(old) = a.supersedes {
+                    wb.put_cf(self.cf(schema::SUPERSEDES), schema::pair_key(&old, &id), []);
+                }
+            }
+            Body::MemberAdmit(_) | Body::MemberRevoke(_) => {
+                wb.put_cf(self.cf(schema::MEMBERS), id.0, []);
+            }
+        }
+        self.log_size += 1;
+        self.head_hash = hash;
+        self.heads.insert(p.signer, (p.seq, id));
+        batch.chain_staged.insert((p.signer, p.seq), id);
+        let is_member = p.body.kind() != Kind::Attestation;
+        batch.staged.insert(id, (idx, entry.clone()));
+        if is_member {
+            self.members.push(entry);
+            self.recompute_membership();
+        }
+        idx
+    }
+}
