@@ -17,7 +17,10 @@ use greenledger_core::{
 };
 use serde_json::Value;
 
-use crate::{node_util::TestNode, util::Env};
+use crate::{
+    node_util::TestNode,
+    util::{Env, Run},
+};
 
 /// Signs entries for one key with the right seq/prev, using greenledger-core directly.
 struct Chain {
@@ -667,4 +670,114 @@ fn acknowledged_entries_survive_kill_9() {
         );
     }
     assert!(total_acked > 0, "no submission was acknowledged at all");
+}
+
+#[test]
+fn entries_signed_offline_are_submitted_and_the_cli_works_against_the_node() {
+    let env = Env::new();
+    let node = TestNode::start(&env.path("node"), &env.genesis);
+    let url = node.url.clone();
+    let smelter = env.supplier("smelter", "Smelter AG"); // admitted offline
+    let ore = env.attest(&smelter, "urn:greenledger:test:ore", "kg", "0.25", &[]);
+    let bar = env.attest(&smelter, "urn:greenledger:test:bar", "kg", "2", &[(&ore, "3.5")]);
+    // Submit the folder (entries in any order: the node holds children until parents arrive).
+    let mut files: Vec<String> = std::fs::read_dir(&env.entries)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    files.reverse();
+    let mut args = vec!["submit".to_string()];
+    args.extend(files.iter().cloned());
+    args.extend(["--node".into(), url.clone()]);
+    env.run(&args).ok();
+    // Submitting again is harmless.
+    env.run(&args).ok().stderr_has("duplicate");
+    // GREENLEDGER_NODE works like --node.
+    let show = Run::of(
+        env.gl()
+            .env("GREENLEDGER_NODE", &url)
+            .args(["show", "urn:greenledger:test:bar"]),
+        "greenledger show (GREENLEDGER_NODE)".into(),
+    );
+    show.ok().stdout_has(&bar).stdout_has("2.875");
+    let genesis = env.genesis.display().to_string();
+    env.run(&["verify", &bar, "--node", &url, "--genesis", &genesis])
+        .ok()
+        .stdout_has("2.875");
+    // A tampered file is refused by the node: exit 1, and nothing else is lost.
+    let tampered = env.path("tampered.json");
+    let text = std::fs::read_to_string(env.entries.join(format!("{bar}.json"))).unwrap();
+    std::fs::write(&tampered, text.replace("\"2000000\"", "\"1000000\"")).unwrap();
+    env.run(&["submit", &tampered.display().to_string(), "--node", &url])
+        .code(1)
+        .stderr_has("invalid_signature");
+    // `sign` a prepared payload against the node: seq/prev filled from the node.
+    let payload = env.path("payload.json");
+    std::fs::write(&payload, r#"{"kind":"attestation","body":{"part":"urn:greenledger:test:erp","declaredUnitOfMeasurement":"kilogram","own":{"pcfExcludingBiogenicUptake":"5000"},"total":{"pcfExcludingBiogenicUptake":"5000"}}}"#).unwrap();
+    let signed = env
+        .run(&[
+            "sign",
+            "--key",
+            &smelter.path.display().to_string(),
+            &payload.display().to_string(),
+            "--node",
+            &url,
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(signed["seq"], Value::from(3));
+    assert_eq!(signed["node"]["status"], "stored");
+    // Revocation online: the supplier's entries after seq 3 are refused (exit 1, reason named).
+    env.run(&[
+        "revoke",
+        "--key",
+        &env.admin.path.display().to_string(),
+        "--member",
+        &smelter.public,
+        "--after-seq",
+        "3",
+        "--node",
+        &url,
+    ])
+    .ok();
+    env.run(&[
+        "attest",
+        "--key",
+        &smelter.path.display().to_string(),
+        "--part",
+        "urn:greenledger:test:late",
+        "--unit",
+        "kg",
+        "--own",
+        "1",
+        "--node",
+        &url,
+    ])
+    .code(1)
+    .stderr_has("revoked");
+    // Online errors: an unreachable node is an I/O error (exit 2) that says what to check.
+    env.run(&["show", &bar, "--node", "http://127.0.0.1:9"])
+        .code(2)
+        .stderr_has("cannot reach the node");
+    env.run(&["show", &"ab".repeat(32), "--node", &url])
+        .code(2)
+        .stderr_has("not found");
+    env.run(&["log", "verify", "--node", &url]).ok();
+}
+
+#[test]
+fn checkpoints_are_signed_and_kept() {
+    let mut s = setup();
+    let ore = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
+    assert_eq!(s.node.submit(&ore.to_json()).0, 201);
+    let (st, head) = s.node.get("/v1/log/head");
+    assert_eq!(st, 200);
+    assert_eq!(head["size"], Value::from(2));
+    // A clean stop signs a last checkpoint of everything stored.
+    assert_eq!(s.node.stop(), 0);
+    let node = TestNode::start(&s.node.data_dir.clone(), &s.env.genesis);
+    let (_, health) = node.get("/v1/health");
+    assert_eq!(health["last_checkpoint"]["size"], Value::from(2), "{health}");
 }

@@ -25,29 +25,57 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         let se = SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?;
         entries.push((path, se));
     }
-    let mut refused = 0;
+    // Send membership entries first, and each signer's chain in order, so that a folder can be
+    // submitted whatever its files are called (the node refuses entries of signers it has not
+    // seen admitted, and holds entries whose prev or inputs it lacks until they arrive).
+    entries.sort_by_key(|(_, se)| match se.decode() {
+        Ok(e) => (
+            e.payload.body.kind() == greenledger_core::Kind::Attestation,
+            e.payload.seq,
+        ),
+        Err(_) => (true, u64::MAX),
+    });
     let mut results = Vec::new();
-    for (path, se) in entries {
-        let id = se.id();
-        match client.submit(&se.to_json()) {
-            Ok(v) => {
-                if !json {
-                    let st = v["status"].as_str().unwrap_or("?");
-                    match st {
-                        "pending" => eprintln!("{}: pending (waiting for {})", path.display(), v["missing"]),
-                        _ => eprintln!("{}: {st} at log index {}", path.display(), v["log_index"]),
+    let mut refused = 0;
+    // A signer admitted by an admin who is admitted later in the same batch is refused as
+    // unknown at first: retry such refusals while each pass stores something new.
+    let mut queue = entries;
+    loop {
+        let mut retry = Vec::new();
+        let before = queue.len();
+        for (path, se) in queue {
+            let id = se.id();
+            let r = client.post_json("/v1/entries", &se.to_json())?;
+            match r.status {
+                200..=202 => {
+                    let v = r.json()?;
+                    if !json {
+                        match v["status"].as_str().unwrap_or("?") {
+                            "pending" => eprintln!("{}: pending (waiting for {})", path.display(), v["missing"]),
+                            st => eprintln!("{}: {st} at log index {}", path.display(), v["log_index"]),
+                        }
+                        println!("{id}");
                     }
-                    println!("{id}");
+                    results.push(serde_json::json!({"file": path, "id": id, "result": v}));
                 }
-                results.push(serde_json::json!({"file": path, "id": id, "result": v}));
+                403 => retry.push((path, se, r.error_message())),
+                400..=499 => {
+                    refused += 1;
+                    eprintln!("{}: the node refused the entry: {}", path.display(), r.error_message());
+                    results.push(serde_json::json!({"file": path, "id": id, "error": r.error_message()}));
+                }
+                _ => bail!("the node failed to store {}: {}", path.display(), r.error_message()),
             }
-            Err(e) if e.downcast_ref::<Refused>().is_some() => {
-                refused += 1;
-                eprintln!("{}: {e}", path.display());
-                results.push(serde_json::json!({"file": path, "id": id, "error": e.to_string()}));
-            }
-            Err(e) => return Err(e),
         }
+        if retry.is_empty() || retry.len() == before {
+            for (path, se, msg) in retry {
+                refused += 1;
+                eprintln!("{}: the node refused the entry: {msg}", path.display());
+                results.push(serde_json::json!({"file": path, "id": se.id(), "error": msg}));
+            }
+            break;
+        }
+        queue = retry.into_iter().map(|(p, se, _)| (p, se)).collect();
     }
     if json {
         println!(

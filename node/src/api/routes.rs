@@ -354,6 +354,7 @@ pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
         "log_size": sh.log_size.load(Relaxed),
         "pending": sh.pending_entries.load(Relaxed),
         "forked_signers": sh.forks.load(Relaxed),
+        "last_checkpoint": st.store.latest_checkpoint().ok().flatten().map(|c| json!({"size": c.size, "head": c.head, "timestamp": c.timestamp})),
     }))
 }
 
