@@ -13,7 +13,7 @@ use greenledger_core::{
     PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
-    rollup,
+    rollup, rules,
 };
 
 use crate::{
@@ -94,6 +94,19 @@ impl Signer {
         })?;
         greenledger_core::EntrySource::get(set, id)
             .ok_or_else(|| anyhow!("entry {id} is not in the entries folder; put the signed entry there"))
+    }
+
+    /// The totals of the given inputs (each must be an attestation), in their order.
+    fn input_totals(&self, inputs: &[Input]) -> Result<Vec<(Quantity, Emissions)>> {
+        let mut totals = Vec::with_capacity(inputs.len());
+        for i in inputs {
+            let e = self
+                .lookup(&i.entry)
+                .with_context(|| format!("input {}", i.entry.fmt_short()))?;
+            let a = rules::check_input(&e).map_err(|err| anyhow!("{err}"))?;
+            totals.push((i.quantity, a.total.clone()));
+        }
+        Ok(totals)
     }
 
     /// An id, unique id prefix or part URN.
@@ -370,7 +383,6 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     let s = Signer::open(&a.target, node)?;
     let me = s.key.public();
     if !a.inputs.is_empty() || a.supersedes.is_some() {
-        let mut totals = Vec::new();
         for spec in &a.inputs {
             let (id, qty) = spec
                 .rsplit_once('=')
@@ -380,17 +392,9 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
             if q.0 <= 0 {
                 bail!("--input {spec:?}: the quantity must be greater than 0");
             }
-            let input = s.lookup(&id).with_context(|| format!("--input {spec:?}"))?;
-            let ia = input.attestation().ok_or_else(|| {
-                anyhow!(
-                    "--input {spec:?}: entry {} is a {} entry, not an attestation",
-                    id.fmt_short(),
-                    input.payload.body.kind()
-                )
-            })?;
-            totals.push((q, ia.total.clone()));
             att.inputs.push(Input { entry: id, quantity: q });
         }
+        let totals = s.input_totals(&att.inputs)?;
         let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
         att.total = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
         if let Some(old) = &a.supersedes {
@@ -475,35 +479,14 @@ pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Resul
         .into());
     }
     s.authorize(seq, payload.body.kind())?;
-    if let Body::Attestation(att) = &payload.body
-        && !att.inputs.is_empty()
-    {
-        let mut totals = Vec::new();
-        for i in &att.inputs {
-            let e = s.lookup(&i.entry).context(
-                "the payload's inputs must be available so that its total can be checked before it is signed",
-            )?;
-            let t = e
-                .attestation()
-                .ok_or_else(|| anyhow!("input {} is not an attestation", i.entry.fmt_short()))?;
-            totals.push((i.quantity, t.total.clone()));
-        }
+    if let Body::Attestation(att) = &payload.body {
+        // The same rule the node and every verifier apply (an attestation without inputs must
+        // have total = own); the inputs must be at hand so that the total can be checked.
+        let totals = s
+            .input_totals(&att.inputs)
+            .context("the payload's inputs must be available (--entries DIR or --node) so that its total can be checked before it is signed")?;
         let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-        let computed = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(e.to_string()))?;
-        if computed != att.total {
-            return Err(Refused(format!(
-                "roll-up mismatch: the payload's total pcfExcludingBiogenicUptake is {} kg but own + inputs give {} kg (all components must match exactly)",
-                att.total.pcf_excluding_biogenic_uptake.kg_string(),
-                computed.pcf_excluding_biogenic_uptake.kg_string()
-            ))
-            .into());
-        }
-    } else if let Body::Attestation(att) = &payload.body
-        && att.total != att.own
-    {
-        return Err(
-            Refused("roll-up mismatch: an attestation without inputs must have total equal to own".into()).into(),
-        );
+        rules::check_rollup(att, &refs).map_err(|e| Refused(e.to_string()))?;
     }
     s.finish(payload, json)
 }

@@ -183,13 +183,7 @@ pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) ->
             "no attestation for part {urn} on this node"
         )));
     }
-    let membership = st
-        .store
-        .shared()
-        .membership
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_default();
+    let membership = st.store.membership();
     let mut list = Vec::new();
     let mut current = Vec::new();
     for id in ids {
@@ -233,13 +227,7 @@ pub(crate) async fn signer(State(st): State<AppState>, Path(key): Path<String>) 
     let key: PublicKey = key
         .parse()
         .map_err(|e: greenledger_core::error::KeyError| ApiError::bad_request("invalid_public_key", e.to_string()))?;
-    let membership = st
-        .store
-        .shared()
-        .membership
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_default();
+    let membership = st.store.membership();
     let head = st.store.chain_head(&key)?;
     let forks = st.store.forks_of(&key)?;
     let roles: Vec<&str> = membership.roles(&key).iter().map(|r| r.as_str()).collect();

@@ -181,6 +181,11 @@ impl Store {
         &self.shared
     }
 
+    /// A copy of the current membership.
+    pub fn membership(&self) -> Membership {
+        self.shared.membership.read().map(|m| m.clone()).unwrap_or_default()
+    }
+
     /// The genesis.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
