@@ -194,7 +194,8 @@ pub struct AttestArgs {
     #[arg(long, value_name = "KGCO2E", allow_hyphen_values = true)]
     pub own: String,
     /// An upstream attestation and the quantity of it in one declared unit of this part,
-    /// in the input's declared unit (repeat for several).
+    /// in the input's declared unit (repeat for several). ID is an entry id or a part URN
+    /// (its current attestation); with --entries a unique id prefix works too.
     #[arg(long = "input", value_name = "ID=QTY")]
     pub inputs: Vec<String>,
     /// The batch's produced quantity, in declared units.
@@ -255,7 +256,8 @@ pub struct SignArgs {
 /// `show` arguments.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// An entry file, an entry id (or unique prefix), or a part URN.
+    /// An entry file, an entry id (with --entries, a unique prefix of 8+ characters works), or a
+    /// part URN (its current attestation).
     #[arg(value_name = "ID_OR_PART_OR_FILE")]
     pub what: String,
     /// A folder of signed entry files to look ids and parts up in.
@@ -266,7 +268,7 @@ pub struct ShowArgs {
 /// `bundle` arguments.
 #[derive(Debug, Args)]
 pub struct BundleArgs {
-    /// The entry id (or unique prefix) or part URN.
+    /// The entry id (with --entries, a unique prefix of 8+ characters works) or part URN.
     #[arg(value_name = "ID_OR_PART")]
     pub what: String,
     /// The network's genesis file (offline).

@@ -51,8 +51,13 @@ impl Reply {
 impl Client {
     pub(crate) fn new(url: &str) -> Result<Self> {
         let base = url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        let Some(rest) = base.strip_prefix("http://").or_else(|| base.strip_prefix("https://")) else {
             bail!("--node {url:?} must be an http:// or https:// URL, e.g. http://127.0.0.1:7070");
+        };
+        if rest.is_empty() || rest.contains(['/', '?', '#']) {
+            bail!(
+                "--node {url:?}: give the node's base URL (scheme, host and port, e.g. http://127.0.0.1:7070), without a path such as /v1"
+            );
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -130,6 +130,9 @@ pub(crate) struct SignerState {
     /// The key this state belongs to (a key file replaced with `--force` starts afresh).
     #[serde(default)]
     public: Option<String>,
+    /// False when there was no state file (a new key, or a key copied without its state).
+    #[serde(skip)]
+    pub(crate) existed: bool,
     /// Per network id: the last seq signed and its entry id.
     chains: BTreeMap<String, ChainHead>,
 }
@@ -158,6 +161,7 @@ impl SignerState {
         let fresh = SignerState {
             version: 1,
             public: Some(public.to_hex()),
+            existed: false,
             chains: BTreeMap::new(),
         };
         if !p.exists() {
@@ -167,6 +171,8 @@ impl SignerState {
         let s: SignerState = serde_json::from_slice(&bytes).with_context(|| {
             format!("signer state file {} is damaged; delete it only if every entry this key signed is in --entries DIR (the next seq is then taken from there)", p.display())
         })?;
+        let mut s = s;
+        s.existed = true;
         if s.public.as_deref().is_some_and(|k| k != public.to_hex()) {
             eprintln!(
                 "note: {} belongs to another key (the key file was replaced); starting this key's chain afresh",
@@ -183,6 +189,19 @@ impl SignerState {
     }
 
     /// Records a new head and writes the file atomically.
+    /// Writes an empty state for a new key (so that a key later copied without it is noticed).
+    pub(crate) fn create(key: &Path, public: &PublicKey) -> Result<()> {
+        let s = SignerState {
+            version: 1,
+            public: Some(public.to_hex()),
+            existed: false,
+            chains: BTreeMap::new(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&s)?;
+        bytes.push(b'\n');
+        write_atomic(&state_path(key), &bytes, true, 0o600)
+    }
+
     pub(crate) fn record(&mut self, key: &Path, net: &NetworkId, head: ChainHead) -> Result<()> {
         self.version = 1;
         self.chains.insert(net.to_hex(), head);

@@ -102,7 +102,11 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
     let _ = writeln!(s, "bundle   {source} ({} entries)", r.entries);
     match (&r.network_name, &r.network_id) {
         (Some(n), Some(id)) => {
-            let pin = if r.network_pinned { "pinned" } else { "NOT pinned" };
+            let pin = match (r.network_pinned, r.expected_network) {
+                (true, _) => "pinned".to_string(),
+                (false, Some(want)) => format!("DOES NOT MATCH the pinned network {want}"),
+                (false, None) => "NOT pinned".to_string(),
+            };
             let _ = writeln!(s, "network  {n} ({id}) — {pin}");
         }
         _ => {
@@ -141,6 +145,10 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
                     t.part,
                     t.total.kg_string(),
                     t.unit.as_str()
+                );
+                let _ = writeln!(
+                    s,
+                    "(membership, revocations and forks as recorded in the bundle: a revocation its assembler left out is not seen)"
                 );
             }
             None => {

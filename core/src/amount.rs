@@ -114,7 +114,7 @@ fn parse_int_string(s: &str) -> Result<i64, String> {
 }
 
 macro_rules! int_string_type {
-    ($(#[$m:meta])* $name:ident) => {
+    ($(#[$m:meta])* $name:ident, $what:literal) => {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         pub struct $name(pub i64);
@@ -127,8 +127,17 @@ macro_rules! int_string_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                parse_int_string(&s).map($name).map_err(serde::de::Error::custom)
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("a string holding an integer number of ", $what))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$name, E> {
+                        parse_int_string(s).map($name).map_err(|e| E::custom(format!("{e}; amounts are integer {} in a string", $what)))
+                    }
+                }
+                d.deserialize_str(V)
             }
         }
     };
@@ -136,11 +145,13 @@ macro_rules! int_string_type {
 
 int_string_type!(
     /// CO2-equivalent mass in milligrams (signed; removals are negative).
-    Mass
+    Mass,
+    "milligrams CO2e (\"2875000\" is 2.875 kg)"
 );
 int_string_type!(
     /// An amount of a declared unit, in millionths of the unit.
-    Quantity
+    Quantity,
+    "millionths of the unit (\"3500000\" is 3.5)"
 );
 
 impl Mass {

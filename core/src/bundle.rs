@@ -114,6 +114,7 @@ struct RawForkProof<'a> {
 impl Bundle {
     /// Parses a bundle file.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(BundleError::Format("the file is empty".into()));
         }

@@ -123,6 +123,70 @@ fn first_difference(a: &[u8], b: &[u8]) -> usize {
         .unwrap_or(a.len().min(b.len()))
 }
 
+/// Parses JSON for a prepared (not yet signed) payload: any formatting, but no duplicate keys
+/// (which a parser would resolve silently, one way or another) and no `null`s (absent fields
+/// are omitted). A UTF-8 byte-order mark is skipped.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Strict;
+    impl<'de> DeserializeSeed<'de> for Strict {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Strict {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+            Err(E::custom(format!(
+                "number {v} is not an integer; amounts are integer strings (mg CO2e, millionths of a unit)"
+            )))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_string()))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+            Err(E::custom("null is not allowed; omit absent fields"))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut v = Vec::new();
+            while let Some(x) = seq.next_element_seed(Strict)? {
+                v.push(x);
+            }
+            Ok(Value::Array(v))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut m = serde_json::Map::new();
+            while let Some(k) = map.next_key::<String>()? {
+                if m.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!("key {k:?} appears twice")));
+                }
+                let v = map.next_value_seed(Strict)?;
+                m.insert(k, v);
+            }
+            Ok(Value::Object(m))
+        }
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = Strict.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +210,20 @@ mod tests {
             to_canonical(&json!(1u64 << 60)),
             Err(CanonicalError::NumberOutOfRange(_))
         ));
+    }
+
+    #[test]
+    fn strict_parse_refuses_duplicates_and_nulls() {
+        assert!(parse_strict(b"{\"a\":1,\"b\":{\"c\":[1,2]}}").is_ok());
+        assert!(parse_strict(b"\xef\xbb\xbf{\"a\": 1}").is_ok());
+        assert!(
+            parse_strict(b"{\"a\":1,\"a\":2}")
+                .unwrap_err()
+                .contains("appears twice")
+        );
+        assert!(parse_strict(b"{\"a\":{\"b\":null}}").unwrap_err().contains("null"));
+        assert!(parse_strict(b"{\"a\":1.5}").unwrap_err().contains("not an integer"));
+        assert!(parse_strict(b"{\"a\":1} x").is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ impl SignedEntry {
 
     /// Parses the JSON envelope, keeping the payload's bytes exactly as they appear in `json`.
     pub fn from_json(json: &[u8]) -> Result<Self, DecodeError> {
+        let json = json.strip_prefix(b"\xef\xbb\xbf").unwrap_or(json); // a byte-order mark from some editors
         let env: Envelope<'_> = serde_json::from_slice(json).map_err(|e| DecodeError::Envelope(e.to_string()))?;
         let payload = env.payload.get().as_bytes();
         if payload.len() > MAX_PAYLOAD {
@@ -103,6 +104,18 @@ impl SignedEntry {
         h.update(ENTRY_TAG);
         h.update(&self.payload);
         EntryId(*h.finalize().as_bytes())
+    }
+
+    /// The id this entry would have if its payload were in canonical form: for a payload that
+    /// was reformatted (pretty-printed, keys reordered), the id of the entry it was copied from.
+    /// `None` if the payload is not JSON or cannot be canonical at all.
+    pub fn canonical_form_id(&self) -> Option<EntryId> {
+        let v: serde_json::Value = serde_json::from_slice(&self.payload).ok()?;
+        let bytes = crate::canonical::to_canonical(&v).ok()?;
+        let mut h = blake3::Hasher::new();
+        h.update(ENTRY_TAG);
+        h.update(&bytes);
+        Some(EntryId(*h.finalize().as_bytes()))
     }
 
     /// Decodes the payload (canonical form, version, kind, fields) without checking the

@@ -67,6 +67,7 @@ impl Genesis {
 
     /// Parses a genesis from JSON text (any formatting) and checks it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         let v: Value =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
         Self::from_value(v)
@@ -362,7 +363,10 @@ impl std::str::FromStr for Unit {
         };
         alias.ok_or_else(|| {
             let all: Vec<&str> = Unit::ALL.iter().map(|u| u.as_str()).collect();
-            format!("unknown declared unit {s:?}; use one of: {}", all.join(", "))
+            format!(
+                "unknown declared unit {s:?}; use one of: {} (or kg, l, m3, kWh, MJ, tkm, m2)",
+                all.join(", ")
+            )
         })
     }
 }
@@ -800,6 +804,11 @@ pub fn check_part(part: &str) -> Result<(), DecodeError> {
     if part.len() > MAX_URN {
         return Err(invalid(&format!("is longer than {MAX_URN} bytes")));
     }
+    if part.len() >= 4 && part[..4].eq_ignore_ascii_case("urn:") && !part.starts_with("urn:") {
+        return Err(invalid(
+            "must start with lowercase \"urn:\" (one spelling per part, so that lookups match)",
+        ));
+    }
     let Some(rest) = part.strip_prefix("urn:") else {
         return Err(invalid(
             "is not a URN (urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…)",
@@ -856,11 +865,22 @@ impl Body {
     }
 
     pub(crate) fn from_value(kind: Kind, v: Value) -> Result<Self, DecodeError> {
-        let field = |e: serde_json::Error| DecodeError::Field(format!("{kind} body: {e}"));
+        // Errors name the field's path, e.g. `attestation body: own.pcfExcludingBiogenicUptake: …`.
+        fn typed<T: serde::de::DeserializeOwned>(kind: Kind, v: Value) -> Result<T, DecodeError> {
+            serde_path_to_error::deserialize(v).map_err(|e| {
+                let path = e.path().to_string();
+                let at = if path == "." {
+                    String::new()
+                } else {
+                    format!("{path}: ")
+                };
+                DecodeError::Field(format!("{kind} body: {at}{}", e.inner()))
+            })
+        }
         let body = match kind {
-            Kind::MemberAdmit => Body::MemberAdmit(serde_json::from_value(v).map_err(field)?),
-            Kind::MemberRevoke => Body::MemberRevoke(serde_json::from_value(v).map_err(field)?),
-            Kind::Attestation => Body::Attestation(Box::new(serde_json::from_value(v).map_err(field)?)),
+            Kind::MemberAdmit => Body::MemberAdmit(typed(kind, v)?),
+            Kind::MemberRevoke => Body::MemberRevoke(typed(kind, v)?),
+            Kind::Attestation => Body::Attestation(Box::new(typed(kind, v)?)),
         };
         body.check()?;
         Ok(body)

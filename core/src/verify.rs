@@ -142,6 +142,9 @@ pub struct Report {
     pub network_id: Option<NetworkId>,
     /// True if the network was pinned by the user and matched.
     pub network_pinned: bool,
+    /// The network the user pinned, if any (whether or not it matched).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_network: Option<NetworkId>,
     /// The target entry.
     pub target: EntryId,
     /// Per-step outcomes.
@@ -230,7 +233,19 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         match e {
             Ok(se) => match se.decode() {
                 Ok(entry) => decoded.push(entry),
-                Err(err) => ctx.fail(2, Some(se.id()), None, format!("does not decode: {err}")),
+                Err(err) => {
+                    // A reformatted entry hashes to an id nobody knows; name the entry it was.
+                    let was = match (&err, se.canonical_form_id()) {
+                        (crate::error::DecodeError::Canonical(_), Some(id)) if id != se.id() => {
+                            format!(
+                                " (reformatted copy of entry {}; use the file as it was signed)",
+                                id.fmt_short()
+                            )
+                        }
+                        _ => String::new(),
+                    };
+                    ctx.fail(2, Some(se.id()), None, format!("does not decode: {err}{was}"))
+                }
             },
             Err(err) => ctx.fail(
                 2,
@@ -258,11 +273,13 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
 
     // Back to step 1 for entries: network membership.
+    let mut dropped: HashSet<EntryId> = HashSet::new();
     if let Some(net) = network_id {
         entries.retain(|e| {
             if e.payload.network == net {
                 true
             } else {
+                dropped.insert(e.id);
                 ctx.fail(
                     1,
                     Some(e.id),
@@ -432,7 +449,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let bad_index: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
     let mut reachable: Vec<EntryId> = Vec::new();
     match index.get(&target) {
-        None if bad_index.contains(&target) => {}
+        None if bad_index.contains(&target) || dropped.contains(&target) => {}
         None => ctx.fail(
             6,
             Some(target),
@@ -491,6 +508,8 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                                 None => {
                                     let why = if bad_index.contains(&child) {
                                         "is in the bundle but its signature does not verify"
+                                    } else if dropped.contains(&child) {
+                                        "is in the bundle but belongs to another network"
                                     } else {
                                         "is missing from the bundle"
                                     };
@@ -625,6 +644,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         network_name: genesis.map(|g| g.name.clone()),
         network_id,
         network_pinned: pinned,
+        expected_network: opts.expected_network,
         target,
         steps,
         entries: bundle.entries.len(),
@@ -632,8 +652,9 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     }
 }
 
-/// The target, its inputs (transitively), the entry it supersedes and the entries that
-/// supersede it, by id (only ids present in `entries`).
+/// The target, its inputs (transitively) and the entries they supersede, by id (only ids
+/// present in `entries`). Entries that supersede the target are not part of it: a correction
+/// that is itself invalid (e.g. signed after a revocation) must not spoil the original.
 fn relevant_entries(entries: &[Entry], target: EntryId) -> HashSet<EntryId> {
     let index: HashMap<EntryId, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
     let mut seen = HashSet::new();
@@ -649,11 +670,6 @@ fn relevant_entries(entries: &[Entry], target: EntryId) -> HashSet<EntryId> {
             {
                 stack.push(s);
             }
-        }
-    }
-    for e in entries {
-        if e.attestation().and_then(|a| a.supersedes) == Some(target) {
-            seen.insert(e.id);
         }
     }
     seen

@@ -415,7 +415,7 @@ fn step1_entry_of_another_network() {
         .attest(&f.s2, "urn:greenledger:sheet:2", 1, &[(foreign.id, 1_000_000)]);
     let r = f.net.verify(consumer.id);
     assert_reason(&r, 1, Some(foreign.id), "belongs to network");
-    assert_reason(&r, 6, Some(consumer.id), "is missing from the bundle");
+    assert_reason(&r, 6, Some(consumer.id), "belongs to another network");
     assert_only_steps(&r, &[1, 6]);
 
     // A foreign membership entry in the bundle is reported even outside the DAG.

@@ -63,7 +63,9 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
@@ -99,10 +101,21 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(h) = http {
                 cfg.http = h;
             }
+            let listen_given = listen.is_some();
             if let Some(l) = listen {
                 cfg.listen = l;
             }
             cfg.bootstrap.extend(bootstrap);
+            if !cfg.http.ip().is_loopback() {
+                tracing::warn!(http = %cfg.http, "the HTTP API listens beyond loopback: put it behind TLS and a firewall");
+            }
+            if listen_given || !cfg.bootstrap.is_empty() {
+                tracing::warn!(
+                    listen = %cfg.listen,
+                    bootstrap = ?cfg.bootstrap,
+                    "peer-to-peer replication is not available in this release: --listen and --bootstrap are accepted but nothing is bound or dialled; each node serves its own log"
+                );
+            }
             let genesis = match &genesis {
                 Some(p) => {
                     let bytes =

@@ -492,7 +492,7 @@ fn usage_and_input_errors_exit_2() {
         .stderr_has("\"not-a-urn\" is not a URN");
     env.try_attest(&s, "urn:greenledger:t:x", "kg", "-1", &[], &[])
         .code(2)
-        .stderr_has("pcfExcludingBiogenicUptake must not be negative");
+        .stderr_has("own emissions excluding biogenic uptake cannot be negative");
     env.try_attest(&s, "urn:greenledger:t:x", "kg", "1.0000001", &[], &[])
         .code(2)
         .stderr_has("more than 6 decimal places");

@@ -13,6 +13,7 @@
 //! Run with `cargo test -p greenledger-tests`; set `GREENLEDGER_BIN` to test another build of
 //! the binary (e.g. `target/release/greenledger`).
 
+mod careful;
 mod cli;
 mod node;
 mod node_util;

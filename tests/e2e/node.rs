@@ -402,7 +402,8 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert_eq!((st, error_code(&b)), (400, "invalid_part"));
 
     // Only the good entry and the revocation were stored; the node still serves.
-    assert_eq!(node.log_size(), before + 2);
+    let (_, log) = node.get(&format!("/v1/log?from={before}&limit=10"));
+    assert_eq!(node.log_size(), before + 2, "{log}");
     let (st, h) = node.get("/v1/health");
     assert_eq!((st, h["status"].as_str()), (200, Some("ok")));
     let (st, metrics) = node.get_raw("/metrics");

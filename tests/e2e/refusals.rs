@@ -320,7 +320,9 @@ fn entries_after_the_signers_revocation_fail() {
         "key leaked",
     ])
     .ok()
-    .stderr_has("the member has entries up to seq 2 in --entries DIR; those after seq 1 become invalid");
+    .stderr_has(
+        "the member has signed up to seq 2; its entries after seq 1 (and whatever consumes them) become invalid",
+    );
 
     // The CLI refuses to sign past the revocation.
     env.try_attest(&grid, "urn:greenledger:t:grid-mar", "kWh", "0.1", &[], &[])
@@ -554,7 +556,7 @@ fn a_fork_is_proved_in_the_bundle_and_named() {
     );
     env.run_offline(&["sign", "--key", &packs.path.display().to_string(), "again.json"])
         .code(1)
-        .stderr_has("the payload is at seq 1 (prev none), but this key's next position is seq 2")
+        .stderr_has("the payload is at seq 1, but this key's next position is seq 2")
         .stderr_has("signing it would break or fork the chain");
 }
 
@@ -586,7 +588,7 @@ fn unknown_kinds_versions_and_fields_are_refused() {
         ),
         (
             json!({"kind": "attestation", "body": with_body_field}),
-            "attestation body: unknown field `colour`",
+            "attestation body: colour: unknown field `colour`",
         ),
     ] {
         write(&env.path("payload.json"), &payload.to_string());
@@ -611,7 +613,7 @@ fn unknown_kinds_versions_and_fields_are_refused() {
     variants.push((v, "payload: unknown field `colour`"));
     let mut v = valid.clone();
     v["body"]["colour"] = json!("green");
-    variants.push((v, "attestation body: unknown field `colour`"));
+    variants.push((v, "attestation body: colour: unknown field `colour`"));
     for (i, (payload, why)) in variants.into_iter().enumerate() {
         let se = env.sign_raw(&s, &payload);
         let file = format!("odd-{i}.json");

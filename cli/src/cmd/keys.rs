@@ -15,12 +15,8 @@ pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
         KeyCommand::Generate { out, force } => {
             let key = SecretKey::generate();
             files::write_atomic(&out, key.to_key_file().as_bytes(), force, 0o600)?;
-            // A replaced key's chain state belongs to the old key.
-            let state = files::state_path(&out);
-            if force && state.exists() {
-                std::fs::remove_file(&state)
-                    .with_context(|| format!("cannot remove the old key's state file {}", state.display()))?;
-            }
+            // A new key starts a new chain; any old state beside it belonged to the old key.
+            files::SignerState::create(&out, &key.public())?;
             if !json {
                 eprintln!("wrote a new key to {} (keep it secret; mode 0600)", out.display());
             }

@@ -73,5 +73,7 @@ pub(crate) fn resolve(set: &EntrySet, what: &str) -> Result<EntryId> {
             _ => bail!("{} entries start with {what}; give more characters", found.len()),
         };
     }
-    bail!("{what:?} is neither an entry id (64 hex characters, or a unique prefix of 8 or more) nor a part URN (urn:…)")
+    bail!(
+        "{what:?} is neither an entry id (64 lowercase hex characters, or a unique prefix of 8 or more) nor a part URN (urn:…)"
+    )
 }

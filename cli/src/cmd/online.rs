@@ -84,6 +84,9 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         );
     }
     if refused > 0 {
+        if json {
+            return Ok(ExitCode::from(1)); // the summary above says which and why
+        }
         return Err(Refused(format!("{refused} of {} entries were refused", results.len())).into());
     }
     Ok(ExitCode::SUCCESS)

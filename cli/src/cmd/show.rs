@@ -12,6 +12,8 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     let se = if path.is_file() {
         let bytes = files::read(path, "entry file")?;
         SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?
+    } else if (a.what.ends_with(".json") || a.what.contains('/')) && !a.what.starts_with("urn:") {
+        bail!("no such file: {}", a.what);
     } else if let Some(dir) = &a.entries {
         let set = files::load_entries(dir, None)?;
         let id = resolve(&set, &a.what)?;

@@ -164,6 +164,12 @@ impl Signer {
                 .into());
             }
         }
+        if !self.state.existed && self.set.is_none() {
+            bail!(
+                "no chain state for this key: {} is missing (was the key copied without it?). Signing now would start at seq 1 and fork the key's chain if it has signed before. Copy the .state file along with the key, or pass --entries DIR holding this key's entries, or --node URL",
+                files::state_path(&self.target.key).display()
+            );
+        }
         let from_set = self.set.as_ref().and_then(|s| s.head_of(&me));
         let head = match (from_state, from_set) {
             (Some(a), Some(b)) if a.0 == b.0 && a.1 != b.1 => {
@@ -313,13 +319,26 @@ pub(crate) fn revoke(a: RevokeArgs, node: Option<&str>, json: bool) -> Result<Ex
     let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
     s.authorize(seq, Kind::MemberRevoke)?;
-    if let Some(set) = &s.set
-        && let Some((head, _)) = set.head_of(&member)
+    // Say what the revocation does to entries that already exist, and whether it does anything.
+    let head = match (&s.client, &s.set) {
+        (Some(c), _) => c.head(&member)?.map(|(h, _)| h),
+        (None, Some(set)) => set.head_of(&member).map(|(h, _)| h),
+        (None, None) => None,
+    };
+    if let Some(head) = head
         && head > a.after_seq
     {
         eprintln!(
-            "note: the member has entries up to seq {head} in --entries DIR; those after seq {} become invalid",
+            "warning: the member has signed up to seq {head}; its entries after seq {} (and whatever consumes them) become invalid",
             a.after_seq
+        );
+    }
+    if s.client.is_none()
+        && let Some(limit) = s.membership().limit(&member)
+        && limit <= a.after_seq
+    {
+        eprintln!(
+            "note: the member is already revoked after its seq {limit}; revocations only ever tighten, so this one changes nothing"
         );
     }
     let p = s.payload(seq, prev, body);
@@ -335,6 +354,12 @@ fn kg(flag: &str, v: &Option<String>) -> Result<Option<Mass>> {
 pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let unit: Unit = a.unit.parse().map_err(|e: String| anyhow!("--unit: {e}"))?;
     let own_total = Mass::from_kg_str(&a.own).context("--own (kg CO2e per declared unit, e.g. 0.25)")?;
+    if own_total.0 < 0 {
+        bail!(
+            "--own {}: own emissions excluding biogenic uptake cannot be negative (kg CO2e per declared unit)",
+            a.own
+        );
+    }
     let own = Emissions {
         fossil_ghg_emissions: kg("--own-fossil", &a.own_fossil)?,
         land_use_change_ghg_emissions: kg("--own-land-use-change", &a.own_land_use_change)?,
@@ -432,8 +457,8 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
 
 pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let bytes = files::read(&a.payload, "payload file")?;
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", a.payload.display()))?;
+    let mut value = greenledger_core::canonical::parse_strict(&bytes)
+        .map_err(|e| anyhow!("{} is not a usable payload: {e}", a.payload.display()))?;
     let obj = value.as_object_mut().ok_or_else(|| {
         anyhow!(
             "{}: the payload must be a JSON object with \"kind\" and \"body\"",
@@ -447,9 +472,19 @@ pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Resul
     obj.entry("version").or_insert(serde_json::json!(1));
     obj.entry("network").or_insert(serde_json::json!(s.network.to_hex()));
     obj.entry("signer").or_insert(serde_json::json!(me.to_hex()));
-    let explicit_seq = obj.contains_key("seq");
+    // A stated seq must be this key's next position; prev follows from it when left out.
+    match obj.get("seq").map(|v| v.as_u64()) {
+        Some(Some(stated)) if stated != seq => {
+            return Err(Refused(format!(
+                "the payload is at seq {stated}, but this key's next position is seq {seq}; signing it would break or fork the chain (leave seq and prev out to have them filled in)"
+            ))
+            .into());
+        }
+        Some(None) => bail!("{}: seq must be a positive integer", a.payload.display()),
+        _ => {}
+    }
     obj.entry("seq").or_insert(serde_json::json!(seq));
-    if !explicit_seq && let Some(p) = prev {
+    if let Some(p) = prev {
         obj.entry("prev").or_insert(serde_json::json!(p.to_hex()));
     }
     obj.entry("timestamp").or_insert(serde_json::json!(now()));

@@ -339,6 +339,7 @@ pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
         "node_key": st.identity.public_key(),
         "http": st.addrs.http,
         "p2p": st.addrs.p2p,
+        "replication": "not available in this release (each node serves its own log)",
         "log_size": sh.log_size.load(Relaxed),
         "pending": sh.pending_entries.load(Relaxed),
         "forked_signers": sh.forks.load(Relaxed),

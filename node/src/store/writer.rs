@@ -340,6 +340,8 @@ impl Ledger {
                     }
                     continue;
                 }
+                // Counters first, so that whoever reads them after their answer sees their entry.
+                self.publish();
                 for (reply, r) in replies {
                     let _ = reply.send(r);
                 }
@@ -549,6 +551,8 @@ impl Ledger {
             }
         }
         if !missing.is_empty() {
+            missing.sort();
+            missing.dedup(); // prev and an input may be the same entry
             return self.hold(entry, missing, batch, from_pending);
         }
         Ok(Outcome::Stored {
