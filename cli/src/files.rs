@@ -147,6 +147,24 @@ pub(crate) struct ChainHead {
     pub(crate) head: EntryId,
 }
 
+/// Takes the key's signing lock (`<key file>.lock`), waiting while another command holds it.
+pub(crate) fn lock_key(key: &Path) -> Result<fs::File> {
+    let mut p = key.as_os_str().to_owned();
+    p.push(".lock");
+    let p = PathBuf::from(p);
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&p)
+        .with_context(|| format!("cannot open the key's lock file {}", p.display()))?;
+    if f.try_lock().is_err() {
+        eprintln!("waiting: another greenledger command is signing with this key");
+        f.lock().with_context(|| format!("cannot lock {}", p.display()))?;
+    }
+    Ok(f)
+}
+
 /// The state file's path for a key file.
 pub(crate) fn state_path(key: &Path) -> PathBuf {
     let mut s = key.as_os_str().to_owned();

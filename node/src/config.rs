@@ -60,6 +60,12 @@ pub struct HttpLimits {
     /// Deadline of one request.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Most open HTTP connections; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A connection whose read or write makes no progress for this long is closed (idle
+    /// keep-alive connections included).
+    #[serde(with = "humantime_serde")]
+    pub stall_timeout: Duration,
 }
 
 impl Default for Config {
@@ -99,6 +105,8 @@ impl Default for HttpLimits {
         HttpLimits {
             max_body_bytes: 2 << 20,
             request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            stall_timeout: Duration::from_secs(20),
         }
     }
 }

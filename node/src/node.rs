@@ -54,13 +54,15 @@ impl Node {
         let token = CancellationToken::new();
         let app = api::router(state, cfg.http_limits.request_timeout);
         let shutdown = token.clone();
+        let listener = api::listener::BoundedListener::new(
+            listener,
+            cfg.http_limits.max_connections,
+            cfg.http_limits.stall_timeout,
+        );
         let http = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
+            axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
         });
         let tick_store = store.clone();
         let tick_token = token.clone();
@@ -110,10 +112,16 @@ impl Node {
             ..
         } = self;
         token.cancel();
-        match http.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(cause = %e, "HTTP server error"),
-            Err(e) => tracing::error!(cause = %e, "HTTP task failed"),
+        // In-flight requests finish; connections that do not are cut after a grace period.
+        let mut http = http;
+        match tokio::time::timeout(std::time::Duration::from_secs(10), &mut http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(cause = %e, "HTTP server error"),
+            Ok(Err(e)) => tracing::error!(cause = %e, "HTTP task failed"),
+            Err(_) => {
+                tracing::warn!("HTTP connections still open after 10 s; closing them");
+                http.abort();
+            }
         }
         let _ = ticker.await;
         drop(store);

@@ -515,6 +515,34 @@ fn a_fork_is_kept_as_proof_and_fails_verification_of_what_depends_on_it() {
         .node
         .submit(&s.supplier.attest("urn:greenledger:test:later", 1, &[]).to_json());
     assert_eq!((st, error_code(&body)), (409, "signer_forked"));
+    // Nothing new may build on the forked chain.
+    let genesis = s.env.genesis();
+    let mut admin = Chain {
+        key: s.env.admin.secret(),
+        network: genesis.network_id(),
+        seq: 1,
+        prev: None,
+    };
+    let (_, admin_info) = s.node.get(&format!("/v1/signers/{}", s.env.admin.public));
+    admin.prev = Some(admin_info["head"]["id"].as_str().unwrap().parse().unwrap());
+    let consumer_key = SecretKey::generate();
+    assert_eq!(
+        s.node
+            .submit(&admin.admit(&consumer_key, "Consumer", Role::Supplier).to_json())
+            .0,
+        201
+    );
+    let mut consumer = Chain::new(consumer_key, &genesis);
+    let (st, body) = s.node.submit(
+        &consumer
+            .attest(
+                "urn:greenledger:test:uses-fork",
+                1,
+                &[(a.id(), 1_000_000, total_of(&a))],
+            )
+            .to_json(),
+    );
+    assert_eq!((st, error_code(&body)), (422, "invalid_input"), "{body}");
     // Verifying the part fails and names the fork; the earlier entry still verifies.
     let url = s.node.url.clone();
     let genesis = s.env.genesis.display().to_string();
@@ -781,4 +809,145 @@ fn checkpoints_are_signed_and_kept() {
     let node = TestNode::start(&s.node.data_dir.clone(), &s.env.genesis);
     let (_, health) = node.get("/v1/health");
     assert_eq!(health["last_checkpoint"]["size"], Value::from(2), "{health}");
+}
+
+#[test]
+fn only_valid_entries_make_fork_proofs_and_pending_entries_are_visible() {
+    let mut s = setup();
+    // A refused entry at seq 1 (wrong total), then the corrected one: replaying the refused
+    // bytes is refused again for what it is, not taken as a fork.
+    let good = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
+    s.supplier.seq = 0;
+    s.supplier.prev = None;
+    let mut bad = Attestation::new(
+        "urn:greenledger:test:ore",
+        Unit::Kilogram,
+        Emissions::headline(Mass(250_000)),
+    );
+    bad.total = Emissions::headline(Mass(250_001));
+    let bad = s.supplier.sign(Body::Attestation(Box::new(bad)));
+    assert_eq!(error_code(&s.node.submit(&bad.to_json()).1), "rollup_mismatch");
+    assert_eq!(s.node.submit(&good.to_json()).0, 201);
+    let (st, b) = s.node.submit(&bad.to_json());
+    assert_eq!((st, error_code(&b)), (422, "rollup_mismatch"));
+    let (_, signer) = s.node.get(&format!("/v1/signers/{}", s.supplier.key.public()));
+    assert_eq!(signer["forked_at_seq"], Value::Null, "{signer}");
+
+    // A pending entry is visible as such.
+    s.supplier.seq = 1;
+    s.supplier.prev = Some(good.id());
+    let unknown = EntryId([0xab; 32]);
+    let waiting = s
+        .supplier
+        .attest("urn:greenledger:test:bar", 1, &[(unknown, 1_000_000, 1)]);
+    assert_eq!(s.node.submit(&waiting.to_json()).0, 202);
+    let (st, b) = s.node.get(&format!("/v1/entries/{}", waiting.id()));
+    assert_eq!((st, error_code(&b)), (404, "pending"));
+    assert!(b["error"]["message"].as_str().unwrap().contains(&unknown.to_hex()));
+    let (_, list) = s.node.get("/v1/pending");
+    assert_eq!(list["pending"][0]["id"], Value::String(waiting.id().to_hex()));
+
+    // A second seq-2 entry while the first is still pending does not become a fork at some
+    // later restart: it is stored now, and the pending one can never link.
+    s.supplier.seq = 1;
+    s.supplier.prev = Some(good.id());
+    let other = s.supplier.attest("urn:greenledger:test:bar2", 1, &[]);
+    assert_eq!(s.node.submit(&other.to_json()).0, 201);
+    assert_eq!(s.node.stop(), 0);
+    let node = TestNode::start(&s.node.data_dir.clone(), &s.env.genesis);
+    let (_, signer) = node.get(&format!("/v1/signers/{}", s.supplier.key.public()));
+    assert_eq!(signer["forked_at_seq"], Value::Null, "{signer}");
+
+    // An entry whose prev is known but is not the signer's entry at seq - 1 never links:
+    // refused at once instead of waiting forever.
+    let mut skip = Chain {
+        key: SecretKey::from_seed(&s.supplier.key.to_seed()),
+        network: s.supplier.network,
+        seq: 3,
+        prev: Some(good.id()),
+    };
+    let (st, b) = node.submit(&skip.attest("urn:greenledger:test:skip", 1, &[]).to_json());
+    assert_eq!((st, error_code(&b)), (409, "chain_mismatch"));
+}
+
+#[test]
+fn stalled_connections_are_closed_and_do_not_delay_shutdown() {
+    use std::io::{Read, Write};
+    let env = Env::new();
+    let cfg = env.path("stall.toml");
+    std::fs::write(&cfg, "[http_limits]\nstall_timeout = \"1s\"\n").unwrap();
+    let mut node = TestNode::start_with(
+        &env.path("node"),
+        &env.genesis,
+        &["--config", &cfg.display().to_string()],
+    );
+    let addr = node.url.trim_start_matches("http://").to_string();
+    // Partial headers, then nothing: the node closes the connection.
+    let mut c = std::net::TcpStream::connect(&addr).unwrap();
+    c.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the stalled connection was not closed"
+    );
+    // Another stalled connection is open while the node is told to stop: it exits promptly.
+    let mut c2 = std::net::TcpStream::connect(&addr).unwrap();
+    c2.write_all(b"GET /v1/health HTTP/1.1\r\n").unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(node.stop(), 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "shutdown waited {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn concurrent_signing_with_one_key_does_not_fork_it() {
+    let env = Env::new();
+    let node = TestNode::start(&env.path("node"), &env.genesis);
+    let url = node.url.clone();
+    let s = env.key("s");
+    env.run(&[
+        "admit",
+        "--key",
+        &env.admin.path.display().to_string(),
+        "--member",
+        &s.public,
+        "--name",
+        "S",
+        "--role",
+        "supplier",
+        "--node",
+        &url,
+    ])
+    .ok();
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let mut cmd = env.gl();
+            cmd.args([
+                "attest",
+                "--key",
+                &s.path.display().to_string(),
+                "--part",
+                &format!("urn:greenledger:test:p{i}"),
+                "--unit",
+                "kg",
+                "--own",
+                "1",
+                "--node",
+                &url,
+            ]);
+            std::thread::spawn(move || cmd.output().unwrap().status.code())
+        })
+        .collect();
+    for r in runs {
+        assert_eq!(r.join().unwrap(), Some(0));
+    }
+    let (_, signer) = node.get(&format!("/v1/signers/{}", s.public));
+    assert_eq!(signer["head"]["seq"], Value::from(4));
+    assert_eq!(signer["forked_at_seq"], Value::Null);
 }

@@ -32,11 +32,15 @@ struct Signer {
     set: Option<EntrySet>,
     state: SignerState,
     client: Option<Client>,
+    /// Held while signing: two commands signing with one key at once would take the same seq
+    /// and fork the key's chain.
+    _lock: std::fs::File,
 }
 
 impl Signer {
     fn open(target: &SignTarget, node: Option<&str>) -> Result<Self> {
         let key = files::load_key(&target.key)?;
+        let lock = files::lock_key(&target.key)?;
         let client = node.map(Client::new).transpose()?;
         let genesis = match (&client, &target.genesis) {
             (Some(c), given) => {
@@ -77,6 +81,7 @@ impl Signer {
             set,
             state,
             client,
+            _lock: lock,
         })
     }
 

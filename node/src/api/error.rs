@@ -98,6 +98,7 @@ impl From<IngestError> for ApiError {
             IngestError::NotAuthorized(AuthError::Revoked { .. }) => (S::FORBIDDEN, "revoked_signer"),
             IngestError::Fork { .. } => (S::CONFLICT, "fork"),
             IngestError::SignerForked { .. } => (S::CONFLICT, "signer_forked"),
+            IngestError::SeqTaken { .. } => (S::CONFLICT, "seq_taken"),
             IngestError::ChainMismatch { .. } => (S::CONFLICT, "chain_mismatch"),
             IngestError::Rule(RuleError::RollupMismatch(_) | RuleError::Rollup(_)) => {
                 (S::UNPROCESSABLE_ENTITY, "rollup_mismatch")

@@ -5,6 +5,7 @@
 //! [`json_errors`] middleware rewrites them.
 
 mod error;
+pub mod listener;
 mod routes;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -56,14 +57,15 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .route("/v1/parts/{urn}", get(routes::part))
         .route("/v1/signers/{pubkey}", get(routes::signer))
         .route("/v1/provenance/{id}", get(routes::provenance))
+        .route("/v1/pending", get(routes::pending))
         .route("/v1/log", get(routes::log))
         .route("/v1/log/head", get(routes::log_head))
         .route("/v1/genesis", get(routes::genesis))
         .route("/v1/health", get(routes::health))
         .route("/metrics", get(routes::metrics))
         .fallback(routes::not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), json_errors))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(middleware::from_fn_with_state(state.clone(), json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -142,16 +142,34 @@ fn entry_json(id: &EntryId, log_index: u64, se: &SignedEntry) -> Result<Value, A
 /// `GET /v1/entries/{id}`: one entry, its envelope verbatim and a summary.
 pub(crate) async fn get_entry(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let (idx, se) = st
-        .store
-        .entry(&id)?
-        .ok_or_else(|| ApiError::not_found(format!("no entry {id} on this node")))?;
+    let Some((idx, se)) = st.store.entry(&id)? else {
+        if let Some(missing) = st.store.pending_missing(&id) {
+            let list: Vec<String> = missing.iter().map(|m| m.to_hex()).collect();
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "pending",
+                format!("entry {id} is waiting in the pending area for: {}", list.join(", ")),
+            ));
+        }
+        return Err(ApiError::not_found(format!("no entry {id} on this node")));
+    };
     Ok(Json(entry_json(&id, idx, &se)?))
 }
 
 #[derive(Deserialize)]
 pub(crate) struct Paging {
     limit: Option<usize>,
+}
+
+/// `GET /v1/pending`: entries waiting for their prev, inputs or superseded entry.
+pub(crate) async fn pending(State(st): State<AppState>) -> Json<Value> {
+    let list: Vec<Value> = st
+        .store
+        .pending_list(1000)
+        .into_iter()
+        .map(|(id, m)| json!({"id": id, "missing": m}))
+        .collect();
+    Json(json!({"pending": list}))
 }
 
 /// `GET /v1/entries/{id}/consumers`: attestations that use this entry as an input.
@@ -332,7 +350,7 @@ pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
     use std::sync::atomic::Ordering::Relaxed;
     let sh = st.store.shared();
     Json(json!({
-        "status": "ok",
+        "status": if st.store.writable() { "ok" } else { "degraded: the store refuses writes; see the log and restart" },
         "version": env!("CARGO_PKG_VERSION"),
         "network": {"id": st.store.network(), "name": st.store.genesis().name},
         "peer_id": st.identity.peer_id().to_string(),

@@ -54,6 +54,10 @@ pub struct Shared {
     pub forks: AtomicU64,
     /// Current membership.
     pub membership: RwLock<Membership>,
+    /// Pending entries and what each waits for.
+    pub pending: RwLock<std::collections::HashMap<EntryId, Vec<EntryId>>>,
+    /// True once the writer refuses writes after an unrecoverable storage failure.
+    pub broken: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) enum WriterMsg {
@@ -179,6 +183,29 @@ impl Store {
     /// The shared counters and membership.
     pub fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// True while the writer accepts writes (it has not stopped or given up).
+    pub fn writable(&self) -> bool {
+        !self.tx.is_closed() && !self.shared.broken.load(Ordering::Relaxed)
+    }
+
+    /// What a pending entry waits for, if it is pending.
+    pub fn pending_missing(&self, id: &EntryId) -> Option<Vec<EntryId>> {
+        self.shared.pending.read().ok().and_then(|p| p.get(id).cloned())
+    }
+
+    /// Pending entries (at most `limit`), each with what it waits for.
+    pub fn pending_list(&self, limit: usize) -> Vec<(EntryId, Vec<EntryId>)> {
+        let mut v: Vec<(EntryId, Vec<EntryId>)> = self
+            .shared
+            .pending
+            .read()
+            .map(|p| p.iter().map(|(k, m)| (*k, m.clone())).collect())
+            .unwrap_or_default();
+        v.sort();
+        v.truncate(limit);
+        v
     }
 
     /// A copy of the current membership.

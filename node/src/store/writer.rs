@@ -76,6 +76,16 @@ pub enum IngestError {
         /// The entry already there.
         existing: EntryId,
     },
+    /// Another entry already holds this (signer, seq) and this one cannot be checked yet.
+    #[error(
+        "the signer already has entry {existing} at seq {seq}; this entry cannot be checked (it waits for other entries) and is not kept"
+    )]
+    SeqTaken {
+        /// The seq.
+        seq: u64,
+        /// The entry already there.
+        existing: EntryId,
+    },
     /// The signer is flagged for a fork.
     #[error("signer {signer} is flagged for a fork at seq {seq}; its entries from that seq on are refused")]
     SignerForked {
@@ -139,6 +149,8 @@ pub(crate) struct Ledger {
     pending_bytes: usize,
     last_checkpoint_size: u64,
     last_checkpoint_at: Instant,
+    /// Set when a failed write could not be followed by a clean reload: no more writes.
+    broken: Option<String>,
 }
 
 /// Entries accepted in the batch being built, visible to later entries of the same batch.
@@ -207,6 +219,7 @@ impl Ledger {
             pending_bytes: 0,
             last_checkpoint_size: 0,
             last_checkpoint_at: Instant::now(),
+            broken: None,
         };
         l.reload()?;
         Ok(l)
@@ -216,8 +229,9 @@ impl Ledger {
         self.heads.clear();
         for kv in self.db.iterator_cf(self.cf(schema::CHAINS), IteratorMode::Start) {
             let (k, v) = kv?;
-            let signer = PublicKey::from_bytes(k[..32].try_into().context("chain key")?).context("chain key")?;
-            let seq = schema::u64_from(&k[32..]).context("chain key")?;
+            let signer = PublicKey::from_bytes(k.get(..32).context("chain key")?.try_into().context("chain key")?)
+                .context("chain key")?;
+            let seq = schema::u64_from(k.get(32..).unwrap_or_default()).context("chain key")?;
             let id = schema::id_from(&v).context("chain value")?;
             self.heads.insert(signer, (seq, id));
         }
@@ -225,8 +239,9 @@ impl Ledger {
         let mut forks = 0;
         for kv in self.db.iterator_cf(self.cf(schema::FORKS), IteratorMode::Start) {
             let (k, _) = kv?;
-            let signer = PublicKey::from_bytes(k[..32].try_into().context("fork key")?).context("fork key")?;
-            let seq = schema::u64_from(&k[32..]).context("fork key")?;
+            let signer = PublicKey::from_bytes(k.get(..32).context("fork key")?.try_into().context("fork key")?)
+                .context("fork key")?;
+            let seq = schema::u64_from(k.get(32..).unwrap_or_default()).context("fork key")?;
             let f = self.forked.entry(signer).or_insert(seq);
             *f = (*f).min(seq);
             forks += 1;
@@ -249,7 +264,7 @@ impl Ledger {
                 let (k, v) = kv?;
                 (
                     schema::u64_from(&k).context("log key")? + 1,
-                    v[32..64].try_into().context("log record")?,
+                    v.get(32..64).context("log record")?.try_into().context("log record")?,
                 )
             }
             None => (0, [0; 32]),
@@ -270,7 +285,10 @@ impl Ledger {
             if let Some(v) = SignedEntry::from_json(&bytes).ok().and_then(|s| s.verify().ok()) {
                 let id = v.id();
                 batch.wb.delete_cf(self.cf(schema::PENDING), id.0);
-                let _ = self.ingest(v.into_entry(), &mut batch, true);
+                if let Err(e) = self.ingest(v.into_entry(), &mut batch, true) {
+                    tracing::warn!(entry = %id.fmt_short(), cause = %e, "pending entry refused at start");
+                    self.drop_dependants(id, &mut batch);
+                }
             }
         }
         self.commit(batch).map_err(|e| anyhow::anyhow!(e))?;
@@ -299,6 +317,14 @@ impl Ledger {
     }
 
     fn publish(&self) {
+        if let Ok(mut snap) = self.shared.pending.write() {
+            snap.clear();
+            snap.extend(
+                self.pending
+                    .iter()
+                    .map(|(id, p)| (*id, p.missing.iter().copied().collect())),
+            );
+        }
         self.shared.set(&self.shared.log_size, self.log_size);
         self.shared.set(&self.shared.pending_entries, self.pending.len() as u64);
         self.shared.set(&self.shared.pending_bytes, self.pending_bytes as u64);
@@ -322,6 +348,10 @@ impl Ledger {
             for m in msgs {
                 match m {
                     WriterMsg::Ingest(v, reply) => {
+                        if let Some(why) = &self.broken {
+                            let _ = reply.send(Err(IngestError::Storage(format!("{why}; restart the node"))));
+                            continue;
+                        }
                         let r = self.ingest(v.entry().clone(), &mut batch, false);
                         replies.push((reply, r));
                     }
@@ -336,7 +366,9 @@ impl Ledger {
                         let _ = reply.send(Err(IngestError::Storage(e.clone())));
                     }
                     if let Err(e) = self.reload() {
-                        tracing::error!(cause = %e, "cannot reload the store state");
+                        tracing::error!(cause = %e, "cannot reload the store state; refusing all writes until restart");
+                        self.broken = Some(format!("the store could not recover from a failed write ({e:#})"));
+                        self.shared.broken.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                     continue;
                 }
@@ -445,7 +477,8 @@ impl Ledger {
                         Ok(Outcome::Stored { .. }) => work.push(waiter),
                         Ok(_) => {}
                         Err(e) => {
-                            tracing::info!(entry = %waiter.fmt_short(), cause = %e, "pending entry refused once its parents arrived")
+                            tracing::warn!(entry = %waiter.fmt_short(), cause = %e, "pending entry refused once its parents arrived");
+                            self.drop_dependants(waiter, batch);
                         }
                     }
                 }
@@ -473,10 +506,53 @@ impl Ledger {
                 missing: pe.missing.iter().copied().collect(),
             });
         }
-        // 3. forks
+        // 3. membership: a signer that may not sign this cannot fork or be held either.
+        self.membership
+            .authorize(&p.signer, p.seq, p.body.kind())
+            .map_err(IngestError::NotAuthorized)?;
+        // 4. inputs, supersession, roll-up: the rules that need no chain position.
+        let mut missing = Vec::new();
+        let mut totals: Vec<(Quantity, Emissions)> = Vec::new();
+        if let Body::Attestation(a) = &p.body {
+            for input in &a.inputs {
+                match self.lookup(&input.entry, batch) {
+                    Some(ie) => {
+                        let ia = rules::check_input(&ie).map_err(IngestError::Rule)?;
+                        if let Some(f) = self.forked.get(&ie.payload.signer)
+                            && ie.payload.seq >= *f
+                        {
+                            return Err(IngestError::Rule(RuleError::InputNotAttestation(
+                                format!(
+                                    "{} (its signer forked at seq {f}; it cannot be trusted)",
+                                    ie.id.fmt_short()
+                                ),
+                                "untrustworthy",
+                            )));
+                        }
+                        totals.push((input.quantity, ia.total.clone()));
+                    }
+                    None => missing.push(input.entry),
+                }
+            }
+            if let Some(old) = a.supersedes {
+                match self.lookup(&old, batch) {
+                    Some(o) => rules::check_supersession(&entry, &o).map_err(IngestError::Rule)?,
+                    None => missing.push(old),
+                }
+            }
+            if missing.is_empty() {
+                let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+                rules::check_rollup(a, &refs).map_err(IngestError::Rule)?;
+            }
+        }
+        // 5. forks: a second entry at a taken (signer, seq) is a fork proof only if it is valid
+        // in every other respect; one the ledger refuses anyway (or cannot check yet) is not.
         if let Some(existing) = self.chain_at(&p.signer, p.seq, batch)
             && existing != id
         {
+            if !missing.is_empty() {
+                return Err(IngestError::SeqTaken { seq: p.seq, existing });
+            }
             if let Some(other) = self.lookup(&existing, batch) {
                 self.record_fork(
                     ForkProof::new(other.signed.clone(), entry.signed.clone()),
@@ -499,17 +575,28 @@ impl Ledger {
                 seq: *s,
             });
         }
-        // 4. membership
-        self.membership
-            .authorize(&p.signer, p.seq, p.body.kind())
-            .map_err(IngestError::NotAuthorized)?;
-        // 5. chain link
-        let mut missing = Vec::new();
+        // 6. chain link
         let head = self.heads.get(&p.signer).copied();
         let expected = head.map(|(s, _)| s + 1).unwrap_or(1);
         if p.seq > expected {
             if let Some(prev) = p.prev {
-                missing.push(prev);
+                match self.lookup(&prev, batch) {
+                    // A known prev can only be the signer's entry at seq - 1, which would make
+                    // this seq the expected one: anything else never links.
+                    Some(pe) => {
+                        return Err(IngestError::ChainMismatch {
+                            got: format!(
+                                "{} (seq {} of signer {})",
+                                prev.fmt_short(),
+                                pe.payload.seq,
+                                pe.payload.signer.fmt_short()
+                            ),
+                            prev_seq: p.seq - 1,
+                            want: "the signer's entry at that seq".into(),
+                        });
+                    }
+                    None => missing.push(prev),
+                }
             }
         } else if p.seq == expected {
             if p.prev != head.map(|(_, h)| h) {
@@ -527,29 +614,6 @@ impl Ledger {
                 want: format!("seq {expected}"),
             });
         }
-        // 6. inputs, supersession, roll-up
-        let mut totals: Vec<(Quantity, Emissions)> = Vec::new();
-        if let Body::Attestation(a) = &p.body {
-            for input in &a.inputs {
-                match self.lookup(&input.entry, batch) {
-                    Some(ie) => {
-                        let ia = rules::check_input(&ie).map_err(IngestError::Rule)?;
-                        totals.push((input.quantity, ia.total.clone()));
-                    }
-                    None => missing.push(input.entry),
-                }
-            }
-            if let Some(old) = a.supersedes {
-                match self.lookup(&old, batch) {
-                    Some(o) => rules::check_supersession(&entry, &o).map_err(IngestError::Rule)?,
-                    None => missing.push(old),
-                }
-            }
-            if missing.is_empty() {
-                let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-                rules::check_rollup(a, &refs).map_err(IngestError::Rule)?;
-            }
-        }
         if !missing.is_empty() {
             missing.sort();
             missing.dedup(); // prev and an input may be the same entry
@@ -558,6 +622,22 @@ impl Ledger {
         Ok(Outcome::Stored {
             log_index: self.accept(entry, batch),
         })
+    }
+
+    /// Entries waiting (directly or not) for a refused entry can never be admitted: drop them
+    /// from the pending area, saying so.
+    fn drop_dependants(&mut self, refused: EntryId, batch: &mut Batch) {
+        let mut stack = vec![refused];
+        while let Some(r) = stack.pop() {
+            for w in self.waiting.remove(&r).unwrap_or_default() {
+                if let Some(p) = self.pending.remove(&w) {
+                    self.pending_bytes -= p.bytes;
+                    batch.wb.delete_cf(self.cf(schema::PENDING), w.0);
+                    tracing::warn!(entry = %w.fmt_short(), waited_for = %r.fmt_short(), "pending entry dropped: it waits for an entry that was refused");
+                    stack.push(w);
+                }
+            }
+        }
     }
 
     fn hold(
