@@ -63,6 +63,18 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) ->
 /// Loads a secret key file.
 pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
     let bytes = read(path, "key file")?;
+    #[cfg(unix)]
+    if let Ok(meta) = fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!(
+                "warning: key file {} is readable by others (mode {:o}); run: chmod 600 {}",
+                path.display(),
+                meta.permissions().mode() & 0o777,
+                path.display()
+            );
+        }
+    }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))?;
     SecretKey::from_key_file(text).with_context(|| format!("cannot use key file {}", path.display()))

@@ -311,6 +311,11 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert_eq!((st, error_code(&b)), (400, "empty_body"));
     let (st, b) = node.post("/v1/entries", "text/plain", env_json.as_bytes());
     assert_eq!((st, error_code(&b)), (415, "unsupported_media_type"));
+    let (st, b) = node.post("/v1/entries", "application/jsonfoo", env_json.as_bytes());
+    assert_eq!((st, error_code(&b)), (415, "unsupported_media_type"));
+    assert_eq!(node.post("/v1/entries", "application/json; charset=utf-8", b"{").0, 400);
+    let (st, b) = node.get(&format!("/v1/entries/{}/consumers?limit=abc", "ab".repeat(32)));
+    assert_eq!((st, error_code(&b)), (400, "invalid_query"));
     // A body announced larger than the limit is refused before it is read.
     let (st, b) = node.announce_huge_body(3 << 20);
     assert_eq!((st, error_code(&b)), (413, "payload_too_large"));

@@ -54,6 +54,11 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
             Err(err) => {
                 println!("id         {id}");
                 println!("encoding   INVALID: {err}");
+                if let Some(was) = se.canonical_form_id().filter(|w| *w != id) {
+                    println!(
+                        "note       these bytes are a reformatted copy of entry {was}; use the file as it was signed"
+                    );
+                }
             }
         }
     }

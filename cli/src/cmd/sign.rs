@@ -309,6 +309,13 @@ pub(crate) fn admit(a: AdmitArgs, node: Option<&str>, json: bool) -> Result<Exit
     let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
     s.authorize(seq, Kind::MemberAdmit)?;
+    if s.client.is_none()
+        && let Some(limit) = s.membership().limit(&member)
+    {
+        eprintln!(
+            "warning: this key is revoked after its seq {limit}; a new admission does not lift a revocation (revocations only tighten): admit a new key instead"
+        );
+    }
     let p = s.payload(seq, prev, body);
     s.finish(p, json)
 }

@@ -34,7 +34,8 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !ct.trim_start().to_ascii_lowercase().starts_with("application/json") {
+    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media != "application/json" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -42,6 +43,15 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
                 "send the entry as JSON with Content-Type: application/json (got {:?})",
                 if ct.is_empty() { "none" } else { ct }
             ),
+        ));
+    }
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok())
+        && !enc.trim().eq_ignore_ascii_case("identity")
+    {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Encoding {enc:?} is not accepted; send the entry uncompressed"),
         ));
     }
     let too_large = || {
@@ -176,8 +186,9 @@ pub(crate) async fn pending(State(st): State<AppState>) -> Json<Value> {
 pub(crate) async fn consumers(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    Query(p): Query<Paging>,
+    q: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(p) = q.map_err(|e| ApiError::bad_request("invalid_query", format!("{e}; use ?limit=N")))?;
     let id = parse_id(&id)?;
     if st.store.entry(&id)?.is_none() {
         return Err(ApiError::not_found(format!("no entry {id} on this node")));
@@ -194,7 +205,17 @@ pub(crate) async fn consumers(
 
 /// `GET /v1/parts/{urn}`: the attestations for a part, and which are current.
 pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) -> Result<Json<Value>, ApiError> {
-    greenledger_core::model::check_part(&urn).map_err(|e| ApiError::bad_request("invalid_part", e.to_string()))?;
+    greenledger_core::model::check_part(&urn).map_err(|e| {
+        let mut m = e.to_string();
+        if m.len() > 300 {
+            m = format!(
+                "{}… (a part URN is at most {} bytes)",
+                m.chars().take(200).collect::<String>(),
+                greenledger_core::model::MAX_URN
+            );
+        }
+        ApiError::bad_request("invalid_part", m)
+    })?;
     let ids = st.store.part_entries(&urn, 10_000)?;
     if ids.is_empty() {
         return Err(ApiError::not_found(format!(
