@@ -207,30 +207,18 @@ fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usi
         n.total.kg_string(),
         n.id.fmt_short()
     );
+    let indent = if root {
+        ""
+    } else if last {
+        "   "
+    } else {
+        "│  "
+    };
+    let child_prefix = format!("{prefix}{indent}");
     if depth + 1 >= max_depth && !n.inputs.is_empty() {
-        let child_prefix = format!(
-            "{prefix}{}",
-            if root {
-                ""
-            } else if last {
-                "   "
-            } else {
-                "│  "
-            }
-        );
         let _ = writeln!(s, "{child_prefix}└─ … {} inputs not shown (--depth)", n.inputs.len());
         return;
     }
-    let child_prefix = format!(
-        "{prefix}{}",
-        if root {
-            ""
-        } else if last {
-            "   "
-        } else {
-            "│  "
-        }
-    );
     for (i, c) in n.inputs.iter().enumerate() {
         tree_lines(
             c,
