@@ -174,7 +174,7 @@ impl Client {
             [] => bail!("part {part} has no current attestation on the node"),
             [one] => Ok(one.parse()?),
             many => bail!(
-                "part {part} has {} current attestations (several suppliers or a fork); name one by id:\n  {}",
+                "part {part} has {} current attestations (several suppliers or batches not superseding each other, or a fork); name one by id:\n  {}",
                 many.len(),
                 many.join("\n  ")
             ),

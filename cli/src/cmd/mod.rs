@@ -55,7 +55,7 @@ pub(crate) fn resolve(set: &EntrySet, what: &str) -> Result<EntryId> {
                     })
                     .collect();
                 bail!(
-                    "part {what} has {} current attestations; name one by id:\n  {}",
+                    "part {what} has {} current attestations (several suppliers or batches not superseding each other, or a fork); name one by id:\n  {}",
                     many.len(),
                     ids.join("\n  ")
                 )
