@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn an_explicit_empty_list_is_a_second_encoding_and_refused() {
+        let (k, e) = sample();
+        let p = String::from_utf8(e.signed().payload().to_vec()).unwrap();
+        let with_empty = p.replacen("{\"body\":{", "{\"body\":{\"crossSectoralStandards\":[],", 1);
+        let mut m = ENTRY_TAG.to_vec();
+        m.extend_from_slice(with_empty.as_bytes());
+        let se = SignedEntry::from_parts(with_empty.into_bytes(), k.sign(&m));
+        assert!(matches!(
+            se.verify(),
+            Err(EntryError::Decode(DecodeError::Canonical(_)))
+        ));
+    }
+
+    #[test]
     fn wrong_signature_is_refused() {
         let (_, e) = sample();
         let mut sig = *e.signed().signature();

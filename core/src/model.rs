@@ -983,7 +983,22 @@ impl Payload {
     /// fields only, field rules.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let value = canonical::parse_canonical(bytes)?;
-        Self::from_value(value)
+        let payload = Self::from_value(value)?;
+        // Canonical JSON is not enough: the typed payload must encode back to these very bytes,
+        // so that one payload has one encoding (an explicit empty list, for instance, would
+        // otherwise be a second encoding of the payload that omits it).
+        let again = payload.to_canonical()?;
+        if again != bytes {
+            let offset = bytes
+                .iter()
+                .zip(&again)
+                .position(|(a, b)| a != b)
+                .unwrap_or(bytes.len().min(again.len()));
+            return Err(DecodeError::Canonical(crate::error::CanonicalError::NotCanonical {
+                offset,
+            }));
+        }
+        Ok(payload)
     }
 
     /// Builds a payload from a JSON value of any formatting, with the same field rules as
