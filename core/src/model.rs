@@ -982,11 +982,13 @@ impl Payload {
     /// Decodes and checks canonical payload bytes: canonical form, version, known kind, known
     /// fields only, field rules.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let value = canonical::parse_canonical(bytes)?;
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| crate::error::CanonicalError::NotJson(e.to_string()))?;
         let payload = Self::from_value(value)?;
-        // Canonical JSON is not enough: the typed payload must encode back to these very bytes,
-        // so that one payload has one encoding (an explicit empty list, for instance, would
-        // otherwise be a second encoding of the payload that omits it).
+        // The typed payload must encode back to these very bytes. This covers everything a
+        // canonical-JSON check would (key order, whitespace, escapes, duplicate keys) and more:
+        // one payload has one encoding (an explicit empty list, for instance, would otherwise be
+        // a second encoding of the payload that omits it).
         let again = payload.to_canonical()?;
         if again != bytes {
             let offset = bytes
@@ -1046,5 +1048,21 @@ impl Payload {
             _ => {}
         }
         check_timestamp("timestamp", &self.timestamp)
+    }
+}
+
+impl Body {
+    /// A one-line summary for terminal output.
+    pub fn summary(&self) -> String {
+        match self {
+            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
+            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
+            Body::Attestation(a) => format!(
+                "{} total {} kg CO2e/{}",
+                a.part,
+                a.total.pcf_excluding_biogenic_uptake.kg_string(),
+                a.declared_unit_of_measurement.symbol()
+            ),
+        }
     }
 }

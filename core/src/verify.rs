@@ -31,7 +31,7 @@ use crate::{
     id::{EntryId, NetworkId},
     keys::{self, PublicKey},
     membership::Membership,
-    model::{Body, Genesis, Unit},
+    model::{Genesis, Unit},
     rollup, rules,
 };
 
@@ -731,20 +731,4 @@ fn node(
         truncated,
         inputs,
     })
-}
-
-impl Body {
-    /// A one-line summary for terminal output.
-    pub fn summary(&self) -> String {
-        match self {
-            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
-            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
-            Body::Attestation(a) => format!(
-                "{} total {} kg CO2e/{}",
-                a.part,
-                a.total.pcf_excluding_biogenic_uptake.kg_string(),
-                a.declared_unit_of_measurement.symbol()
-            ),
-        }
-    }
 }

@@ -691,10 +691,9 @@ fn mutual_revocation() -> (Net, Entry, Entry) {
 }
 
 /// `membership.rs`: "Two admins who revoke each other both end up revoked" and "the result
-/// does not depend on the order in which entries are seen". Today the revocations are applied
-/// one by one within a pass, so whichever revocation is seen first takes effect and the other
-/// is then outside its signer's new limit: exactly one of the two is revoked, and which one
-/// depends on the order of the entries (a bundle's entry order, an `EntrySet`'s hash order).
+/// does not depend on the order in which entries are seen". Each round judges every revocation
+/// against the limits at its start, so neither revocation can pre-empt the other (a bundle's
+/// entry order or an `EntrySet`'s hash order must not decide which admin survives).
 #[test]
 fn step3_mutual_revocation_revokes_both_admins() {
     let (net, r1, r2) = mutual_revocation();
@@ -809,12 +808,9 @@ fn step3_revoked_admin_cannot_admit() {
 }
 
 /// A revoked admin's entries after its limit are not authorised; but a bundle whose target
-/// depends on none of them should still verify. Today every bundle of the network carries
-/// every membership entry, step 3 checks all of them, and any reason makes the report
-/// invalid: one rogue admission by a revoked admin makes every bundle of the network invalid.
-/// (The uncommitted change to `verify.rs` in the working tree at the time of writing — only
-/// entries the target depends on give reasons, others warnings — makes this pass; remove the
-/// `#[ignore]` when it lands.)
+/// depends on none of them still verifies: every bundle carries every membership entry, and
+/// one rogue admission by a revoked admin must not make every bundle of the network invalid
+/// (it is ignored with a warning).
 #[test]
 fn revoked_admins_later_entries_do_not_poison_unrelated_bundles() {
     let mut net = Net::new();
@@ -968,8 +964,8 @@ fn step5_admin_fork_voids_admissions_from_the_fork_on() {
 }
 
 /// The rule is "a fork invalidates that signer's entries from the fork's seq on"; an
-/// attestation at an earlier seq does not depend on the fork. Today the fork note itself is a
-/// reason, so a bundle whose target is the signer's seq-1 attestation is invalid.
+/// attestation at an earlier seq does not depend on the fork, so its bundle stays valid (the
+/// fork is a warning there).
 #[test]
 fn fork_does_not_invalidate_earlier_entries() {
     let (f, _x, _y) = forked();

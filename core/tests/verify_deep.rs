@@ -66,11 +66,10 @@ fn moderately_deep_chain_is_verified() {
     assert!(last.unwrap().truncated);
 }
 
-/// Anyone can make such a bundle (its own genesis, its own key); the provenance tree is built
-/// recursively (`verify.rs`, `node`) up to a depth of 10 000, more than a 2 MiB thread stack
-/// holds, and the verifier process aborts with a stack overflow. Observed: debug build, depth
-/// 9 000 aborts (2 000 is fine); release build, depth 5 000 aborts (3 000 is fine). Set
-/// `GREENLEDGER_DEEP` to try another depth.
+/// Anyone can make such a bundle (its own genesis, its own key). The verification walks the
+/// DAG iteratively and the provenance tree stops at `MAX_TREE_DEPTH`, so a chain thousands deep
+/// cannot overflow the stack (it once did: a recursive tree aborted the process at depth 5 000
+/// in release builds). Set `GREENLEDGER_DEEP` to try another depth.
 #[test]
 fn very_deep_chain_does_not_crash_the_verifier() {
     let depth: usize = std::env::var("GREENLEDGER_DEEP")

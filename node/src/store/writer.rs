@@ -352,7 +352,7 @@ impl Ledger {
                             let _ = reply.send(Err(IngestError::Storage(format!("{why}; restart the node"))));
                             continue;
                         }
-                        let r = self.ingest(v.entry().clone(), &mut batch, false);
+                        let r = self.ingest((*v).into_entry(), &mut batch, false);
                         replies.push((reply, r));
                     }
                     WriterMsg::Tick => tick = true,
