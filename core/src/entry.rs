@@ -137,6 +137,35 @@ impl SignedEntry {
     }
 }
 
+/// Decodes and verifies many entries, checking their signatures in batches. The result has
+/// one item per entry, equal to what [`SignedEntry::verify`] gives for it.
+pub fn verify_many(entries: Vec<SignedEntry>) -> Vec<Result<VerifiedEntry, EntryError>> {
+    let decoded: Vec<Result<Entry, DecodeError>> = entries.into_iter().map(|s| s.decode()).collect();
+    let bytes: Vec<Vec<u8>> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .map(|e| e.signed.signed_bytes())
+        .collect();
+    let items: Vec<(crate::PublicKey, &[u8], crate::Signature)> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .zip(&bytes)
+        .map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
+        .collect();
+    let mut sigs = crate::keys::verify_all(&items).into_iter();
+    decoded
+        .into_iter()
+        .map(|d| {
+            let e = d?;
+            match sigs.next() {
+                Some(Ok(())) => Ok(VerifiedEntry(e)),
+                Some(Err(err)) => Err(EntryError::Signature(err)),
+                None => unreachable!("one signature result per decoded entry"),
+            }
+        })
+        .collect()
+}
+
 /// Why an entry could not be verified on its own.
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum EntryError {

@@ -41,7 +41,8 @@ enum Command {
         /// HTTP API address, e.g. 127.0.0.1:7070 (port 0: any free port).
         #[arg(long, value_name = "ADDR")]
         http: Option<std::net::SocketAddr>,
-        /// A peer to dial at start (repeatable).
+        /// A peer to dial at start and again whenever disconnected (repeatable), e.g.
+        /// /ip4/127.0.0.1/tcp/7071 or …/p2p/PEER_ID.
         #[arg(long, value_name = "MULTIADDR")]
         bootstrap: Vec<String>,
         /// A TOML configuration file (see node/config.dev.toml).
@@ -101,20 +102,12 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(h) = http {
                 cfg.http = h;
             }
-            let listen_given = listen.is_some();
             if let Some(l) = listen {
                 cfg.listen = l;
             }
             cfg.bootstrap.extend(bootstrap);
             if !cfg.http.ip().is_loopback() {
                 tracing::warn!(http = %cfg.http, "the HTTP API listens beyond loopback: put it behind TLS and a firewall");
-            }
-            if listen_given || !cfg.bootstrap.is_empty() {
-                tracing::warn!(
-                    listen = %cfg.listen,
-                    bootstrap = ?cfg.bootstrap,
-                    "peer-to-peer replication is not available in this release: --listen and --bootstrap are accepted but nothing is bound or dialled; each node serves its own log"
-                );
             }
             let genesis = match &genesis {
                 Some(p) => {
@@ -130,6 +123,9 @@ fn run(cli: Cli) -> Result<()> {
                 let node = Node::start(cfg, &data_dir, &genesis).await?;
                 if let Some(a) = node.addrs().http {
                     eprintln!("greenledger-node: HTTP API on http://{a}");
+                }
+                for a in &node.addrs().p2p {
+                    eprintln!("greenledger-node: peer-to-peer on {a}");
                 }
                 wait_for_signal().await;
                 tracing::info!("shutting down");

@@ -23,6 +23,59 @@ pub struct Config {
     pub pending: PendingConfig,
     /// HTTP limits.
     pub http_limits: HttpLimits,
+    /// Peer-to-peer replication.
+    pub p2p: P2pConfig,
+}
+
+/// Peer-to-peer replication: gossip (the fast path) and anti-entropy (what loses nothing).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct P2pConfig {
+    /// How often each connected peer is asked for the log records this node lacks (and for
+    /// its fork proofs and peers). A sync also runs on every new connection.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    /// How often disconnected bootstrap and known peers are dialled again.
+    #[serde(with = "humantime_serde")]
+    pub redial_interval: Duration,
+    /// Most log records in one sync response.
+    pub max_records_per_response: usize,
+    /// Largest sync response (bytes); a response stops early rather than exceed it.
+    pub max_response_bytes: usize,
+    /// Largest gossip message (bytes); an entry envelope is at most about 1.1 MiB.
+    pub max_gossip_bytes: usize,
+    /// Most gossip messages being validated at once; more are ignored (anti-entropy
+    /// fetches them later).
+    pub max_validations_in_flight: usize,
+    /// Invalid messages (bad signature, wrong network, broken ledger rule, garbage on the
+    /// sync protocol) after which a peer is disconnected and banned.
+    pub strikes_before_ban: u32,
+    /// How long a banned peer stays refused.
+    #[serde(with = "humantime_serde")]
+    pub ban_duration: Duration,
+    /// Gossipsub heartbeat (mesh maintenance and lazy gossip).
+    #[serde(with = "humantime_serde")]
+    pub heartbeat: Duration,
+    /// Most connected peers.
+    pub max_peers: u32,
+}
+
+impl Default for P2pConfig {
+    fn default() -> Self {
+        P2pConfig {
+            sync_interval: Duration::from_secs(2),
+            redial_interval: Duration::from_secs(5),
+            max_records_per_response: 1000,
+            max_response_bytes: 8 << 20,
+            max_gossip_bytes: (1 << 20) + (256 << 10),
+            max_validations_in_flight: 1024,
+            strikes_before_ban: 5,
+            ban_duration: Duration::from_secs(600),
+            heartbeat: Duration::from_millis(500),
+            max_peers: 64,
+        }
+    }
 }
 
 /// Storage settings.
@@ -77,6 +130,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             pending: PendingConfig::default(),
             http_limits: HttpLimits::default(),
+            p2p: P2pConfig::default(),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::{fs, io::Write, path::Path};
 
 use anyhow::{Context, Result, bail};
 use greenledger_core::{PublicKey, Signature};
-use libp2p_identity::{Keypair, PeerId};
+use libp2p::identity::{Keypair, PeerId};
 
 /// The key file's name inside the data dir.
 pub const KEY_FILE: &str = "node.key";

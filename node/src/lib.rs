@@ -1,7 +1,8 @@
 //! # greenledger-node
 //!
 //! A greenledger node: a durable, hash-chained RocksDB log of signed entries, the ledger
-//! rules at ingest (shared with the CLI through `greenledger-core`), and the HTTP API.
+//! rules at ingest (shared with the CLI through `greenledger-core`), peer-to-peer replication
+//! (gossip and anti-entropy over libp2p) and the HTTP API.
 //!
 //! # Layout
 //!
@@ -10,6 +11,7 @@
 //! * [`identity`] — the node's ed25519 key (libp2p identity; signs checkpoints).
 //! * [`store`] — RocksDB: one writer thread with group commit, concurrent readers.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
+//! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
 //! * [`metrics`] — Prometheus metrics.
 //! * [`node`] — start and orderly shutdown.
 
@@ -19,6 +21,7 @@ pub mod config;
 pub mod identity;
 pub mod metrics;
 pub mod node;
+pub mod p2p;
 pub mod store;
 
 pub use config::Config;

@@ -28,6 +28,84 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels with one value.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The kind.
+    pub kind: String,
+}
+
+/// Peer-to-peer metrics.
+#[derive(Default)]
+pub struct P2pMetrics {
+    /// Connected peers.
+    pub connected: Gauge,
+    /// Entries this node gossiped (accepted over HTTP).
+    pub gossip_published: Counter,
+    /// Gossip messages received, by validation result.
+    pub gossip_received: Family<KindLabels, Counter>,
+    /// Entries stored from peers' logs (anti-entropy).
+    pub pulled: Counter,
+    /// Sync requests served, by kind.
+    pub sync_served: Family<KindLabels, Counter>,
+    /// Connections refused, by reason (not_allowed, limit).
+    pub connections_refused: Family<KindLabels, Counter>,
+    /// Peers banned for invalid data.
+    pub peers_banned: Counter,
+}
+
+impl P2pMetrics {
+    /// Counts a refused connection.
+    pub fn refused(&self, reason: &str) {
+        self.connections_refused
+            .get_or_create(&KindLabels { kind: reason.into() })
+            .inc();
+    }
+
+    /// Counts a validated gossip message.
+    pub fn gossip(&self, result: &str) {
+        self.gossip_received
+            .get_or_create(&KindLabels { kind: result.into() })
+            .inc();
+    }
+
+    /// Counts a served sync request.
+    pub fn served(&self, kind: &str) {
+        self.sync_served.get_or_create(&KindLabels { kind: kind.into() }).inc();
+    }
+
+    fn register(&self, r: &mut Registry) {
+        let r = r.sub_registry_with_prefix("p2p");
+        r.register("peers", "Connected peers", self.connected.clone());
+        r.register(
+            "gossip_published",
+            "Entries gossiped by this node",
+            self.gossip_published.clone(),
+        );
+        r.register(
+            "gossip_received",
+            "Gossip messages received, by validation result",
+            self.gossip_received.clone(),
+        );
+        r.register(
+            "entries_pulled",
+            "Entries stored from peers' logs (anti-entropy)",
+            self.pulled.clone(),
+        );
+        r.register("sync_served", "Sync requests served, by kind", self.sync_served.clone());
+        r.register(
+            "connections_refused",
+            "Connections refused, by reason",
+            self.connections_refused.clone(),
+        );
+        r.register(
+            "peers_banned",
+            "Peers banned for sending invalid data",
+            self.peers_banned.clone(),
+        );
+    }
+}
+
 /// The node's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -45,6 +123,8 @@ pub struct Metrics {
     pub ingest_latency: Histogram,
     /// HTTP requests by route, method and status.
     pub http: Family<HttpLabels, Counter>,
+    /// Peer-to-peer.
+    pub p2p: P2pMetrics,
 }
 
 impl Default for Metrics {
@@ -93,7 +173,10 @@ impl Metrics {
             "HTTP requests by route, method and status",
             http.clone(),
         );
+        let p2p = P2pMetrics::default();
+        p2p.register(&mut registry);
         Metrics {
+            p2p,
             registry,
             log_size,
             pending,

@@ -1,8 +1,8 @@
 //! Starting and stopping a node.
 //!
 //! Shutdown order: stop accepting HTTP requests and let in-flight ones finish, stop the
-//! checkpoint ticker, then let the store writer drain its queue, sign a last checkpoint and
-//! flush RocksDB.
+//! swarm (gossip and sync), stop the checkpoint ticker, then let the store writer drain its
+//! queue, sign a last checkpoint and flush RocksDB.
 
 use std::{path::Path, sync::Arc};
 
@@ -16,6 +16,7 @@ use crate::{
     config::Config,
     identity::Identity,
     metrics::Metrics,
+    p2p::{self, Network},
     store::{Store, WriterThread},
 };
 
@@ -25,6 +26,8 @@ pub struct Node {
     token: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
     ticker: JoinHandle<()>,
+    p2p: Network,
+    p2p_token: CancellationToken,
     writer: WriterThread,
     addrs: Arc<Addrs>,
     store: Store,
@@ -40,13 +43,21 @@ impl Node {
             .await
             .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
         let http_addr = listener.local_addr()?;
+        let metrics = Arc::new(Metrics::new());
+        let p2p_token = CancellationToken::new();
+        let network = p2p::spawn(&cfg, &identity, store.clone(), metrics.clone(), p2p_token.clone()).await?;
         let addrs = Arc::new(Addrs {
             http: Some(http_addr),
-            p2p: Vec::new(),
+            p2p: network
+                .listen_addrs
+                .iter()
+                .map(|a| format!("{a}/p2p/{}", identity.peer_id()))
+                .collect(),
         });
         let state = AppState {
             store: store.clone(),
-            metrics: Arc::new(Metrics::new()),
+            network: Some(network.handle()),
+            metrics,
             identity: identity.clone(),
             addrs: addrs.clone(),
             max_body: cfg.http_limits.max_body_bytes,
@@ -80,11 +91,13 @@ impl Node {
                 }
             }
         });
-        tracing::info!(http = %http_addr, peer_id = %identity.peer_id(), network = %genesis.network_id(), name = %genesis.name, "greenledger-node serving");
+        tracing::info!(http = %http_addr, p2p = ?addrs.p2p, peer_id = %identity.peer_id(), network = %genesis.network_id(), name = %genesis.name, "greenledger-node serving");
         Ok(Node {
             token,
             http,
             ticker,
+            p2p: network,
+            p2p_token,
             writer,
             addrs,
             store,
@@ -107,6 +120,8 @@ impl Node {
             token,
             http,
             ticker,
+            p2p,
+            p2p_token,
             writer,
             store,
             ..
@@ -123,6 +138,8 @@ impl Node {
                 http.abort();
             }
         }
+        p2p_token.cancel();
+        p2p.join().await;
         let _ = ticker.await;
         drop(store);
         tokio::task::spawn_blocking(move || writer.join())

@@ -67,6 +67,11 @@ impl TestNode {
             "127.0.0.1:0",
         ])
         .args(extra)
+        .args(if extra.contains(&"--listen") {
+            &[][..]
+        } else {
+            &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
+        })
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

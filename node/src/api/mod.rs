@@ -22,13 +22,15 @@ use axum::{
 pub use error::ApiError;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::{identity::Identity, metrics::Metrics, store::Store};
+use crate::{identity::Identity, metrics::Metrics, p2p::NetworkHandle, store::Store};
 
 /// Everything a handler may need.
 #[derive(Clone)]
 pub struct AppState {
     /// The store.
     pub store: Store,
+    /// The swarm task (None when replication is off, as in some tests).
+    pub network: Option<NetworkHandle>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// The node's identity (signs checkpoints).
@@ -62,6 +64,7 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .route("/v1/log/head", get(routes::log_head))
         .route("/v1/genesis", get(routes::genesis))
         .route("/v1/health", get(routes::health))
+        .route("/v1/peers", get(routes::peers))
         .route("/metrics", get(routes::metrics))
         .fallback(routes::not_found)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))

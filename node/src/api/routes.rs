@@ -92,8 +92,10 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
             format!("the body is not valid JSON ({e}); it may be truncated"),
         ));
     }
+    let parsed = SignedEntry::from_json(&bytes);
+    let envelope = parsed.as_ref().ok().map(SignedEntry::to_json);
     let result = async {
-        let se = SignedEntry::from_json(&bytes)?;
+        let se = parsed?;
         let verified = se.verify()?;
         let id = verified.id();
         let outcome = st.store.ingest(verified).await?;
@@ -112,6 +114,12 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
             result: label.to_string(),
         })
         .inc();
+    // New entries, and the second entry of a fork (the evidence), go out on gossip.
+    if matches!(label, "stored" | "fork")
+        && let (Some(net), Some(env)) = (&st.network, envelope)
+    {
+        net.publish(env);
+    }
     let (id, outcome) = result?;
     st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());
     Ok(match outcome {
@@ -378,12 +386,22 @@ pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
         "node_key": st.identity.public_key(),
         "http": st.addrs.http,
         "p2p": st.addrs.p2p,
-        "replication": "not available in this release (each node serves its own log)",
+        "peers": st.metrics.p2p.connected.get(),
         "log_size": sh.log_size.load(Relaxed),
         "pending": sh.pending_entries.load(Relaxed),
         "forked_signers": sh.forks.load(Relaxed),
         "last_checkpoint": st.store.latest_checkpoint().ok().flatten().map(|c| json!({"size": c.size, "head": c.head, "timestamp": c.timestamp})),
     }))
+}
+
+/// `GET /v1/peers`: connected and known consortium peers, with their sync state.
+pub(crate) async fn peers(State(st): State<AppState>) -> Json<Value> {
+    let peers = match &st.network {
+        Some(n) => n.peers().await,
+        None => Vec::new(),
+    };
+    let connected = peers.iter().filter(|p| p.connected).count();
+    Json(json!({"peer_id": st.identity.peer_id().to_string(), "connected": connected, "peers": peers}))
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -62,6 +62,8 @@ pub struct Shared {
 
 pub(crate) enum WriterMsg {
     Ingest(Box<VerifiedEntry>, oneshot::Sender<Result<Outcome, IngestError>>),
+    /// Entries applied in this order in one batch (catch-up from a peer's log).
+    IngestMany(Vec<VerifiedEntry>, oneshot::Sender<Vec<Result<Outcome, IngestError>>>),
     Tick,
 }
 
@@ -173,6 +175,17 @@ impl Store {
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
+    }
+
+    /// Submits entries to be applied in the given order (a peer's log is causally ordered:
+    /// every entry comes after the entries it needs). Answers once all are durable.
+    pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
+        let n = entries.len();
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(WriterMsg::IngestMany(entries, tx)).await.is_err() {
+            return vec![Err(IngestError::ShuttingDown); n];
+        }
+        rx.await.unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n])
     }
 
     /// Asks the writer to consider a checkpoint (periodic timer).
@@ -380,11 +393,103 @@ impl Store {
         }
     }
 
+    /// Entry envelopes of log records from `from` on: at most `limit` records and about
+    /// `max_bytes` bytes (at least one record). Returns the envelopes and the next index.
+    pub fn log_entries(&self, from: u64, limit: usize, max_bytes: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        let mut next = from;
+        for (idx, id, _) in self.log_range(from, limit)? {
+            let (_, se) = self.entry(&id)?.context("a log record names a missing entry")?;
+            let json = se.to_json();
+            if !out.is_empty() && bytes + json.len() > max_bytes {
+                break;
+            }
+            bytes += json.len();
+            out.push(json);
+            next = idx + 1;
+        }
+        Ok((out, next))
+    }
+
+    /// A signer's entries at seqs `from_seq..` (at most `limit`), in seq order.
+    pub fn chain_range(&self, signer: &PublicKey, from_seq: u64, limit: usize) -> Result<Vec<SignedEntry>> {
+        let start = schema::chain_key(signer, from_seq);
+        let mut out = Vec::new();
+        for kv in self
+            .db
+            .iterator_cf(self.cf(schema::CHAINS), IteratorMode::From(&start, Direction::Forward))
+        {
+            let (k, v) = kv?;
+            if !k.starts_with(signer.as_bytes()) || out.len() >= limit {
+                break;
+            }
+            let id = schema::id_from(&v).context("damaged chain record")?;
+            if let Some((_, se)) = self.entry(&id)? {
+                out.push(se);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every fork proof (at most `limit`).
+    pub fn fork_proofs(&self, limit: usize) -> Result<Vec<ForkProof>> {
+        let mut out = Vec::new();
+        for kv in self
+            .db
+            .iterator_cf(self.cf(schema::FORKS), IteratorMode::Start)
+            .take(limit)
+        {
+            let (_, v) = kv?;
+            out.push(writer::decode_fork(&v).context("damaged fork proof")?);
+        }
+        Ok(out)
+    }
+
+    /// Pending entries (at most `limit`) with their signer, seq and prev, so that a missing
+    /// `prev` can be fetched as a chain range.
+    pub fn pending_heads(&self, limit: usize) -> Vec<(PublicKey, u64, Option<EntryId>)> {
+        self.db
+            .iterator_cf(self.cf(schema::PENDING), IteratorMode::Start)
+            .take(limit)
+            .filter_map(|kv| kv.ok())
+            .filter_map(|(_, v)| SignedEntry::from_json(&v).ok()?.decode().ok())
+            .map(|e| (e.payload.signer, e.payload.seq, e.payload.prev))
+            .collect()
+    }
+
+    /// The sync cursor kept for a peer: how many of its log records this node has applied.
+    /// Cursors are hints (losing one only means pulling again), so they are written directly.
+    pub fn cursor(&self, peer: &str) -> u64 {
+        self.db
+            .get_cf(self.cf(schema::META), cursor_key(peer))
+            .ok()
+            .flatten()
+            .and_then(|v| schema::u64_from(&v))
+            .unwrap_or(0)
+    }
+
+    /// Records a peer's sync cursor (after the entries it covers are durable).
+    pub fn set_cursor(&self, peer: &str, next: u64) {
+        if let Err(e) = self
+            .db
+            .put_cf(self.cf(schema::META), cursor_key(peer), next.to_be_bytes())
+        {
+            tracing::warn!(cause = %e, "cannot save a sync cursor");
+        }
+    }
+
     /// Flushes memtables to disk (used by tests and at shutdown).
     pub fn flush(&self) -> Result<()> {
         self.db.flush_wal(true)?;
         Ok(())
     }
+}
+
+fn cursor_key(peer: &str) -> Vec<u8> {
+    let mut k = schema::META_CURSOR_PREFIX.to_vec();
+    k.extend_from_slice(peer.as_bytes());
+    k
 }
 
 /// A signed statement of the log's size and head.

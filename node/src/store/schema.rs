@@ -12,7 +12,7 @@
 //! | `pending_v1` | entry id (32) | entry envelope (JSON) |
 //! | `forks_v1` | signer (32) ‖ seq (u64 BE) | fork proof `{"a":…,"b":…}` |
 //! | `checkpoints_v1` | log size (u64 BE) | checkpoint JSON |
-//! | `meta_v1` | name | value (`genesis`: the genesis JSON) |
+//! | `meta_v1` | name | value (`genesis`: the genesis JSON; `cursor/<peer id>`: sync cursor, u64 BE) |
 //!
 //! The log's size and head are derived from the last `log_v1` record, which is written in
 //! the same batch as its entry, so they can never disagree.
@@ -46,6 +46,8 @@ pub(crate) const ALL: [&str; 11] = [
 ];
 
 pub(crate) const META_GENESIS: &[u8] = b"genesis";
+/// `cursor/<peer id>` → how many of that peer's log records were applied (u64 BE).
+pub(crate) const META_CURSOR_PREFIX: &[u8] = b"cursor/";
 
 pub(crate) fn chain_key(signer: &PublicKey, seq: u64) -> [u8; 40] {
     let mut k = [0u8; 40];

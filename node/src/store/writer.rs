@@ -125,6 +125,8 @@ pub enum IngestError {
     ShuttingDown,
 }
 
+type ManyReply = tokio::sync::oneshot::Sender<Vec<Result<Outcome, IngestError>>>;
+
 struct Pending {
     entry: Entry,
     missing: HashSet<EntryId>,
@@ -344,6 +346,7 @@ impl Ledger {
             }
             let mut batch = Batch::default();
             let mut replies = Vec::with_capacity(msgs.len());
+            let mut many: Vec<(ManyReply, Vec<Result<Outcome, IngestError>>)> = Vec::new();
             let mut tick = false;
             for m in msgs {
                 match m {
@@ -355,15 +358,30 @@ impl Ledger {
                         let r = self.ingest((*v).into_entry(), &mut batch, false);
                         replies.push((reply, r));
                     }
+                    WriterMsg::IngestMany(entries, reply) => {
+                        if let Some(why) = &self.broken {
+                            let e = IngestError::Storage(format!("{why}; restart the node"));
+                            let _ = reply.send(vec![Err(e); entries.len()]);
+                            continue;
+                        }
+                        let rs = entries
+                            .into_iter()
+                            .map(|v| self.ingest(v.into_entry(), &mut batch, false))
+                            .collect();
+                        many.push((reply, rs));
+                    }
                     WriterMsg::Tick => tick = true,
                 }
             }
-            let staged = !batch.staged.is_empty() || !replies.is_empty();
+            let staged = !batch.staged.is_empty() || !replies.is_empty() || !many.is_empty();
             if staged {
                 if let Err(e) = self.commit(batch) {
                     tracing::error!(cause = %e, "write failed; reloading state from the database");
                     for (reply, _) in replies {
                         let _ = reply.send(Err(IngestError::Storage(e.clone())));
+                    }
+                    for (reply, rs) in many {
+                        let _ = reply.send(vec![Err(IngestError::Storage(e.clone())); rs.len()]);
                     }
                     if let Err(e) = self.reload() {
                         tracing::error!(cause = %e, "cannot reload the store state; refusing all writes until restart");
@@ -376,6 +394,9 @@ impl Ledger {
                 self.publish();
                 for (reply, r) in replies {
                     let _ = reply.send(r);
+                }
+                for (reply, rs) in many {
+                    let _ = reply.send(rs);
                 }
             }
             self.publish();
