@@ -9,6 +9,9 @@
 //!   `--json` outputs, key files and input errors.
 //! * `refusals` — every way an entry or a bundle is refused: tampering, missing inputs, a
 //!   wrong roll-up, membership, revocation, supersession, forks, unknown kinds and versions.
+//! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
+//! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
+//!   outsiders and hostile peers.
 //!
 //! Run with `cargo test -p greenledger-tests`; set `GREENLEDGER_BIN` to test another build of
 //! the binary (e.g. `target/release/greenledger`).
@@ -17,5 +20,6 @@ mod careful;
 mod cli;
 mod node;
 mod node_util;
+mod p2p;
 mod refusals;
 mod util;

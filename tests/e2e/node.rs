@@ -23,15 +23,15 @@ use crate::{
 };
 
 /// Signs entries for one key with the right seq/prev, using greenledger-core directly.
-struct Chain {
+pub(crate) struct Chain {
     key: SecretKey,
     network: greenledger_core::NetworkId,
-    seq: u64,
-    prev: Option<EntryId>,
+    pub(crate) seq: u64,
+    pub(crate) prev: Option<EntryId>,
 }
 
 impl Chain {
-    fn new(key: SecretKey, genesis: &Genesis) -> Chain {
+    pub(crate) fn new(key: SecretKey, genesis: &Genesis) -> Chain {
         Chain {
             key,
             network: genesis.network_id(),
@@ -40,7 +40,12 @@ impl Chain {
         }
     }
 
-    fn sign(&mut self, body: Body) -> SignedEntry {
+    /// The signer's public key.
+    pub(crate) fn public(&self) -> greenledger_core::PublicKey {
+        self.key.public()
+    }
+
+    pub(crate) fn sign(&mut self, body: Body) -> SignedEntry {
         self.seq += 1;
         let p = Payload {
             network: self.network,
@@ -55,7 +60,7 @@ impl Chain {
         v.signed().clone()
     }
 
-    fn admit(&mut self, member: &SecretKey, name: &str, role: Role) -> SignedEntry {
+    pub(crate) fn admit(&mut self, member: &SecretKey, name: &str, role: Role) -> SignedEntry {
         self.sign(Body::MemberAdmit(MemberAdmit {
             member: member.public(),
             name: name.into(),
@@ -65,7 +70,7 @@ impl Chain {
     }
 
     /// An attestation with a correct total; `inputs` are (entry, quantity, that entry's total).
-    fn attest(&mut self, part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> SignedEntry {
+    pub(crate) fn attest(&mut self, part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> SignedEntry {
         let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
         let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
         for (id, q, _) in inputs {
@@ -84,7 +89,7 @@ impl Chain {
     }
 }
 
-fn total_of(se: &SignedEntry) -> i64 {
+pub(crate) fn total_of(se: &SignedEntry) -> i64 {
     se.decode()
         .unwrap()
         .attestation()

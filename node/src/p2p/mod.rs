@@ -866,15 +866,18 @@ impl Loop {
                     p.last_error = Some(error.to_string());
                 }
                 tracing::debug!(peer = %peer, cause = %error, "sync request failed");
-                if matches!(error, request_response::OutboundFailure::Io(_)) {
-                    // A response that does not decode is garbage from the peer.
-                    self.strike(peer, 1, "unreadable sync response");
+                if let request_response::OutboundFailure::Io(e) = &error
+                    && is_garbage(e)
+                {
+                    self.strike(peer, 1, "undecodable sync response");
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(peer = %peer, cause = %error, "sync request from peer failed");
-                if matches!(error, request_response::InboundFailure::Io(_)) {
-                    self.strike(peer, 1, "unreadable sync request");
+                if let request_response::InboundFailure::Io(e) = &error
+                    && is_garbage(e)
+                {
+                    self.strike(peer, 1, "undecodable sync request");
                 }
             }
             request_response::Event::ResponseSent { .. } => {}
@@ -1081,6 +1084,16 @@ impl Loop {
             }
         }
     }
+}
+
+/// Whether a sync stream failed because of what the peer sent (bytes that do not decode as a
+/// message of the protocol), rather than because the connection went away.
+fn is_garbage(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::InvalidData | ErrorKind::Unsupported | ErrorKind::Other
+    )
 }
 
 /// Validates a gossip message through the ledger: (acceptance, result label, follow up).

@@ -1,0 +1,573 @@
+//! Peer-to-peer replication, end to end: real `greenledger-node` processes on loopback that
+//! gossip and pull from each other, and a hostile peer built from the node's own libp2p stack.
+
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::{
+    collections::BTreeSet,
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use greenledger_core::{Genesis, Role, SecretKey, SignedEntry};
+use serde_json::Value;
+
+use crate::{
+    node::{Chain, total_of},
+    node_util::{TestNode, node_cmd},
+    util::Env,
+};
+
+/// How long convergence may take before a test fails (the nodes sync every 300 ms here).
+const CONVERGE: Duration = Duration::from_secs(90);
+
+/// A consortium of node data dirs (each with its peer id named in the genesis), plus the
+/// admin's signing chain.
+struct Cluster {
+    env: Env,
+    genesis_path: PathBuf,
+    genesis: Genesis,
+    admin: Chain,
+    nodes: Vec<Option<TestNode>>,
+    config: PathBuf,
+}
+
+impl Cluster {
+    /// `n` node data dirs and `extra` more peer ids named in the genesis (for test peers).
+    fn new(n: usize, extra_peers: &[String]) -> Cluster {
+        let env = Env::new();
+        let mut peer_ids = Vec::new();
+        for i in 0..n {
+            let dir = env.path(&format!("node{i}"));
+            let (code, out, err) = node_cmd(&["init", "--data-dir", &dir.display().to_string()]);
+            assert_eq!(code, 0, "init: {err}");
+            peer_ids.push(out.lines().last().unwrap().trim().to_string());
+        }
+        let admin_key = SecretKey::generate();
+        let mut named = peer_ids.clone();
+        named.extend(extra_peers.iter().cloned());
+        let genesis = Genesis::new("p2p-test", "2026-01-01T00:00:00Z", vec![admin_key.public()], named).unwrap();
+        let genesis_path = env.path("p2p-genesis.json");
+        std::fs::write(&genesis_path, genesis.canonical_bytes()).unwrap();
+        let config = env.path("fast.toml");
+        std::fs::write(
+            &config,
+            "[p2p]\nsync_interval = \"300ms\"\nredial_interval = \"300ms\"\nheartbeat = \"200ms\"\n",
+        )
+        .unwrap();
+        let admin = Chain::new(admin_key, &genesis);
+        Cluster {
+            env,
+            genesis_path,
+            genesis,
+            admin,
+            nodes: (0..n).map(|_| None).collect(),
+            config,
+        }
+    }
+
+    /// The p2p addresses of the running nodes (from their /v1/health).
+    fn addrs(&self, except: usize) -> Vec<String> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != except)
+            .filter_map(|(_, n)| n.as_ref())
+            .flat_map(|n| p2p_addrs(n))
+            .collect()
+    }
+
+    /// Starts node `i`, bootstrapping to every running node plus `bootstrap`.
+    fn start(&mut self, i: usize, bootstrap: &[String]) {
+        let mut list = self.addrs(i);
+        list.extend(bootstrap.iter().cloned());
+        self.start_exact(i, &list);
+    }
+
+    /// Starts node `i`, bootstrapping to `list` only.
+    fn start_exact(&mut self, i: usize, list: &[String]) {
+        let list = list.to_vec();
+        let mut args: Vec<String> = vec!["--config".into(), self.config.display().to_string()];
+        for b in list {
+            args.push("--bootstrap".into());
+            args.push(b);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let dir = self.env.path(&format!("node{i}"));
+        self.nodes[i] = Some(TestNode::start_with(&dir, &self.genesis_path, &args));
+    }
+
+    /// Starts every node, each bootstrapping to the ones before it.
+    fn start_all(&mut self) {
+        for i in 0..self.nodes.len() {
+            self.start(i, &[]);
+        }
+    }
+
+    fn node(&self, i: usize) -> &TestNode {
+        self.nodes[i].as_ref().expect("node running")
+    }
+
+    fn running(&self) -> Vec<&TestNode> {
+        self.nodes.iter().filter_map(|n| n.as_ref()).collect()
+    }
+
+    /// Submits to node `i` and expects it stored (201), pending (202) or known (200).
+    fn submit(&self, i: usize, se: &SignedEntry) {
+        let (st, body) = self.node(i).submit(&se.to_json());
+        assert!(matches!(st, 200..=202), "node {i} refused an entry: {st} {body}");
+    }
+
+    /// Admits a supplier through node `i`.
+    fn supplier(&mut self, i: usize, name: &str) -> Chain {
+        self.supplier_and_admission(i, name).0
+    }
+
+    /// Admits a supplier through node `i`; also returns the admission.
+    fn supplier_and_admission(&mut self, i: usize, name: &str) -> (Chain, SignedEntry) {
+        let key = SecretKey::generate();
+        let admit = self.admin.admit(&key, name, Role::Supplier);
+        let (st, body) = self.node(i).submit(&admit.to_json());
+        assert_eq!(st, 201, "{body}");
+        (Chain::new(key, &self.genesis), admit)
+    }
+
+    /// Waits until every running node holds exactly `want` entries with identical id sets.
+    fn converge(&self, want: u64) -> String {
+        let deadline = Instant::now() + CONVERGE;
+        loop {
+            let sizes: Vec<u64> = self.running().iter().map(|n| n.log_size()).collect();
+            if sizes.iter().all(|s| *s == want) {
+                let digests: BTreeSet<String> = self.running().iter().map(|n| digest(n)).collect();
+                if digests.len() == 1 {
+                    return digests.into_iter().next().unwrap();
+                }
+            }
+            if Instant::now() > deadline {
+                let peers: Vec<Value> = self.running().iter().map(|n| n.get("/v1/peers").1).collect();
+                panic!(
+                    "nodes did not converge on {want} entries within {CONVERGE:?}: sizes {sizes:?}\npeers: {peers:#?}\nlog of the first node:\n{}",
+                    self.running()[0].log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A node's p2p addresses (with /p2p/PEER_ID) from /v1/health.
+fn p2p_addrs(n: &TestNode) -> Vec<String> {
+    let (_, h) = n.get("/v1/health");
+    h["p2p"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// blake3 over the sorted entry ids of a node's log.
+fn digest(n: &TestNode) -> String {
+    let mut ids = Vec::new();
+    let mut from = 0u64;
+    loop {
+        let (st, page) = n.get(&format!("/v1/log?from={from}&limit=1000"));
+        assert_eq!(st, 200, "{page}");
+        for r in page["records"].as_array().unwrap() {
+            ids.push(r["id"].as_str().unwrap().to_string());
+        }
+        match page["next"].as_u64() {
+            Some(next) => from = next,
+            None => break,
+        }
+    }
+    ids.sort();
+    blake3::hash(ids.join("\n").as_bytes()).to_hex().to_string()
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + CONVERGE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn metric(n: &TestNode, name: &str) -> f64 {
+    let (_, body) = n.get_raw("/metrics");
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[test]
+fn an_entry_submitted_to_any_of_five_nodes_reaches_every_node() {
+    let mut c = Cluster::new(5, &[]);
+    c.start_all();
+    let mut suppliers: Vec<Chain> = (0..5).map(|i| c.supplier(0, &format!("Supplier {i}"))).collect();
+    let mut count = 5; // the admissions
+    let mut last = Vec::new();
+    // Every supplier's chain is scattered over all nodes: entry j of supplier i goes to node
+    // (i + j) % 5, so nodes see entries before their `prev` and must fetch or wait.
+    for j in 0..12 {
+        for (i, s) in suppliers.iter_mut().enumerate() {
+            let inputs: Vec<(greenledger_core::EntryId, i64, i64)> = match last.get(i) {
+                Some((id, total)) if j % 3 == 2 => vec![(*id, 500_000, *total)],
+                _ => Vec::new(),
+            };
+            let se = s.attest(&format!("urn:test:p2p:s{i}:part{j}"), 1000 + j as i64, &inputs);
+            c.submit((i + j) % 5, &se);
+            let e = (se.id(), total_of(&se));
+            if last.len() <= i {
+                last.push(e);
+            } else if j % 3 == 0 {
+                last[i] = e;
+            }
+            count += 1;
+        }
+    }
+    let d = c.converge(count);
+    assert_eq!(d.len(), 64);
+    // Every node is connected to the others (peer exchange turns bootstrap lists into a mesh).
+    for n in c.running() {
+        let (_, peers) = n.get("/v1/peers");
+        assert_eq!(peers["connected"], 4, "{peers:#}");
+    }
+    // The gossip path was taken (not only anti-entropy).
+    let received: f64 = c
+        .running()
+        .iter()
+        .map(|n| metric(n, "greenledger_p2p_gossip_received"))
+        .sum();
+    assert!(received > 0.0, "no gossip received anywhere");
+}
+
+#[test]
+fn a_node_stopped_during_500_submissions_catches_up_after_restart() {
+    let mut c = Cluster::new(3, &[]);
+    c.start_all();
+    let mut s = c.supplier(0, "Busy Supplier");
+    c.converge(1);
+    assert_eq!(c.nodes[2].as_mut().unwrap().stop(), 0);
+    c.nodes[2] = None;
+    for j in 0..500 {
+        let se = s.attest(&format!("urn:test:p2p:batch{j}"), 1000 + j, &[]);
+        c.submit(j as usize % 2, &se);
+    }
+    let d = c.converge(501);
+    c.start(2, &[]);
+    assert_eq!(c.converge(501), d);
+    let (_, peers) = c.node(2).get("/v1/peers");
+    let caught_up = peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["sync"]["caught_up"] == true && p["sync"]["entries_pulled"].as_u64().unwrap_or(0) > 0);
+    assert!(caught_up, "the restarted node reports no completed pull: {peers:#}");
+}
+
+/// A TCP forwarder the test can cut and restore: a link between the two sides of a partition.
+struct Link {
+    port: u16,
+    open: Arc<AtomicBool>,
+}
+
+impl Link {
+    fn new(target: u16) -> Link {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(false));
+        let open2 = open.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(inbound) = conn else { continue };
+                if !open2.load(Ordering::SeqCst) {
+                    drop(inbound); // the link is down: connections die at once
+                    continue;
+                }
+                let Ok(outbound) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                pipe(inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                pipe(outbound, inbound);
+            }
+        });
+        Link { port, open }
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16 << 10];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+#[test]
+fn a_two_three_partition_with_entries_on_both_sides_converges_after_healing() {
+    let mut c = Cluster::new(5, &[]);
+    // Side A: nodes 0 and 1. Side B: nodes 2, 3 and 4, whose only way to side A is a link to
+    // node 0 that starts cut.
+    c.start_exact(0, &[]);
+    c.start_exact(1, &p2p_addrs(c.node(0)));
+    let node0 = p2p_addrs(c.node(0)).into_iter().next().unwrap();
+    let port: u16 = node0
+        .split("/tcp/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let link = Link::new(port);
+    let via_link = node0.replace(&format!("/tcp/{port}/"), &format!("/tcp/{}/", link.port));
+    c.start_exact(2, std::slice::from_ref(&via_link));
+    let node2 = p2p_addrs(c.node(2));
+    c.start_exact(3, &[node2.clone(), vec![via_link.clone()]].concat());
+    c.start_exact(4, &node2);
+    // Both suppliers are admitted on both sides (the same signed entries).
+    let (ka, kb) = (SecretKey::generate(), SecretKey::generate());
+    let admits = [
+        c.admin.admit(&ka, "West Supplier", Role::Supplier),
+        c.admin.admit(&kb, "East Supplier", Role::Supplier),
+    ];
+    for a in &admits {
+        c.submit(0, a);
+        c.submit(2, a);
+    }
+    let (mut west, mut east) = (Chain::new(ka, &c.genesis), Chain::new(kb, &c.genesis));
+    for j in 0..20 {
+        c.submit(
+            j % 2,
+            &west.attest(&format!("urn:test:p2p:west{j}"), 100 + j as i64, &[]),
+        );
+    }
+    for j in 0..30 {
+        c.submit(
+            2 + j % 3,
+            &east.attest(&format!("urn:test:p2p:east{j}"), 200 + j as i64, &[]),
+        );
+    }
+    wait_for("each side to settle", || {
+        (0..2).all(|i| c.node(i).log_size() == 22) && (2..5).all(|i| c.node(i).log_size() == 32)
+    });
+    // Partitioned for real: a few sync rounds later the sides still differ.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(c.node(0).log_size(), 22, "side A received entries across a cut link");
+    assert_eq!(c.node(3).log_size(), 32, "side B received entries across a cut link");
+    link.open.store(true, Ordering::SeqCst);
+    c.converge(52);
+}
+
+#[test]
+fn a_fork_sent_to_two_nodes_ends_as_a_proof_on_every_node_and_fails_verification() {
+    let mut c = Cluster::new(3, &[]);
+    c.start_all();
+    let mut s = c.supplier(0, "Two-Faced Cathodes");
+    let first = s.attest("urn:test:p2p:cathode", 5000, &[]);
+    c.submit(0, &first);
+    c.converge(2);
+    let (seq, prev) = (s.seq, s.prev);
+    let one = s.attest("urn:test:p2p:anode", 6000, &[]);
+    s.seq = seq;
+    s.prev = prev;
+    let other = s.attest("urn:test:p2p:anode", 1, &[]);
+    assert_ne!(one.id(), other.id());
+    // Both at once, to two different nodes.
+    let (a, b) = (one.to_json(), other.to_json());
+    let n0 = c.node(0).url.clone();
+    let n1 = c.node(1).url.clone();
+    let t1 = std::thread::spawn(move || post(&n0, &a));
+    let t2 = std::thread::spawn(move || post(&n1, &b));
+    let (s1, s2) = (t1.join().unwrap(), t2.join().unwrap());
+    assert!(
+        [s1, s2].iter().all(|s| *s == 201 || *s == 409),
+        "each node stores its copy or already sees the fork: {s1} {s2}"
+    );
+    let signer = s.public().to_string();
+    for (i, n) in c.running().iter().enumerate() {
+        wait_for(&format!("node {i} to flag the fork"), || {
+            let (_, v) = n.get(&format!("/v1/signers/{signer}"));
+            v["forked_at_seq"] == 2 && v["fork_proofs"] == 1
+        });
+    }
+    // A buyer verifying the part against the node nobody submitted the fork to is told.
+    let out = c
+        .env
+        .run(&[
+            "verify",
+            "urn:test:p2p:anode",
+            "--node",
+            &c.node(2).url,
+            "--genesis",
+            &c.genesis_path.display().to_string(),
+        ])
+        .code(1);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.to_lowercase().contains("fork"),
+        "verify does not name the fork:\n{text}"
+    );
+}
+
+fn post(url: &str, body: &[u8]) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    agent
+        .post(&format!("{url}/v1/entries"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
+    use futures::StreamExt;
+    use greenledger_node::p2p::{BehaviourEvent, build_swarm, topic};
+    use libp2p::{Multiaddr, gossipsub, swarm::SwarmEvent};
+
+    // Mallory: a peer id the genesis names (so it may connect), driven by this test.
+    let mallory_dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = node_cmd(&["init", "--data-dir", &mallory_dir.path().display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let mallory_peer = out.lines().last().unwrap().trim().to_string();
+    let mut c = Cluster::new(2, std::slice::from_ref(&mallory_peer));
+    c.start_all();
+    let (mut honest, admission) = c.supplier_and_admission(0, "Honest Supplier");
+    c.converge(1);
+    let node0 = p2p_addrs(c.node(0)).into_iter().next().unwrap();
+
+    // 1. An outsider: a real node with the genesis, whose peer id nobody admitted. It holds a
+    // valid entry the consortium lacks, and dials node 0.
+    let outsider = TestNode::start_with(
+        &c.env.path("outsider"),
+        &c.genesis_path,
+        &["--config", &c.config.display().to_string(), "--bootstrap", &node0],
+    );
+    let smuggled = honest.attest("urn:test:p2p:smuggled", 1, &[]);
+    assert_eq!(outsider.submit(&admission.to_json()).0, 201);
+    let (st, body) = outsider.submit(&smuggled.to_json());
+    assert_eq!(st, 201, "{body}");
+    wait_for("node 0 to refuse the outsider", || {
+        metric(c.node(0), "greenledger_p2p_connections_refused") >= 1.0
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(outsider.get("/v1/peers").1["connected"], 0);
+    for n in c.running() {
+        assert_eq!(n.log_size(), 1, "an entry crossed from the outsider");
+        let (_, peers) = n.get("/v1/peers");
+        assert!(!peers.to_string().contains(&outsider_peer(&outsider)), "{peers:#}");
+    }
+    drop(outsider);
+
+    // 2. Mallory connects and gossips entries with broken signatures.
+    let identity = greenledger_node::identity::Identity::load(mallory_dir.path()).unwrap();
+    let network = c.genesis.network_id();
+    let mut junk = Chain::new(SecretKey::generate(), &c.genesis);
+    let bad: Vec<Vec<u8>> = (0..10)
+        .map(|k| {
+            let se = junk.attest(&format!("urn:test:p2p:junk{k}"), 1, &[]);
+            let mut json = String::from_utf8(se.to_json()).unwrap();
+            let at = json.len() - 4;
+            let flipped = if &json[at..at + 1] == "0" { "1" } else { "0" };
+            json.replace_range(at..at + 1, flipped);
+            json.into_bytes()
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let banned = rt.block_on(async {
+        let mut swarm = build_swarm(&identity, &network, &greenledger_node::Config::default()).unwrap();
+        let target: Multiaddr = node0.parse().unwrap();
+        for named in &c.genesis.node_peers {
+            swarm.behaviour_mut().allow.allow_peer(named.parse().unwrap());
+        }
+        swarm.dial(target.clone()).unwrap();
+        let deadline = tokio::time::Instant::now() + CONVERGE;
+        // Wait until node 0 has joined the topic, then publish the junk.
+        loop {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .expect("node 0 subscribed");
+            if let SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { .. })) = ev {
+                break;
+            }
+        }
+        for b in &bad {
+            let _ = swarm.behaviour_mut().gossipsub.publish(topic(&network), b.clone());
+        }
+        // Node 0 rejects each, strikes mallory and, after 5 strikes, disconnects it.
+        loop {
+            match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
+                Ok(SwarmEvent::ConnectionClosed { num_established: 0, .. }) => break,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        // Dialling again is refused while the ban lasts.
+        swarm.dial(target).unwrap();
+        let again = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match tokio::time::timeout_at(again, swarm.select_next_some()).await {
+                Ok(SwarmEvent::ConnectionClosed { num_established: 0, .. })
+                | Ok(SwarmEvent::OutgoingConnectionError { .. }) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    });
+    assert!(
+        banned,
+        "node 0 did not disconnect and refuse the peer that sent invalid entries"
+    );
+    let (_, peers) = c.node(0).get("/v1/peers");
+    let m = peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == mallory_peer.as_str())
+        .unwrap_or_else(|| panic!("mallory is not listed: {peers:#}"));
+    assert!(m["strikes"].as_u64().unwrap() >= 5, "{m:#}");
+    assert!(m["banned_until"].is_string(), "{m:#}");
+    assert!(metric(c.node(0), "greenledger_p2p_peers_banned") >= 1.0);
+    assert!(metric(c.node(0), "greenledger_p2p_gossip_received_total{kind=\"invalid\"}") >= 5.0);
+    for n in c.running() {
+        assert_eq!(n.log_size(), 1, "an invalid entry was stored");
+    }
+
+    // 3. Honest traffic goes on.
+    let mut s = c.supplier(1, "Later Supplier");
+    c.submit(0, &s.attest("urn:test:p2p:after", 10, &[]));
+    c.converge(3);
+}
+
+fn outsider_peer(n: &TestNode) -> String {
+    n.get("/v1/health").1["peer_id"].as_str().unwrap().to_string()
+}
