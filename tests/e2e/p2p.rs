@@ -80,7 +80,7 @@ impl Cluster {
             .enumerate()
             .filter(|(i, _)| *i != except)
             .filter_map(|(_, n)| n.as_ref())
-            .flat_map(|n| p2p_addrs(n))
+            .flat_map(p2p_addrs)
             .collect()
     }
 

@@ -752,21 +752,19 @@ impl Loop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 cause,
                 ..
             } => {
-                if num_established == 0 {
-                    tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
-                    let peer = self.peer(peer_id);
-                    peer.connected_since = None;
-                    peer.direction = None;
-                    peer.log_in_flight = false;
-                    self.metrics
-                        .p2p
-                        .connected
-                        .set(self.swarm.connected_peers().count() as i64);
-                }
+                tracing::info!(peer = %peer_id, cause = ?cause, "peer disconnected");
+                let peer = self.peer(peer_id);
+                peer.connected_since = None;
+                peer.direction = None;
+                peer.log_in_flight = false;
+                self.metrics
+                    .p2p
+                    .connected
+                    .set(self.swarm.connected_peers().count() as i64);
             }
             SwarmEvent::IncomingConnectionError {
                 error,
