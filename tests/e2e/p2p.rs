@@ -571,3 +571,57 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
 fn outsider_peer(n: &TestNode) -> String {
     n.get("/v1/health").1["peer_id"].as_str().unwrap().to_string()
 }
+
+#[test]
+fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
+    use greenledger_core::{
+        Body,
+        model::{MemberAdmit, MemberRevoke},
+    };
+    let mut c = Cluster::new(2, &[]);
+    c.start_all();
+    let mut s = c.supplier(0, "Supplier");
+    c.submit(0, &s.attest("urn:test:p2p:before", 1, &[]));
+    let digest_before = c.converge(2);
+    // A third node that the genesis does not name.
+    let mut args: Vec<String> = vec!["--config".into(), c.config.display().to_string()];
+    for a in c.addrs(9) {
+        args.extend(["--bootstrap".into(), a]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let newcomer = TestNode::start_with(&c.env.path("newcomer"), &c.genesis_path, &args);
+    let peer = outsider_peer(&newcomer);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(newcomer.log_size(), 0, "a node nobody admitted received entries");
+    // The admin admits its operator's key with role node and the node's peer id.
+    let operator = SecretKey::generate();
+    let admit = c.admin.sign(Body::MemberAdmit(MemberAdmit {
+        member: operator.public(),
+        name: "Newcomer Node Operator".into(),
+        role: Role::Node,
+        peer_id: Some(peer.clone()),
+    }));
+    c.submit(0, &admit);
+    c.converge(3);
+    wait_for("the admitted node to catch up", || newcomer.log_size() == 3);
+    assert_ne!(digest(&newcomer), digest_before);
+    assert_eq!(digest(&newcomer), digest(c.node(0)));
+    // Revoked: the consortium disconnects it and refuses it from then on.
+    let revoke = c.admin.sign(Body::MemberRevoke(MemberRevoke {
+        member: operator.public(),
+        after_seq: 0,
+        reason: Some("node decommissioned".into()),
+    }));
+    c.submit(1, &revoke);
+    c.converge(4);
+    wait_for("the revoked node to be disconnected", || {
+        c.running().iter().all(|n| n.get("/v1/peers").1["connected"] == 1)
+    });
+    c.submit(0, &s.attest("urn:test:p2p:after", 2, &[]));
+    c.converge(5);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(newcomer.log_size() <= 4, "a revoked node still receives entries");
+    let (_, peers) = c.node(0).get("/v1/peers");
+    let listed = peers["peers"].as_array().unwrap().iter().find(|p| p["peer_id"] == peer.as_str());
+    assert!(listed.is_none_or(|p| p["connected"] == false), "{peers:#}");
+}
