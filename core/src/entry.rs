@@ -288,6 +288,23 @@ mod tests {
     }
 
     #[test]
+    fn verify_many_equals_verify_on_each() {
+        let (_, good) = sample();
+        let mut bad_sig = good.signed().clone();
+        bad_sig.signature.0[0] ^= 1;
+        let undecodable = SignedEntry::from_parts(b"{}".to_vec(), *good.signed().signature());
+        let mut all = vec![good.signed().clone(); 300];
+        all[7] = bad_sig;
+        all[299] = undecodable;
+        let many = verify_many(all.clone());
+        assert_eq!(many.len(), all.len());
+        for (m, one) in many.iter().zip(&all) {
+            assert_eq!(m, &one.verify());
+        }
+        assert!(many[7].is_err() && many[299].is_err() && many[8].is_ok());
+    }
+
+    #[test]
     fn reformatted_payload_is_refused_with_a_clear_error() {
         let (_, e) = sample();
         let json = String::from_utf8(e.signed().to_json()).unwrap().replace(",\"", ", \"");

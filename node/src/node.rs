@@ -37,15 +37,26 @@ impl Node {
     /// Opens the store, binds the HTTP listener and starts serving.
     pub async fn start(cfg: Config, data_dir: &Path, genesis: &Genesis) -> Result<Node> {
         let identity = Identity::load(data_dir)?;
-        let db_dir = data_dir.join("db");
-        let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
+        // Everything that can fail on bad flags fails before the store opens.
+        p2p::check_config(&cfg)?;
         let listener = TcpListener::bind(cfg.http)
             .await
             .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
         let http_addr = listener.local_addr()?;
+        let db_dir = data_dir.join("db");
+        let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
         let metrics = Arc::new(Metrics::new());
         let p2p_token = CancellationToken::new();
-        let network = p2p::spawn(&cfg, &identity, store.clone(), metrics.clone(), p2p_token.clone()).await?;
+        let network = match p2p::spawn(&cfg, &identity, store.clone(), metrics.clone(), p2p_token.clone()).await {
+            Ok(n) => n,
+            Err(e) => {
+                // Close the store before reporting, so that the process never exits while the
+                // writer thread still holds RocksDB.
+                drop(store);
+                let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+                return Err(e);
+            }
+        };
         let addrs = Arc::new(Addrs {
             http: Some(http_addr),
             p2p: network

@@ -961,3 +961,39 @@ fn concurrent_signing_with_one_key_does_not_fork_it() {
     assert_eq!(signer["head"]["seq"], Value::from(4));
     assert_eq!(signer["forked_at_seq"], Value::Null);
 }
+
+#[test]
+fn entries_built_on_a_refused_entry_are_refused_not_held() {
+    let mut s = setup();
+    let good = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
+    assert_eq!(s.node.submit(&good.to_json()).0, 201);
+    let wrong_total = |chain: &mut Chain, own: i64| {
+        let mut a = Attestation::new(
+            "urn:greenledger:test:bar",
+            Unit::Kilogram,
+            Emissions::headline(Mass(own)),
+        );
+        a.total = Emissions::headline(Mass(own + 1));
+        chain.sign(Body::Attestation(Box::new(a)))
+    };
+    // A child that arrives after its parent was refused is refused at once.
+    let bad = wrong_total(&mut s.supplier, 7);
+    let child = s.supplier.attest("urn:greenledger:test:child", 1, &[]);
+    assert_eq!(error_code(&s.node.submit(&bad.to_json()).1), "rollup_mismatch");
+    let (st, b) = s.node.submit(&child.to_json());
+    assert_eq!((st, error_code(&b)), (422, "depends_on_refused"), "{b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains(&bad.id().to_hex()),
+        "{b}"
+    );
+    // A child that was waiting for its parent leaves the pending area when the parent is refused.
+    s.supplier.seq = 1;
+    s.supplier.prev = Some(good.id());
+    let bad2 = wrong_total(&mut s.supplier, 9);
+    let child2 = s.supplier.attest("urn:greenledger:test:child2", 1, &[]);
+    assert_eq!(s.node.submit(&child2.to_json()).0, 202);
+    assert_eq!(s.node.get("/v1/pending").1["pending"].as_array().unwrap().len(), 1);
+    assert_eq!(error_code(&s.node.submit(&bad2.to_json()).1), "rollup_mismatch");
+    assert_eq!(s.node.get("/v1/pending").1["pending"].as_array().unwrap().len(), 0);
+    assert_eq!(s.node.log_size(), 2, "only the admission and the good entry are stored");
+}

@@ -214,6 +214,7 @@ fn an_entry_submitted_to_any_of_five_nodes_reaches_every_node() {
     let mut c = Cluster::new(5, &[]);
     c.start_all();
     let mut suppliers: Vec<Chain> = (0..5).map(|i| c.supplier(0, &format!("Supplier {i}"))).collect();
+    c.converge(5); // every node knows the suppliers before they sign through it
     let mut count = 5; // the admissions
     let mut last = Vec::new();
     // Every supplier's chain is scattered over all nodes: entry j of supplier i goes to node
@@ -356,6 +357,9 @@ fn a_two_three_partition_with_entries_on_both_sides_converges_after_healing() {
         c.submit(2, a);
     }
     let (mut west, mut east) = (Chain::new(ka, &c.genesis), Chain::new(kb, &c.genesis));
+    wait_for("the admissions on each side", || {
+        (0..5).all(|i| c.node(i).log_size() == 2)
+    });
     for j in 0..20 {
         c.submit(
             j % 2,
@@ -545,7 +549,8 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     });
     assert!(
         banned,
-        "node 0 did not disconnect and refuse the peer that sent invalid entries"
+        "node 0 did not disconnect and refuse the peer that sent invalid entries; its log:\n{}",
+        c.node(0).log()
     );
     let (_, peers) = c.node(0).get("/v1/peers");
     let m = peers["peers"]
@@ -564,6 +569,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
 
     // 3. Honest traffic goes on.
     let mut s = c.supplier(1, "Later Supplier");
+    c.converge(2);
     c.submit(0, &s.attest("urn:test:p2p:after", 10, &[]));
     c.converge(3);
 }
@@ -622,6 +628,45 @@ fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(newcomer.log_size() <= 4, "a revoked node still receives entries");
     let (_, peers) = c.node(0).get("/v1/peers");
-    let listed = peers["peers"].as_array().unwrap().iter().find(|p| p["peer_id"] == peer.as_str());
+    let listed = peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == peer.as_str());
     assert!(listed.is_none_or(|p| p["connected"] == false), "{peers:#}");
+}
+
+#[test]
+fn bad_p2p_flags_are_refused_with_a_message() {
+    let c = Cluster::new(1, &[]);
+    let dir = c.env.path("node0").display().to_string();
+    let genesis = c.genesis_path.display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--data-dir",
+            &dir,
+            "--genesis",
+            &genesis,
+            "--http",
+            "127.0.0.1:0",
+        ];
+        args.extend(extra);
+        node_cmd(&args)
+    };
+    let (code, _, err) = run(&["--listen", "127.0.0.1:7071"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not a multiaddr"), "{err}");
+    let (code, _, err) = run(&["--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", "node2:7071"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--bootstrap") && err.contains("is not a multiaddr"),
+        "{err}"
+    );
+    // A port another program holds.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let (code, _, err) = run(&["--listen", &format!("/ip4/127.0.0.1/tcp/{port}")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot listen on"), "{err}");
 }

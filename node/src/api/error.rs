@@ -105,11 +105,18 @@ impl From<IngestError> for ApiError {
             }
             IngestError::Rule(RuleError::Supersession(_)) => (S::UNPROCESSABLE_ENTITY, "invalid_supersession"),
             IngestError::Rule(RuleError::InputNotAttestation(..)) => (S::UNPROCESSABLE_ENTITY, "invalid_input"),
+            IngestError::DependsOnRefused { .. } => (S::UNPROCESSABLE_ENTITY, "depends_on_refused"),
             IngestError::PendingFull { .. } => (S::SERVICE_UNAVAILABLE, "pending_full"),
             IngestError::Storage(_) => (S::INTERNAL_SERVER_ERROR, "storage_error"),
             IngestError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down"),
         };
-        Self::new(status, code, e.to_string())
+        let mut message = e.to_string();
+        if code == "unknown_signer" {
+            message.push_str(
+                " (as far as this node knows: an admission submitted to another node reaches this one within seconds; retry then)",
+            );
+        }
+        Self::new(status, code, message)
     }
 }
 

@@ -258,7 +258,12 @@ struct Peer {
     cursor: u64,
     cursor_loaded: bool,
     peer_log_size: Option<u64>,
-    log_in_flight: bool,
+    /// The outstanding log request, if any.
+    log_request: Option<OutboundRequestId>,
+    /// A log response is being applied (the cursor moves when it is done).
+    applying: bool,
+    /// Outstanding requests other than the log request.
+    requests_out: usize,
     pulled: u64,
     last_sync: Option<SystemTime>,
     last_error: Option<String>,
@@ -318,6 +323,24 @@ impl Network {
     }
 }
 
+/// Parses `--listen` and `--bootstrap` (run before anything is opened).
+pub fn check_config(cfg: &Config) -> Result<(Multiaddr, Vec<Multiaddr>)> {
+    let listen: Multiaddr = cfg.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not a multiaddr (like /ip4/127.0.0.1/tcp/7071)",
+            cfg.listen
+        )
+    })?;
+    let mut bootstrap = Vec::new();
+    for b in &cfg.bootstrap {
+        let addr: Multiaddr = b.parse().with_context(|| {
+            format!("--bootstrap {b:?} is not a multiaddr (like /ip4/127.0.0.1/tcp/7071/p2p/PEER_ID)")
+        })?;
+        bootstrap.push(addr);
+    }
+    Ok((listen, bootstrap))
+}
+
 /// Starts listening and dialling, and spawns the swarm task.
 pub async fn spawn(
     cfg: &Config,
@@ -328,12 +351,7 @@ pub async fn spawn(
 ) -> Result<Network> {
     let network = store.network();
     let mut swarm = build_swarm(identity, &network, cfg)?;
-    let listen: Multiaddr = cfg.listen.parse().with_context(|| {
-        format!(
-            "--listen {:?} is not a multiaddr (like /ip4/127.0.0.1/tcp/7071)",
-            cfg.listen
-        )
-    })?;
+    let (listen, bootstrap) = check_config(cfg)?;
     swarm
         .listen_on(listen.clone())
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -350,13 +368,6 @@ pub async fn spawn(
             Err(_) => anyhow::bail!("cannot listen on {listen}: no address after 10 s"),
         }
     }
-    let mut bootstrap = Vec::new();
-    for b in &cfg.bootstrap {
-        let addr: Multiaddr = b
-            .parse()
-            .with_context(|| format!("--bootstrap {b:?} is not a multiaddr (like /ip4/127.0.0.1/tcp/7071)"))?;
-        bootstrap.push(addr);
-    }
     let (tx, rx) = mpsc::channel(4096);
     let mut lp = Loop {
         swarm,
@@ -372,6 +383,8 @@ pub async fn spawn(
         tasks: JoinSet::new(),
         validations: Arc::new(Semaphore::new(cfg.p2p.max_validations_in_flight.max(1))),
         allowed: HashSet::new(),
+        last_fetch: None,
+        fetch_turn: 0,
     };
     lp.refresh_allowed();
     lp.redial();
@@ -383,11 +396,18 @@ pub async fn spawn(
     })
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What an outstanding request asked for, to check that the answer matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReqKind {
-    Log,
-    Other,
+    Log { from: u64 },
+    Chain,
+    Entries,
+    Forks,
+    Peers,
 }
+
+/// Most outstanding requests to one peer besides its log request.
+const MAX_REQUESTS_PER_PEER: usize = 8;
 
 struct Loop {
     swarm: Swarm<Behaviour>,
@@ -404,6 +424,8 @@ struct Loop {
     tasks: JoinSet<Done>,
     validations: Arc<Semaphore>,
     allowed: HashSet<PeerId>,
+    last_fetch: Option<Instant>,
+    fetch_turn: usize,
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -501,7 +523,11 @@ impl Loop {
                 Some(Protocol::P2p(p)) => Some(p),
                 _ => None,
             };
-            if target.is_some_and(|p| connected.contains(&p) || p == self.local) {
+            if target.is_some_and(|p| {
+                connected.contains(&p)
+                    || p == self.local
+                    || self.peers.get(&p).is_some_and(|x| x.banned_until.is_some())
+            }) {
                 continue;
             }
             if let Err(e) = self.swarm.dial(addr.clone()) {
@@ -600,31 +626,45 @@ impl Loop {
         }
     }
 
+    /// Sends a request other than the log request, unless too many are outstanding.
     fn send(&mut self, p: PeerId, req: SyncRequest) {
-        let kind = if matches!(req, SyncRequest::Log { .. }) {
-            ReqKind::Log
-        } else {
-            ReqKind::Other
+        let kind = match &req {
+            SyncRequest::Log { from, .. } => ReqKind::Log { from: *from },
+            SyncRequest::Chain { .. } => ReqKind::Chain,
+            SyncRequest::Entries { .. } => ReqKind::Entries,
+            SyncRequest::Forks { .. } => ReqKind::Forks,
+            SyncRequest::Peers { .. } => ReqKind::Peers,
         };
+        let peer = self.peer(p);
+        if peer.requests_out >= MAX_REQUESTS_PER_PEER {
+            return;
+        }
+        peer.requests_out += 1;
         let id = self.swarm.behaviour_mut().sync.send_request(&p, req);
         self.requests.insert(id, (p, kind));
     }
 
+    /// Asks a peer for its log records after the cursor (one request at a time per peer).
     fn request_log(&mut self, p: PeerId) {
         let limit = self.cfg.p2p.max_records_per_response as u32;
         let network = self.network.clone();
         let store = self.store.clone();
         let peer = self.peer(p);
-        if peer.log_in_flight {
+        if peer.log_request.is_some() || peer.applying {
             return;
         }
         if !peer.cursor_loaded {
             peer.cursor = store.cursor(&p.to_string());
             peer.cursor_loaded = true;
         }
-        peer.log_in_flight = true;
         let from = peer.cursor;
-        self.send(p, SyncRequest::Log { network, from, limit });
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&p, SyncRequest::Log { network, from, limit });
+        self.requests.insert(id, (p, ReqKind::Log { from }));
+        self.peer(p).log_request = Some(id);
     }
 
     /// One anti-entropy round with every connected peer.
@@ -663,6 +703,19 @@ impl Loop {
         {
             return;
         }
+        // At most twice a second, from at most three peers (in turn).
+        if self
+            .last_fetch
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
+        {
+            return;
+        }
+        self.last_fetch = Some(Instant::now());
+        let start = self.fetch_turn;
+        self.fetch_turn = self.fetch_turn.wrapping_add(1);
+        let peers: Vec<PeerId> = (0..peers.len().min(3))
+            .map(|k| peers[(start + k) % peers.len()])
+            .collect();
         let mut missing: Vec<EntryId> = self
             .store
             .pending_list(protocol::MAX_IDS * 4)
@@ -688,7 +741,7 @@ impl Loop {
             }
         }
         let ids: Vec<String> = missing.iter().take(protocol::MAX_IDS).map(|i| i.to_string()).collect();
-        for p in peers {
+        for p in &peers {
             if !ids.is_empty() {
                 self.send(
                     *p,
@@ -698,7 +751,7 @@ impl Loop {
                     },
                 );
             }
-            for (signer, from_seq, n) in chains.iter().take(16) {
+            for (signer, from_seq, n) in chains.iter().take(4) {
                 self.send(
                     *p,
                     SyncRequest::Chain {
@@ -760,7 +813,7 @@ impl Loop {
                 let peer = self.peer(peer_id);
                 peer.connected_since = None;
                 peer.direction = None;
-                peer.log_in_flight = false;
+                peer.log_request = None;
                 self.metrics
                     .p2p
                     .connected
@@ -848,7 +901,18 @@ impl Loop {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request { request, channel, .. } => self.serve(peer, request, channel),
                 request_response::Message::Response { request_id, response } => {
-                    let kind = self.requests.remove(&request_id).map(|(_, k)| k);
+                    let Some((_, kind)) = self.requests.remove(&request_id) else {
+                        return;
+                    };
+                    let p = self.peer(peer);
+                    if let ReqKind::Log { .. } = kind {
+                        if p.log_request != Some(request_id) {
+                            return; // asked before a reconnect: the answer is stale
+                        }
+                        p.log_request = None;
+                    } else {
+                        p.requests_out = p.requests_out.saturating_sub(1);
+                    }
                     self.apply(peer, kind, response);
                 }
             },
@@ -858,10 +922,16 @@ impl Loop {
                 error,
                 ..
             } => {
-                if let Some((_, ReqKind::Log)) = self.requests.remove(&request_id) {
+                if let Some((_, kind)) = self.requests.remove(&request_id) {
                     let p = self.peer(peer);
-                    p.log_in_flight = false;
-                    p.last_error = Some(error.to_string());
+                    if let ReqKind::Log { .. } = kind {
+                        if p.log_request == Some(request_id) {
+                            p.log_request = None;
+                        }
+                        p.last_error = Some(error.to_string());
+                    } else {
+                        p.requests_out = p.requests_out.saturating_sub(1);
+                    }
                 }
                 tracing::debug!(peer = %peer, cause = %error, "sync request failed");
                 if let request_response::OutboundFailure::Io(e) = &error
@@ -925,27 +995,27 @@ impl Loop {
         });
     }
 
-    /// Applies a sync response in a task.
-    fn apply(&mut self, peer: PeerId, kind: Option<ReqKind>, response: SyncResponse) {
+    /// Checks that a sync response answers what was asked, then applies it in a task.
+    fn apply(&mut self, peer: PeerId, kind: ReqKind, response: SyncResponse) {
         let store = self.store.clone();
-        match response {
-            SyncResponse::Log {
-                from,
-                next,
-                log_size,
-                entries,
-            } => {
-                let expected = self.peers.get(&peer).map(|p| p.cursor).unwrap_or(0);
-                if !matches!(kind, Some(ReqKind::Log)) || from != expected || next < from {
-                    if matches!(kind, Some(ReqKind::Log)) {
-                        self.peer(peer).log_in_flight = false;
-                    }
-                    self.strike(peer, 1, "log response out of order");
+        match (kind, response) {
+            (
+                ReqKind::Log { from: asked },
+                SyncResponse::Log {
+                    from,
+                    next,
+                    log_size,
+                    entries,
+                },
+            ) => {
+                let max = self.cfg.p2p.max_records_per_response;
+                // Records are contiguous: `next` must be exactly past the records sent.
+                if from != asked || entries.len() > max || next != from + entries.len() as u64 {
+                    self.strike(peer, 1, "log response does not match the request");
                     return;
                 }
-                if entries.is_empty() || next == from {
+                if entries.is_empty() {
                     let p = self.peer(peer);
-                    p.log_in_flight = false;
                     p.peer_log_size = Some(log_size);
                     p.last_sync = Some(SystemTime::now());
                     p.last_error = None;
@@ -958,29 +1028,34 @@ impl Loop {
                     }
                     return;
                 }
+                self.peer(peer).applying = true;
                 self.tasks.spawn(async move {
-                    let (applied, invalid, error) = ingest_envelopes(&store, entries, true).await;
+                    let applied = ingest_envelopes(&store, entries).await;
                     Done::LogApplied {
                         peer,
-                        next: if error.is_some() { from } else { next },
+                        // Up to the first entry that could not be handled yet (retried next time).
+                        next: from + applied.handled as u64,
                         log_size,
-                        applied,
-                        invalid,
-                        error,
+                        applied: applied.stored,
+                        invalid: applied.invalid,
+                        error: applied.error,
                     }
                 });
             }
-            SyncResponse::Entries { entries } => {
+            (ReqKind::Chain | ReqKind::Entries, SyncResponse::Entries { entries }) => {
                 if entries.len() > protocol::MAX_CHAIN.max(protocol::MAX_IDS) {
                     self.strike(peer, 1, "oversized entries response");
                     return;
                 }
                 self.tasks.spawn(async move {
-                    let (_, invalid, _) = ingest_envelopes(&store, entries, false).await;
-                    Done::Applied { peer, invalid }
+                    let applied = ingest_envelopes(&store, entries).await;
+                    Done::Applied {
+                        peer,
+                        invalid: applied.invalid,
+                    }
                 });
             }
-            SyncResponse::Forks { proofs } => {
+            (ReqKind::Forks, SyncResponse::Forks { proofs }) => {
                 if proofs.len() > protocol::MAX_FORKS {
                     self.strike(peer, 1, "oversized fork response");
                     return;
@@ -988,16 +1063,16 @@ impl Loop {
                 self.tasks.spawn(async move {
                     let mut invalid = 0;
                     for (a, b) in proofs {
-                        let (_, bad, _) = ingest_envelopes(&store, vec![a, b], false).await;
-                        invalid += bad;
+                        invalid += ingest_envelopes(&store, vec![a, b]).await.invalid;
                     }
                     Done::Applied { peer, invalid }
                 });
             }
-            SyncResponse::Peers { peers } => {
+            (ReqKind::Peers, SyncResponse::Peers { peers }) => {
                 for (id, addrs) in peers.into_iter().take(protocol::MAX_PEERS) {
+                    // Only consortium peers are worth remembering (and dialling).
                     let Ok(id) = id.parse::<PeerId>() else { continue };
-                    if id == self.local {
+                    if id == self.local || !self.allowed.contains(&id) {
                         continue;
                     }
                     let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).take(8).collect();
@@ -1007,14 +1082,13 @@ impl Loop {
                     }
                 }
             }
-            SyncResponse::Refused { reason } => {
+            (kind, SyncResponse::Refused { reason }) => {
                 tracing::warn!(peer = %peer, reason, "peer refused a sync request");
-                if matches!(kind, Some(ReqKind::Log)) {
-                    let p = self.peer(peer);
-                    p.log_in_flight = false;
-                    p.last_error = Some(reason);
+                if let ReqKind::Log { .. } = kind {
+                    self.peer(peer).last_error = Some(reason);
                 }
             }
+            (kind, _) => self.strike(peer, 1, &format!("its answer does not match the {kind:?} request")),
         }
     }
 
@@ -1034,7 +1108,21 @@ impl Loop {
                     .report_message_validation_result(&msg_id, &source, acceptance);
                 self.metrics.p2p.gossip(result);
                 if reject {
-                    self.strike(source, 1, result);
+                    // Gossipsub graylists a peer whose score falls below the threshold (one
+                    // invalid delivery is enough) and then ignores what it sends, so its later
+                    // messages would never count: ban it then and there.
+                    let graylisted = self
+                        .swarm
+                        .behaviour()
+                        .gossipsub
+                        .peer_score(&source)
+                        .is_some_and(|s| s <= gossipsub::PeerScoreThresholds::default().graylist_threshold);
+                    let n = if graylisted {
+                        self.cfg.p2p.strikes_before_ban.max(1)
+                    } else {
+                        1
+                    };
+                    self.strike(source, n, result);
                 }
                 if follow_up && self.swarm.is_connected(&source) {
                     self.request_log(source);
@@ -1051,12 +1139,12 @@ impl Loop {
             } => {
                 self.metrics.p2p.pulled.inc_by(applied);
                 let p = self.peer(peer);
-                p.log_in_flight = false;
+                p.applying = false;
                 p.pulled += applied;
                 p.peer_log_size = Some(log_size);
                 p.last_error = error.clone();
                 let moved = next > p.cursor;
-                p.cursor = next;
+                p.cursor = p.cursor.max(next);
                 if error.is_none() {
                     p.last_sync = Some(SystemTime::now());
                 }
@@ -1064,7 +1152,7 @@ impl Loop {
                     self.store.set_cursor(&peer.to_string(), next);
                 }
                 self.strike(peer, invalid, "invalid entries in its log");
-                if error.is_none() && moved && next < log_size && self.swarm.is_connected(&peer) {
+                if moved && next < log_size && self.swarm.is_connected(&peer) {
                     self.request_log(peer);
                 }
             }
@@ -1088,10 +1176,8 @@ impl Loop {
 /// message of the protocol), rather than because the connection went away.
 fn is_garbage(e: &std::io::Error) -> bool {
     use std::io::ErrorKind;
-    matches!(
-        e.kind(),
-        ErrorKind::InvalidData | ErrorKind::Unsupported | ErrorKind::Other
-    )
+    // Not `Other`: the request-response handler also reports its own stream limit that way.
+    matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::Unsupported)
 }
 
 /// Validates a gossip message through the ledger: (acceptance, result label, follow up).
@@ -1116,72 +1202,115 @@ async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static st
         Err(IngestError::NotAuthorized(AuthError::NotAdmitted(_))) => {
             (MessageAcceptance::Ignore, "unknown_signer", true)
         }
+        // Not forwarded, but no penalty: an honest sender may have accepted it before it
+        // learned of a fork or a revocation this node already knows.
         Err(
             IngestError::NotAuthorized(_)
-            | IngestError::WrongNetwork { .. }
             | IngestError::ChainMismatch { .. }
-            | IngestError::Rule(_),
-        ) => (MessageAcceptance::Reject, "refused", false),
+            | IngestError::Rule(_)
+            | IngestError::DependsOnRefused { .. },
+        ) => (MessageAcceptance::Ignore, "refused", false),
+        // No honest node forwards another network's entry.
+        Err(IngestError::WrongNetwork { .. }) => (MessageAcceptance::Reject, "wrong_network", false),
         Err(IngestError::PendingFull { .. } | IngestError::Storage(_) | IngestError::ShuttingDown) => {
             (MessageAcceptance::Ignore, "not_stored", false)
         }
     }
 }
 
-/// Verifies envelopes (signatures in batches) and applies them in order. Returns (entries
-/// newly stored, invalid ones, an error that means "try again later").
-async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, strict_order: bool) -> (u64, u32, Option<String>) {
-    let (verified, mut invalid) = match tokio::task::spawn_blocking(move || {
+/// What became of a list of entries from a peer.
+struct Applied {
+    /// Newly stored.
+    stored: u64,
+    /// Undecodable, badly signed or of another network: no honest node sends those.
+    invalid: u32,
+    /// How many leading entries were handled (stored, known, pending or refused for good);
+    /// the rest could not be handled yet (a full pending area, a storage error).
+    handled: usize,
+    /// Why the rest could not be handled.
+    error: Option<String>,
+}
+
+/// Verifies envelopes (signatures in batches) and applies them in order.
+async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
+    let n = envelopes.len();
+    let checked = tokio::task::spawn_blocking(move || {
         let mut invalid = 0u32;
-        let parsed: Vec<SignedEntry> = envelopes
-            .iter()
-            .filter_map(|e| match SignedEntry::from_json(e.as_bytes()) {
-                Ok(se) => Some(se),
-                Err(_) => {
-                    invalid += 1;
-                    None
+        let mut positions = Vec::with_capacity(envelopes.len());
+        let mut parsed = Vec::with_capacity(envelopes.len());
+        for (i, e) in envelopes.iter().enumerate() {
+            match SignedEntry::from_json(e.as_bytes()) {
+                Ok(se) => {
+                    positions.push(i);
+                    parsed.push(se);
                 }
-            })
-            .collect();
-        let verified: Vec<VerifiedEntry> = verify_many(parsed)
-            .into_iter()
-            .filter_map(|r| match r {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    invalid += 1;
-                    None
+                Err(_) => invalid += 1,
+            }
+        }
+        let mut verified: Vec<VerifiedEntry> = Vec::with_capacity(parsed.len());
+        let mut kept = Vec::with_capacity(parsed.len());
+        for (r, pos) in verify_many(parsed).into_iter().zip(positions) {
+            match r {
+                Ok(v) => {
+                    verified.push(v);
+                    kept.push(pos);
                 }
-            })
-            .collect();
-        (verified, invalid)
+                Err(_) => invalid += 1,
+            }
+        }
+        (verified, kept, invalid)
     })
-    .await
-    {
+    .await;
+    let (verified, positions, mut invalid) = match checked {
         Ok(x) => x,
-        Err(e) => return (0, 0, Some(format!("verification task failed: {e}"))),
+        Err(e) => {
+            return Applied {
+                stored: 0,
+                invalid: 0,
+                handled: 0,
+                error: Some(format!("verification task failed: {e}")),
+            };
+        }
     };
     let mut stored = 0;
+    let mut handled = n;
     let mut error = None;
-    for r in store.ingest_many(verified).await {
+    for (r, pos) in store.ingest_many(verified).await.into_iter().zip(positions) {
         match r {
             Ok(Outcome::Stored { .. }) => stored += 1,
             Ok(_) => {}
             Err(IngestError::WrongNetwork { .. }) => invalid += 1,
             Err(e @ (IngestError::PendingFull { .. } | IngestError::Storage(_) | IngestError::ShuttingDown)) => {
-                error = Some(e.to_string());
-            }
-            // A peer's log is causally ordered, so a chain or rule failure means the peer
-            // accepted something this node refuses; forks and flagged signers are normal.
-            Err(e @ (IngestError::ChainMismatch { .. } | IngestError::Rule(_) | IngestError::NotAuthorized(_))) => {
-                tracing::debug!(cause = %e, "entry from a peer refused");
-                if strict_order {
-                    invalid += 1;
+                if pos < handled {
+                    handled = pos;
+                    error = Some(e.to_string());
                 }
             }
-            Err(_) => {}
+            // The peer accepted something this node refuses. Not a strike: it happens to honest
+            // peers that accepted an entry before they learned of a fork or a revocation.
+            Err(e) => tracing::debug!(cause = %e, "entry from a peer refused"),
         }
     }
-    (stored, invalid, error)
+    Applied {
+        stored,
+        invalid,
+        handled,
+        error,
+    }
+}
+
+/// The leading items whose total size stays within `max_bytes` (at least one).
+fn capped(items: impl Iterator<Item = String>, max_bytes: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        bytes += item.len();
+        if !out.is_empty() && bytes > max_bytes {
+            break;
+        }
+        out.push(item);
+    }
+    out
 }
 
 /// Reads what a sync request asks for.
@@ -1207,7 +1336,7 @@ fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize)
             let signer: PublicKey = signer.parse().map_err(|e| anyhow::anyhow!("signer: {e}"))?;
             let entries = store.chain_range(&signer, from_seq, (limit as usize).min(protocol::MAX_CHAIN))?;
             Ok(SyncResponse::Entries {
-                entries: entries.into_iter().map(|e| text(e.to_json())).collect(),
+                entries: capped(entries.into_iter().map(|e| text(e.to_json())), max_bytes),
             })
         }
         SyncRequest::Entries { ids, .. } => {
@@ -1223,15 +1352,23 @@ fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize)
                     entries.push(text(se.to_json()));
                 }
             }
-            Ok(SyncResponse::Entries { entries })
+            Ok(SyncResponse::Entries {
+                entries: capped(entries.into_iter(), max_bytes),
+            })
         }
-        SyncRequest::Forks { .. } => Ok(SyncResponse::Forks {
-            proofs: store
-                .fork_proofs(protocol::MAX_FORKS)?
-                .into_iter()
-                .map(|f| (text(f.a.to_json()), text(f.b.to_json())))
-                .collect(),
-        }),
+        SyncRequest::Forks { .. } => {
+            let mut proofs = Vec::new();
+            let mut bytes = 0;
+            for f in store.fork_proofs(protocol::MAX_FORKS)? {
+                let (a, b) = (text(f.a.to_json()), text(f.b.to_json()));
+                bytes += a.len() + b.len();
+                if !proofs.is_empty() && bytes > max_bytes {
+                    break;
+                }
+                proofs.push((a, b));
+            }
+            Ok(SyncResponse::Forks { proofs })
+        }
         SyncRequest::Peers { .. } => Ok(SyncResponse::Peers { peers: Vec::new() }),
     })();
     result.unwrap_or_else(|e| SyncResponse::Refused {

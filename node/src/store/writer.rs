@@ -107,6 +107,12 @@ pub enum IngestError {
     /// A ledger rule (roll-up, input, supersession).
     #[error("{0}")]
     Rule(RuleError),
+    /// It needs an entry this node refused, so it can never be admitted.
+    #[error("it depends on entry {parent}, which this node refused; an entry built on a refused one is refused too")]
+    DependsOnRefused {
+        /// The refused entry it needs.
+        parent: EntryId,
+    },
     /// The pending area is full.
     #[error(
         "the pending area is full ({entries} entries, {bytes} bytes waiting for their prev or inputs); submit the missing entries first, or retry later"
@@ -153,6 +159,30 @@ pub(crate) struct Ledger {
     last_checkpoint_at: Instant,
     /// Set when a failed write could not be followed by a clean reload: no more writes.
     broken: Option<String>,
+    /// Entries refused for good (in memory, bounded): what depends on them is refused at once
+    /// instead of waiting in the pending area for ever.
+    refused: HashSet<EntryId>,
+}
+
+/// Most ids remembered in [`Ledger::refused`]; the set starts over when full.
+const MAX_REFUSED: usize = 100_000;
+
+impl IngestError {
+    /// Whether the entry can never be admitted, whatever arrives later. (An unknown signer
+    /// may be admitted, a wrong role granted, a full pending area drained.)
+    fn is_final(&self) -> bool {
+        matches!(
+            self,
+            IngestError::WrongNetwork { .. }
+                | IngestError::NotAuthorized(AuthError::Revoked { .. })
+                | IngestError::Fork { .. }
+                | IngestError::SeqTaken { .. }
+                | IngestError::SignerForked { .. }
+                | IngestError::ChainMismatch { .. }
+                | IngestError::Rule(_)
+                | IngestError::DependsOnRefused { .. }
+        )
+    }
 }
 
 /// Entries accepted in the batch being built, visible to later entries of the same batch.
@@ -222,6 +252,7 @@ impl Ledger {
             last_checkpoint_size: 0,
             last_checkpoint_at: Instant::now(),
             broken: None,
+            refused: HashSet::new(),
         };
         l.reload()?;
         Ok(l)
@@ -289,7 +320,7 @@ impl Ledger {
                 batch.wb.delete_cf(self.cf(schema::PENDING), id.0);
                 if let Err(e) = self.ingest(v.into_entry(), &mut batch, true) {
                     tracing::warn!(entry = %id.fmt_short(), cause = %e, "pending entry refused at start");
-                    self.drop_dependants(id, &mut batch);
+                    self.refuse(id, &mut batch);
                 }
             }
         }
@@ -478,6 +509,11 @@ impl Ledger {
     fn ingest(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
         let id = entry.id;
         let first = self.ingest_one(entry, batch, from_pending);
+        if let Err(e) = &first
+            && e.is_final()
+        {
+            self.refuse(id, batch);
+        }
         if matches!(first, Ok(Outcome::Stored { .. })) {
             let mut work = vec![id];
             while let Some(done) = work.pop() {
@@ -499,7 +535,7 @@ impl Ledger {
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(entry = %waiter.fmt_short(), cause = %e, "pending entry refused once its parents arrived");
-                            self.drop_dependants(waiter, batch);
+                            self.refuse(waiter, batch);
                         }
                     }
                 }
@@ -638,11 +674,23 @@ impl Ledger {
         if !missing.is_empty() {
             missing.sort();
             missing.dedup(); // prev and an input may be the same entry
+            if let Some(parent) = missing.iter().find(|m| self.refused.contains(m)) {
+                return Err(IngestError::DependsOnRefused { parent: *parent });
+            }
             return self.hold(entry, missing, batch, from_pending);
         }
         Ok(Outcome::Stored {
             log_index: self.accept(entry, batch),
         })
+    }
+
+    /// Remembers a refused entry and drops what waits for it.
+    fn refuse(&mut self, id: EntryId, batch: &mut Batch) {
+        if self.refused.len() >= MAX_REFUSED {
+            self.refused.clear();
+        }
+        self.refused.insert(id);
+        self.drop_dependants(id, batch);
     }
 
     /// Entries waiting (directly or not) for a refused entry can never be admitted: drop them
@@ -653,6 +701,7 @@ impl Ledger {
             for w in self.waiting.remove(&r).unwrap_or_default() {
                 if let Some(p) = self.pending.remove(&w) {
                     self.pending_bytes -= p.bytes;
+                    self.refused.insert(w);
                     batch.wb.delete_cf(self.cf(schema::PENDING), w.0);
                     tracing::warn!(entry = %w.fmt_short(), waited_for = %r.fmt_short(), "pending entry dropped: it waits for an entry that was refused");
                     stack.push(w);
