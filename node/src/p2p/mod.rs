@@ -362,7 +362,9 @@ pub async fn spawn(
         match tokio::time::timeout_at(deadline, swarm.select_next_some()).await {
             Ok(SwarmEvent::NewListenAddr { address, .. }) => listen_addrs.push(address),
             Ok(SwarmEvent::ListenerError { error, .. }) | Ok(SwarmEvent::ListenerClosed { reason: Err(error), .. }) => {
-                anyhow::bail!("cannot listen on {listen}: {error}")
+                anyhow::bail!(
+                    "cannot listen on {listen}: {error} (is another node using this port? choose another with --listen)"
+                )
             }
             Ok(_) => {}
             Err(_) => anyhow::bail!("cannot listen on {listen}: no address after 10 s"),
