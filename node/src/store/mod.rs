@@ -58,6 +58,19 @@ pub struct Shared {
     pub pending: RwLock<std::collections::HashMap<EntryId, Vec<EntryId>>>,
     /// True once the writer refuses writes after an unrecoverable storage failure.
     pub broken: std::sync::atomic::AtomicBool,
+    /// Ids of entries appended to the log, sent once durable (see [`Store::subscribe`]).
+    pub accepted: Accepted,
+}
+
+/// The sending side of [`Store::subscribe`] (bounded: a receiver that falls behind loses the
+/// oldest ids and is told how many).
+#[derive(Debug)]
+pub struct Accepted(pub tokio::sync::broadcast::Sender<EntryId>);
+
+impl Default for Accepted {
+    fn default() -> Self {
+        Accepted(tokio::sync::broadcast::channel(1 << 14).0)
+    }
 }
 
 pub(crate) enum WriterMsg {
@@ -191,6 +204,11 @@ impl Store {
     /// Asks the writer to consider a checkpoint (periodic timer).
     pub async fn tick(&self) {
         let _ = self.tx.send(WriterMsg::Tick).await;
+    }
+
+    /// Ids of entries as they are durably appended to the log (whatever their source).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<EntryId> {
+        self.shared.accepted.0.subscribe()
     }
 
     /// The shared counters and membership.

@@ -405,6 +405,11 @@ impl Ledger {
                 }
             }
             let staged = !batch.staged.is_empty() || !replies.is_empty() || !many.is_empty();
+            let appended: Vec<EntryId> = if self.shared.accepted.0.receiver_count() > 0 {
+                batch.staged.keys().copied().collect()
+            } else {
+                Vec::new()
+            };
             if staged {
                 if let Err(e) = self.commit(batch) {
                     tracing::error!(cause = %e, "write failed; reloading state from the database");
@@ -428,6 +433,9 @@ impl Ledger {
                 }
                 for (reply, rs) in many {
                     let _ = reply.send(rs);
+                }
+                for id in appended {
+                    let _ = self.shared.accepted.0.send(id);
                 }
             }
             self.publish();

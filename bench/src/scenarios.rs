@@ -1,0 +1,804 @@
+//! The scenarios. Each returns rows whose limit is measured in the same run.
+
+use std::{
+    collections::HashMap,
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use greenledger_core::{
+    EntryId, EntrySet, Genesis, PublicKey, Signature, SignedEntry, VerifiedEntry, VerifyOptions, bundle,
+    entry::verify_many, keys, verify_bundle,
+};
+use greenledger_node::{Config, Node, identity::Identity, store::Store};
+
+use crate::{
+    Row,
+    workload::{self, Consortium},
+};
+
+/// Sizes of one run.
+struct Sizes {
+    suppliers: u64,
+    ingest: u64,
+    http: u64,
+    http_clients: usize,
+    propagation_nodes: Vec<usize>,
+    propagation_entries: u64,
+    dag: u64,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                suppliers: 500,
+                ingest: 20_000,
+                http: 3_000,
+                http_clients: 16,
+                propagation_nodes: vec![5],
+                propagation_entries: 1_000,
+                dag: 2_000,
+            }
+        } else {
+            Sizes {
+                suppliers: 5_000,
+                ingest: 1_000_000,
+                http: 30_000,
+                http_clients: 32,
+                propagation_nodes: vec![5, 10],
+                propagation_entries: 5_000,
+                dag: 10_000,
+            }
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn say(msg: impl AsRef<str>) {
+    eprintln!("  {}", msg.as_ref());
+}
+
+/// Runs every scenario (or those in `only`).
+pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
+    let want = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
+    let sizes = Sizes::new(quick);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let tmp = tempfile::Builder::new().prefix("greenledger-bench").tempdir()?;
+    let mut rows = Vec::new();
+
+    // Node identities first: the genesis names them (the network is permissioned).
+    let source_dir = tmp.path().join("source");
+    let fresh_dir = tmp.path().join("fresh");
+    let source_peer = Identity::init(&source_dir)?.peer_id().to_string();
+    let fresh_peer = Identity::init(&fresh_dir)?.peer_id().to_string();
+    let mut c = Consortium::new("bench", vec![source_peer, fresh_peer])?;
+    let genesis_path = tmp.path().join("genesis.json");
+    std::fs::write(&genesis_path, c.genesis.canonical_bytes())?;
+
+    let need_ingest = want("ingest") || want("catch-up");
+    let mut ingest_rate = None;
+    let mut entry_bytes = 0.0;
+    if need_ingest {
+        eprintln!(
+            "ingest: generating {} attestations from {} suppliers",
+            sizes.ingest, sizes.suppliers
+        );
+        let t = Instant::now();
+        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest)?;
+        let envelopes: Vec<Vec<u8>> = entries.iter().map(SignedEntry::to_json).collect();
+        entry_bytes = envelopes.iter().map(Vec::len).sum::<usize>() as f64 / envelopes.len() as f64;
+        say(format!(
+            "{} entries, {:.0} bytes each on average, signed in {:.1} s",
+            entries.len(),
+            entry_bytes,
+            t.elapsed().as_secs_f64()
+        ));
+        let raw = raw_rates(&entries);
+        say(format!(
+            "raw ed25519 verification: {:.0}/s single, {:.0}/s batched on one core, {:.0}/s batched on {} cores",
+            raw.single,
+            raw.batch_one,
+            raw.batch_all,
+            cores()
+        ));
+        drop(entries);
+        let rate = rt.block_on(ingest_store(&source_dir, &c.genesis, envelopes))?;
+        say(format!("store path: {rate:.0} entries/s"));
+        ingest_rate = Some(rate);
+        rows.push(Row {
+            scenario: "ingest".into(),
+            figure: rate,
+            unit: "entries/s".into(),
+            limit: raw.batch_all,
+            limit_is: format!("sig/s (raw batched, {} cores)", cores()),
+            ratio: rate / raw.batch_all,
+            goal: "≥ 0.70".into(),
+            met: Some(rate / raw.batch_all >= 0.70),
+            nodes: None,
+            detail: format!(
+                "{} entries of {entry_bytes:.0} B, verified in parallel and written by group commit; single-core raw: {:.0} sig/s",
+                sizes.ingest + sizes.suppliers,
+                raw.single
+            ),
+        });
+        if want("ingest-http") {
+            rows.push(rt.block_on(ingest_http(tmp.path(), &sizes, raw.batch_all))?);
+        }
+    } else if want("ingest-http") {
+        bail!("ingest-http needs the raw verification rate measured by ingest; run it with ingest");
+    }
+
+    if want("propagation") {
+        let rtt = loopback_rtt_ms()?;
+        say(format!("loopback round trip: {rtt:.3} ms (p50)"));
+        for n in &sizes.propagation_nodes {
+            rows.extend(rt.block_on(propagation(tmp.path(), *n, sizes.propagation_entries, rtt))?);
+        }
+    }
+
+    if want("verification") {
+        rows.push(verification(sizes.dag)?);
+    }
+
+    if want("catch-up") {
+        let rate = ingest_rate.context("catch-up compares with the ingest rate; run it with ingest")?;
+        rows.extend(rt.block_on(catch_up(
+            &source_dir,
+            &fresh_dir,
+            &genesis_path,
+            sizes.ingest + sizes.suppliers,
+            rate,
+            entry_bytes,
+        ))?);
+    }
+    Ok(rows)
+}
+
+struct Raw {
+    single: f64,
+    batch_one: f64,
+    batch_all: f64,
+}
+
+/// Raw ed25519-dalek verification of the workload's own signatures: one at a time, batched on
+/// one core, batched on all cores.
+fn raw_rates(entries: &[SignedEntry]) -> Raw {
+    let sample = &entries[..entries.len().min(50_000)];
+    let bytes: Vec<Vec<u8>> = sample.iter().map(SignedEntry::signed_bytes).collect();
+    let items: Vec<(PublicKey, &[u8], Signature)> = sample
+        .iter()
+        .zip(&bytes)
+        .filter_map(|(e, b)| Some((e.decode().ok()?.payload.signer, b.as_slice(), *e.signature())))
+        .collect();
+    let n = items.len() as f64;
+    let single_n = items.len().min(10_000);
+    let t = Instant::now();
+    let ok = keys::verify_each(&items[..single_n]).iter().all(Result::is_ok);
+    let single = single_n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let ok = ok && keys::verify_all(&items).iter().all(Result::is_ok);
+    let batch_one = n / t.elapsed().as_secs_f64();
+    let per = items.len().div_ceil(cores());
+    let t = Instant::now();
+    let ok = ok
+        && std::thread::scope(|s| {
+            let hs: Vec<_> = items
+                .chunks(per.max(1))
+                .map(|c| s.spawn(move || keys::verify_all(c).iter().all(Result::is_ok)))
+                .collect();
+            hs.into_iter().all(|h| h.join().unwrap_or(false))
+        });
+    let batch_all = n / t.elapsed().as_secs_f64();
+    assert!(ok, "the workload's own signatures must verify");
+    Raw {
+        single,
+        batch_one,
+        batch_all,
+    }
+}
+
+/// Parses and verifies envelopes on every core (the node's verification stage).
+fn verify_parallel(chunk: Vec<Vec<u8>>) -> Vec<VerifiedEntry> {
+    let per = chunk.len().div_ceil(cores()).max(1);
+    std::thread::scope(|s| {
+        let hs: Vec<_> = chunk
+            .chunks(per)
+            .map(|c| {
+                s.spawn(move || {
+                    let parsed: Vec<SignedEntry> = c.iter().filter_map(|b| SignedEntry::from_json(b).ok()).collect();
+                    verify_many(parsed)
+                        .into_iter()
+                        .filter_map(Result::ok)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// The store path: envelopes are parsed and verified on all cores while the writer thread
+/// applies the ledger rules and group-commits the previous chunk.
+async fn ingest_store(dir: &Path, genesis: &Genesis, envelopes: Vec<Vec<u8>>) -> Result<f64> {
+    let identity = Identity::load(dir)?;
+    let cfg = Config::default();
+    let (store, writer) = Store::open(&dir.join("db"), genesis, &cfg, identity)?;
+    let total = envelopes.len();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<VerifiedEntry>>(2);
+    let start = Instant::now();
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut it = envelopes.into_iter();
+        loop {
+            let chunk: Vec<Vec<u8>> = it.by_ref().take(1000).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            if tx.blocking_send(verify_parallel(chunk)).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stored = 0usize;
+    while let Some(chunk) = rx.recv().await {
+        for r in store.ingest_many(chunk).await {
+            match r {
+                Ok(greenledger_node::store::Outcome::Stored { .. }) => stored += 1,
+                other => bail!("the workload must ingest cleanly, got {other:?}"),
+            }
+        }
+    }
+    producer.await?;
+    let rate = stored as f64 / start.elapsed().as_secs_f64();
+    anyhow::ensure!(stored == total, "stored {stored} of {total}");
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join()).await?;
+    Ok(rate)
+}
+
+fn node_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.http = "127.0.0.1:0".parse().unwrap_or(cfg.http);
+    cfg.listen = "/ip4/127.0.0.1/tcp/0".into();
+    cfg
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
+    Ok(agent
+        .post(&format!("{url}/v1/entries"))
+        .header("Content-Type", "application/json")
+        .send(body)?
+        .status()
+        .as_u16())
+}
+
+/// HTTP with concurrent clients: each client submits its suppliers' entries in order.
+async fn ingest_http(tmp: &Path, sizes: &Sizes, raw_all: f64) -> Result<Row> {
+    let dir = tmp.join("http-node");
+    let peer = Identity::init(&dir)?.peer_id().to_string();
+    let mut c = Consortium::new("bench-http", vec![peer])?;
+    let suppliers = 256u64;
+    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http)?;
+    let node = Node::start(node_config(), &dir, &c.genesis).await?;
+    let url = format!("http://{}", node.addrs().http.context("http address")?);
+    let (admits, attests) = entries.split_at(suppliers as usize);
+    let a = agent();
+    for e in admits {
+        let st = post(&a, &url, &e.to_json())?;
+        anyhow::ensure!(st == 201, "admission refused: {st}");
+    }
+    let clients = sizes.http_clients;
+    let mut per: Vec<Vec<Vec<u8>>> = vec![Vec::new(); clients];
+    for (k, e) in attests.iter().enumerate() {
+        per[(k as u64 % suppliers) as usize % clients].push(e.to_json());
+    }
+    let start = Instant::now();
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = per
+                .iter()
+                .map(|list| {
+                    let u = u.clone();
+                    s.spawn(move || -> Result<()> {
+                        let a = agent();
+                        for b in list {
+                            let st = post(&a, &u, b)?;
+                            anyhow::ensure!(matches!(st, 200..=202), "submission refused: {st}");
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
+            }
+            Ok(())
+        })
+    })
+    .await??;
+    let want = entries.len() as u64;
+    let shared = node.store().shared();
+    while shared.log_size.load(std::sync::atomic::Ordering::Relaxed) < want {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "HTTP ingest did not finish");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let rate = sizes.http as f64 / start.elapsed().as_secs_f64();
+    say(format!("HTTP, {clients} clients: {rate:.0} entries/s"));
+    node.shutdown().await?;
+    Ok(Row {
+        scenario: "ingest-http".into(),
+        figure: rate,
+        unit: "entries/s".into(),
+        limit: raw_all,
+        limit_is: format!("sig/s (raw batched, {} cores)", cores()),
+        ratio: rate / raw_all,
+        goal: "≥ 0.70".into(),
+        met: Some(rate / raw_all >= 0.70),
+        nodes: None,
+        detail: format!(
+            "{} entries over HTTP from {clients} concurrent clients, each answered once durable",
+            sizes.http
+        ),
+    })
+}
+
+/// p50 of 2,000 round trips of 64 bytes over a loopback TCP connection.
+fn loopback_rtt_ms() -> Result<f64> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let addr = l.local_addr()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let (mut s, _) = l.accept()?;
+        s.set_nodelay(true)?;
+        let mut buf = [0u8; 64];
+        loop {
+            match s.read_exact(&mut buf) {
+                Ok(()) => s.write_all(&buf)?,
+                Err(_) => return Ok(()),
+            }
+        }
+    });
+    let mut s = TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    let mut times = Vec::with_capacity(2000);
+    let mut buf = [7u8; 64];
+    for _ in 0..2000 {
+        let t = Instant::now();
+        s.write_all(&buf)?;
+        s.read_exact(&mut buf)?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    drop(s);
+    let _ = echo.join();
+    Ok(percentile(&mut times, 0.5))
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i]
+}
+
+/// `n` in-process nodes; entries submitted to node 0 over HTTP at a steady 1,000 per second;
+/// the time until each is durably on every node (each node's store reports its appends).
+async fn propagation(tmp: &Path, n: usize, entries: u64, rtt: f64) -> Result<Vec<Row>> {
+    eprintln!("propagation: {n} nodes, {entries} entries at 1,000/s");
+    let dirs: Vec<PathBuf> = (0..n).map(|i| tmp.join(format!("prop{n}-{i}"))).collect();
+    let mut peers = Vec::new();
+    for d in &dirs {
+        peers.push(Identity::init(d)?.peer_id().to_string());
+    }
+    let mut c = Consortium::new(&format!("bench-prop-{n}"), peers)?;
+    // Thousands of suppliers, one attestation each: entries independent of each other.
+    let mut admits = Vec::new();
+    let mut firsts = Vec::new();
+    let mut rng = workload::Rng::new(9);
+    for k in 0..entries {
+        let (mut s, admit) = c.admit(500_000 + k)?;
+        let (se, _) = c.attest(&mut s, &mut rng, &format!("urn:greenledger:bench:prop:{k}"), &[])?;
+        admits.push(admit);
+        firsts.push(se);
+    }
+    let mut nodes = Vec::new();
+    for d in &dirs {
+        let mut cfg = node_config();
+        if let Some(first) = nodes.first() {
+            let first: &Node = first;
+            cfg.bootstrap = first.addrs().p2p.clone();
+        }
+        nodes.push(Node::start(cfg, d, &c.genesis).await?);
+    }
+    let url = format!("http://{}", nodes[0].addrs().http.context("http")?);
+    // Wait for the mesh: every node connected to every other (peer exchange), then a few
+    // gossip heartbeats.
+    let urls: Vec<String> = nodes
+        .iter()
+        .filter_map(|nd| nd.addrs().http.map(|a| format!("http://{a}")))
+        .collect();
+    let t = Instant::now();
+    loop {
+        let counts = tokio::task::block_in_place(|| {
+            let a = agent();
+            urls.iter()
+                .map(|u| -> Result<u64> {
+                    let mut r = a.get(&format!("{u}/v1/health")).call()?;
+                    let v: serde_json::Value = serde_json::from_slice(&r.body_mut().read_to_vec()?)?;
+                    Ok(v["peers"].as_u64().unwrap_or(0))
+                })
+                .collect::<Result<Vec<u64>>>()
+        })?;
+        if counts.iter().all(|c| *c as usize >= n - 1) || t.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Admissions first, everywhere.
+    let a = agent();
+    let u = url.clone();
+    let adm: Vec<Vec<u8>> = admits.iter().map(SignedEntry::to_json).collect();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for b in &adm {
+            let st = post(&a, &u, b)?;
+            anyhow::ensure!(st == 201, "admission refused: {st}");
+        }
+        Ok(())
+    })
+    .await??;
+    let want = admits.len() as u64;
+    let t = Instant::now();
+    for nd in &nodes {
+        while nd.store().shared().log_size.load(std::sync::atomic::Ordering::Relaxed) < want {
+            anyhow::ensure!(t.elapsed() < Duration::from_secs(300), "admissions did not propagate");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Watch every node's appends.
+    let seen: Arc<Mutex<HashMap<EntryId, Vec<Instant>>>> = Arc::new(Mutex::new(HashMap::new()));
+    let mut watchers = Vec::new();
+    for nd in &nodes {
+        let mut rx = nd.store().subscribe();
+        let seen = seen.clone();
+        watchers.push(tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(id) => {
+                        let now = Instant::now();
+                        if let Ok(mut m) = seen.lock() {
+                            m.entry(id).or_default().push(now);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    // Submit at a steady 1,000/s from a few client threads (each answer waits for durability).
+    let bodies: Vec<(EntryId, Vec<u8>)> = firsts.iter().map(|e| (e.id(), e.to_json())).collect();
+    let t0 = Instant::now() + Duration::from_millis(50);
+    let sent: Arc<Mutex<HashMap<EntryId, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
+    let sent2 = sent.clone();
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let threads = 48; // each answer waits for a WAL sync: enough clients to offer 1,000/s
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (bodies, sent, u) = (&bodies, sent2.clone(), u.clone());
+                    s.spawn(move || -> Result<()> {
+                        let a = agent();
+                        for (k, (id, b)) in bodies.iter().enumerate().skip(t).step_by(threads) {
+                            let at = t0 + Duration::from_micros(1000 * k as u64);
+                            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                                std::thread::sleep(wait);
+                            }
+                            if let Ok(mut m) = sent.lock() {
+                                m.insert(*id, Instant::now());
+                            }
+                            let st = post(&a, &u, b)?;
+                            anyhow::ensure!(st == 201, "submission refused: {st}");
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
+            }
+            Ok(())
+        })
+    })
+    .await??;
+    let offered = entries as f64 / (Instant::now() - t0).as_secs_f64();
+    let want = want + entries;
+    let t = Instant::now();
+    for nd in &nodes {
+        while nd.store().shared().log_size.load(std::sync::atomic::Ordering::Relaxed) < want {
+            anyhow::ensure!(t.elapsed() < Duration::from_secs(300), "entries did not propagate");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for w in watchers {
+        w.abort();
+    }
+    let sent = sent.lock().map(|m| m.clone()).unwrap_or_default();
+    let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let mut lat: Vec<f64> = Vec::new();
+    for (id, at) in &sent {
+        if let Some(ts) = seen.get(id)
+            && ts.len() == n
+            && let Some(last) = ts.iter().max()
+        {
+            lat.push(last.saturating_duration_since(*at).as_secs_f64() * 1000.0);
+        }
+    }
+    let complete = lat.len();
+    let p50 = percentile(&mut lat, 0.5);
+    let p99 = percentile(&mut lat, 0.99);
+    say(format!(
+        "{n} nodes: p50 {p50:.1} ms, p99 {p99:.1} ms ({complete} of {entries} entries timed on all nodes; offered {offered:.0}/s)"
+    ));
+    for nd in nodes {
+        nd.shutdown().await?;
+    }
+    let detail = format!("{n} in-process nodes, {entries} entries at {offered:.0}/s offered to node 0 over HTTP");
+    Ok(vec![
+        Row {
+            scenario: "propagation-p50".into(),
+            figure: p50,
+            unit: "ms".into(),
+            limit: rtt,
+            limit_is: "ms loopback round trip (p50)".into(),
+            ratio: p50 / rtt,
+            goal: String::new(),
+            met: None,
+            nodes: Some(n),
+            detail: detail.clone(),
+        },
+        Row {
+            scenario: "propagation-p99".into(),
+            figure: p99,
+            unit: "ms".into(),
+            limit: rtt,
+            limit_is: "ms loopback round trip (p50)".into(),
+            ratio: p99 / rtt,
+            goal: if n >= 10 {
+                "p99 ≤ 100 ms".into()
+            } else {
+                String::new()
+            },
+            met: (n >= 10).then_some(p99 <= 100.0),
+            nodes: Some(n),
+            detail,
+        },
+    ])
+}
+
+/// `greenledger verify --bundle` on a provenance DAG, in process: parse the bundle and run
+/// every check, against raw batch verification of the same signatures (one core, as verify).
+fn verification(n: u64) -> Result<Row> {
+    eprintln!("verification: a provenance DAG of {n} attestations");
+    let mut c = Consortium::new("bench-verify", Vec::new())?;
+    let (entries, target) = workload::provenance_dag(&mut c, n)?;
+    let mut set = EntrySet::new();
+    for e in &entries {
+        set.insert(e.decode().map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let b = bundle::assemble(&c.genesis, target, &set).map_err(|e| anyhow::anyhow!("assemble: {e:?}"))?;
+    let bytes = b.to_json();
+    let in_bundle = b.entries.len();
+    let opts = VerifyOptions {
+        expected_network: Some(c.genesis.network_id()),
+    };
+    // Best of three, both sides.
+    let mut verify_s = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let parsed = greenledger_core::Bundle::from_json(&bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let report = verify_bundle(&parsed, &opts);
+        verify_s = verify_s.min(t.elapsed().as_secs_f64());
+        anyhow::ensure!(report.valid, "the DAG must verify: {:?}", report.reasons.first());
+    }
+    let signed: Vec<&SignedEntry> = b.entries.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let sb: Vec<Vec<u8>> = signed.iter().map(|e| e.signed_bytes()).collect();
+    let items: Vec<(PublicKey, &[u8], Signature)> = signed
+        .iter()
+        .zip(&sb)
+        .filter_map(|(e, m)| Some((e.decode().ok()?.payload.signer, m.as_slice(), *e.signature())))
+        .collect();
+    let mut raw_s = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let ok = keys::verify_all(&items).iter().all(Result::is_ok);
+        raw_s = raw_s.min(t.elapsed().as_secs_f64());
+        anyhow::ensure!(ok, "signatures must verify");
+    }
+    say(format!(
+        "verify: {:.1} ms; raw batch verification of its {} signatures: {:.1} ms",
+        verify_s * 1000.0,
+        items.len(),
+        raw_s * 1000.0
+    ));
+    Ok(Row {
+        scenario: "verification".into(),
+        figure: verify_s * 1000.0,
+        unit: "ms".into(),
+        limit: raw_s * 1000.0,
+        limit_is: "ms raw batch verification, 1 core".into(),
+        ratio: verify_s / raw_s,
+        goal: "≤ 1.3".into(),
+        met: Some(verify_s / raw_s <= 1.3),
+        nodes: None,
+        detail: format!(
+            "{n} attestations ({in_bundle} entries with admissions), {} KiB bundle",
+            bytes.len() / 1024
+        ),
+    })
+}
+
+/// A real `greenledger-node` process started fresh, pulling everything from a peer that holds
+/// the ingest workload; then its disk use per entry and its memory.
+async fn catch_up(
+    source_dir: &Path,
+    fresh_dir: &Path,
+    genesis_path: &Path,
+    total: u64,
+    ingest_rate: f64,
+    entry_bytes: f64,
+) -> Result<Vec<Row>> {
+    eprintln!("catch-up: a fresh node process pulls {total} entries from a peer");
+    let genesis = Genesis::from_json(&std::fs::read(genesis_path)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let source = Node::start(node_config(), source_dir, &genesis).await?;
+    let bootstrap = source.addrs().p2p.first().context("source p2p address")?.clone();
+    let exe = std::env::current_exe()?;
+    let start = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["__node", "run", "--data-dir"])
+        .arg(fresh_dir)
+        .arg("--genesis")
+        .arg(genesis_path)
+        .args([
+            "--http",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--bootstrap",
+            &bootstrap,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let url = child_url(&mut child)?;
+    let pid = child.id();
+    let a = agent();
+    let mut peak_rss = 0.0f64;
+    let done = loop {
+        let size = tokio::task::block_in_place(|| -> Result<u64> {
+            let mut r = a.get(&format!("{url}/v1/health")).call()?;
+            let v: serde_json::Value = serde_json::from_slice(&r.body_mut().read_to_vec()?)?;
+            Ok(v["log_size"].as_u64().unwrap_or(0))
+        })?;
+        peak_rss = peak_rss.max(rss_mib(pid, "VmRSS"));
+        if size >= total {
+            break start.elapsed();
+        }
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(3600), "catch-up did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let rate = total as f64 / done.as_secs_f64();
+    let hwm = rss_mib(pid, "VmHWM").max(peak_rss);
+    say(format!(
+        "caught up in {:.1} s: {rate:.0} entries/s; peak RSS {hwm:.0} MiB",
+        done.as_secs_f64()
+    ));
+    // Stop it cleanly (memtables flushed), then measure the disk.
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = tokio::task::block_in_place(|| child.wait());
+    source.shutdown().await?;
+    let disk = dir_size(&fresh_dir.join("db"))? as f64;
+    let per_entry = disk / total as f64;
+    say(format!(
+        "on disk: {:.1} MiB, {per_entry:.0} bytes per entry (entry: {entry_bytes:.0} bytes)",
+        disk / (1 << 20) as f64
+    ));
+    Ok(vec![
+        Row {
+            scenario: "catch-up".into(),
+            figure: rate,
+            unit: "entries/s".into(),
+            limit: ingest_rate,
+            limit_is: "entries/s ingest (store path)".into(),
+            ratio: rate / ingest_rate,
+            goal: "≥ 0.50".into(),
+            met: Some(rate / ingest_rate >= 0.5),
+            nodes: None,
+            detail: format!("{total} entries pulled by a fresh node process over /greenledger/sync/1"),
+        },
+        Row {
+            scenario: "storage".into(),
+            figure: per_entry,
+            unit: "bytes/entry".into(),
+            limit: entry_bytes,
+            limit_is: "bytes (the entry envelope)".into(),
+            ratio: per_entry / entry_bytes,
+            goal: "≤ 1.5".into(),
+            met: Some(per_entry / entry_bytes <= 1.5),
+            nodes: None,
+            detail: format!("the caught-up node's RocksDB after a clean stop, all indexes included, {total} entries"),
+        },
+        Row {
+            scenario: "rss".into(),
+            figure: hwm,
+            unit: "MiB".into(),
+            limit: 200.0,
+            limit_is: "MiB (the goal; no physical limit)".into(),
+            ratio: hwm / 200.0,
+            goal: "≤ 200 MB".into(),
+            met: Some(hwm <= 200.0 * 1_000_000.0 / (1 << 20) as f64),
+            nodes: None,
+            detail: format!("peak resident memory of the node process while catching up {total} entries"),
+        },
+    ])
+}
+
+/// Reads the node's HTTP address from its first lines of output.
+fn child_url(child: &mut Child) -> Result<String> {
+    let stderr = child.stderr.take().context("child stderr")?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(u) = line.strip_prefix("greenledger-node: HTTP API on ") {
+                let _ = tx.try_send(u.trim().to_string());
+            } else if line.contains("error") {
+                eprintln!("  node: {line}");
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .context("the node process did not start within 60 s")
+}
+
+fn rss_mib(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn dir_size(p: &Path) -> Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(p).with_context(|| format!("cannot read {}", p.display()))? {
+        let e = e?;
+        let md = e.metadata()?;
+        total += if md.is_dir() { dir_size(&e.path())? } else { md.len() };
+    }
+    Ok(total)
+}
