@@ -1423,6 +1423,11 @@ fn batch_and_single_verification_agree_on_mixed_order_r() {
             keys::verify_each(&items),
             "message {i}: batch and single verification disagree"
         );
+        assert_eq!(
+            keys::verify_all_batched(&items),
+            keys::verify_each(&items),
+            "message {i}: batch and single verification disagree"
+        );
     }
 }
 

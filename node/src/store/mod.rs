@@ -111,6 +111,9 @@ fn db_options() -> Options {
     o.create_missing_column_families(true);
     o.set_max_background_jobs(2);
     o.set_bytes_per_sync(1 << 20);
+    // One memtable budget for all eleven column families (RocksDB's default is 64 MiB per
+    // family, up to twice that each): the node's memory stays bounded whatever its size.
+    o.set_db_write_buffer_size(96 << 20);
     o
 }
 
