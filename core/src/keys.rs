@@ -8,7 +8,11 @@
 //!   ([`verify_batch`]) first applies the same checks that strict verification applies to the
 //!   key and to `S`, so both accept exactly the same signatures.
 
-use std::fmt;
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{LazyLock, RwLock},
+};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -26,9 +30,32 @@ pub const SIGNATURE_LEN: usize = 64;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PublicKey([u8; PUBLIC_KEY_LEN]);
 
+/// Keys already accepted by [`PublicKey::from_bytes`], with their decompressed points.
+/// Checking a key (decompression and a torsion check) costs about as much as verifying a
+/// signature, and a ledger meets the same signers again and again. Bounded: it starts over
+/// when full. It only ever holds keys that passed every check, so a hit is always sound.
+static CHECKED_KEYS: LazyLock<RwLock<HashMap<[u8; PUBLIC_KEY_LEN], VerifyingKey>>> = LazyLock::new(Default::default);
+const CHECKED_KEYS_MAX: usize = 1 << 16;
+
+fn checked_key(bytes: &[u8; PUBLIC_KEY_LEN]) -> Option<VerifyingKey> {
+    CHECKED_KEYS.read().ok()?.get(bytes).copied()
+}
+
+fn remember_key(bytes: &[u8; PUBLIC_KEY_LEN], vk: VerifyingKey) {
+    if let Ok(mut m) = CHECKED_KEYS.write() {
+        if m.len() >= CHECKED_KEYS_MAX {
+            m.clear();
+        }
+        m.insert(*bytes, vk);
+    }
+}
+
 impl PublicKey {
     /// Builds a key from its 32 bytes, refusing invalid and small-order points.
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<Self, KeyError> {
+        if checked_key(bytes).is_some() {
+            return Ok(PublicKey(*bytes));
+        }
         let vk = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPoint)?;
         if vk.is_weak() {
             return Err(KeyError::WeakKey);
@@ -39,6 +66,7 @@ impl PublicKey {
         if !torsion_free(bytes) {
             return Err(KeyError::TorsionKey);
         }
+        remember_key(bytes, vk);
         Ok(PublicKey(*bytes))
     }
 
@@ -58,6 +86,9 @@ impl PublicKey {
     }
 
     fn verifying_key(&self) -> VerifyingKey {
+        if let Some(vk) = checked_key(&self.0) {
+            return vk;
+        }
         // Checked in `from_bytes`; decompression cannot fail here, but never panic.
         VerifyingKey::from_bytes(&self.0).unwrap_or_else(|_| unreachable_key())
     }
@@ -408,6 +439,17 @@ mod tests {
         let point = CompressedEdwardsY(*k.as_bytes()).decompress().unwrap();
         let mixed = (point + EIGHT_TORSION[1]).compress().to_bytes();
         assert!(matches!(PublicKey::from_bytes(&mixed), Err(KeyError::TorsionKey)));
+        // The checked-key cache holds only accepted keys: the valid key is accepted again (now
+        // from the cache) and the mixed one is still refused, however often it is asked.
+        assert_eq!(PublicKey::from_bytes(k.as_bytes()).unwrap(), k);
+        assert_eq!(PublicKey::from_bytes(k.as_bytes()).unwrap(), k);
+        for _ in 0..3 {
+            assert!(matches!(PublicKey::from_bytes(&mixed), Err(KeyError::TorsionKey)));
+        }
+        let msg = b"cached";
+        let sig = SecretKey::from_seed(&[6; 32]).sign(msg);
+        assert!(k.verify(msg, &sig).is_ok());
+        assert!(k.verify(b"other", &sig).is_err());
     }
 
     #[test]
