@@ -586,16 +586,20 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         }
     }
     let reachable_set: HashSet<EntryId> = reachable.iter().copied().collect();
+    // Corrections by what they supersede (one pass, not one per reachable entry).
+    let mut corrections: HashMap<EntryId, Vec<&Entry>> = HashMap::new();
+    for other in &entries {
+        if let Some(old) = other.attestation().and_then(|a| a.supersedes) {
+            corrections.entry(old).or_default().push(other);
+        }
+    }
     for id in &reachable {
         let e = index[id];
         if *id == target {
             continue;
         }
-        for other in &entries {
-            if other.attestation().and_then(|a| a.supersedes) == Some(*id)
-                && other.payload.signer == e.payload.signer
-                && !reachable_set.contains(&other.id)
-            {
+        for other in corrections.get(id).map(Vec::as_slice).unwrap_or_default() {
+            if other.payload.signer == e.payload.signer && !reachable_set.contains(&other.id) {
                 warnings.push(format!(
                     "input {} has been superseded by {}; the consumer used the earlier figures",
                     id.fmt_short(),
