@@ -90,6 +90,11 @@ pub struct StorageConfig {
     pub checkpoint_interval: Duration,
     /// Most entries written by one group commit (one WAL sync).
     pub max_batch: usize,
+    /// Memory for RocksDB's memtables, all column families together. Larger is faster to
+    /// ingest (fewer flushes and compactions) and uses more memory (docs/BENCHMARKS.md).
+    pub memtable_bytes: usize,
+    /// RocksDB's block cache (reads of entries, indexes and filters).
+    pub block_cache_bytes: usize,
 }
 
 /// Bounds of the pending area (entries waiting for their `prev` or inputs).
@@ -141,6 +146,8 @@ impl Default for StorageConfig {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(5),
             max_batch: 512,
+            memtable_bytes: 96 << 20,
+            block_cache_bytes: 64 << 20,
         }
     }
 }

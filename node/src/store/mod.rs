@@ -105,7 +105,7 @@ impl WriterThread {
     }
 }
 
-fn db_options() -> Options {
+fn db_options(memtable_budget: usize) -> Options {
     let mut o = Options::default();
     o.create_if_missing(true);
     o.create_missing_column_families(true);
@@ -113,7 +113,7 @@ fn db_options() -> Options {
     o.set_bytes_per_sync(1 << 20);
     // One memtable budget for all eleven column families (RocksDB's default is 64 MiB per
     // family, up to twice that each): the node's memory stays bounded whatever its size.
-    o.set_db_write_buffer_size(96 << 20);
+    o.set_db_write_buffer_size(memtable_budget);
     o
 }
 
@@ -130,12 +130,12 @@ fn cf_options(cache: &Cache) -> Options {
 }
 
 /// Opens the database of a data dir (creating it on first use).
-pub(crate) fn open_db(dir: &Path) -> Result<DB> {
-    let cache = Cache::new_lru_cache(64 << 20);
+pub(crate) fn open_db(dir: &Path, storage: &crate::config::StorageConfig) -> Result<DB> {
+    let cache = Cache::new_lru_cache(storage.block_cache_bytes);
     let cfs = schema::ALL
         .iter()
         .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(&cache)));
-    DB::open_cf_descriptors(&db_options(), dir, cfs).with_context(|| {
+    DB::open_cf_descriptors(&db_options(storage.memtable_bytes), dir, cfs).with_context(|| {
         format!(
             "cannot open the database in {} (is another node running on this data dir?)",
             dir.display()
@@ -146,7 +146,7 @@ pub(crate) fn open_db(dir: &Path) -> Result<DB> {
 impl Store {
     /// Opens the store in `dir`, checks or records the genesis, and starts the writer thread.
     pub fn open(dir: &Path, genesis: &Genesis, cfg: &Config, identity: Identity) -> Result<(Store, WriterThread)> {
-        let db = Arc::new(open_db(dir)?);
+        let db = Arc::new(open_db(dir, &cfg.storage)?);
         let meta = db.cf_handle(schema::META).context("missing meta column family")?;
         match db.get_cf(meta, schema::META_GENESIS)? {
             Some(stored) => {
@@ -582,7 +582,7 @@ impl Shared {
 
 /// Reads the genesis a data dir's database was created with.
 pub fn read_genesis(db_dir: &Path) -> Result<Genesis> {
-    let db = open_db(db_dir)?;
+    let db = open_db(db_dir, &crate::config::StorageConfig::default())?;
     let meta = db.cf_handle(schema::META).context("missing meta column family")?;
     let bytes = db
         .get_cf(meta, schema::META_GENESIS)?
