@@ -192,14 +192,60 @@ struct Raw {
     batch_all: f64,
 }
 
-fn rate_on_all_cores<T: Sync>(items: &[T], f: impl Fn(&[T]) -> bool + Sync) -> f64 {
+/// A signature to verify, as greenledger holds it.
+type Triple<'a> = (PublicKey, &'a [u8], Signature);
+/// The same, as ed25519-dalek takes it.
+type DalekTriple<'a> = (ed25519_dalek::VerifyingKey, &'a [u8], ed25519_dalek::Signature);
+
+/// The exact bytes each entry's signature covers.
+fn signed_bytes<'e>(entries: impl IntoIterator<Item = &'e SignedEntry>) -> Vec<Vec<u8>> {
+    entries.into_iter().map(SignedEntry::signed_bytes).collect()
+}
+
+/// (signer, signed bytes, signature) of each entry; `bytes` from [`signed_bytes`].
+fn triples<'a, 'e>(entries: impl IntoIterator<Item = &'e SignedEntry>, bytes: &'a [Vec<u8>]) -> Vec<Triple<'a>> {
+    entries
+        .into_iter()
+        .zip(bytes)
+        .filter_map(|(e, b)| Some((e.decode().ok()?.payload.signer, b.as_slice(), *e.signature())))
+        .collect()
+}
+
+fn to_dalek<'a>(items: &[Triple<'a>]) -> Vec<DalekTriple<'a>> {
+    items
+        .iter()
+        .filter_map(|(k, m, s)| {
+            Some((
+                ed25519_dalek::VerifyingKey::from_bytes(k.as_bytes()).ok()?,
+                *m,
+                ed25519_dalek::Signature::from_bytes(&s.0),
+            ))
+        })
+        .collect()
+}
+
+/// ed25519-dalek's batch equation alone, in batches of 256.
+fn dalek_batch_ok(items: &[DalekTriple<'_>]) -> bool {
+    items.chunks(256).all(|b| {
+        let msgs: Vec<&[u8]> = b.iter().map(|x| x.1).collect();
+        let sigs: Vec<ed25519_dalek::Signature> = b.iter().map(|x| x.2).collect();
+        let keys: Vec<ed25519_dalek::VerifyingKey> = b.iter().map(|x| x.0).collect();
+        ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
+    })
+}
+
+/// Runs `f` over one share of `items` per core; true if every share passes.
+fn on_all_cores<T: Sync>(items: &[T], f: impl Fn(&[T]) -> bool + Sync) -> bool {
     let per = items.len().div_ceil(cores()).max(1);
-    let t = Instant::now();
-    let ok = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let hs: Vec<_> = items.chunks(per).map(|c| s.spawn(|| f(c))).collect();
         hs.into_iter().all(|h| h.join().unwrap_or(false))
-    });
-    assert!(ok, "the workload's own signatures must verify");
+    })
+}
+
+fn rate_on_all_cores<T: Sync>(items: &[T], f: impl Fn(&[T]) -> bool + Sync) -> f64 {
+    let t = Instant::now();
+    assert!(on_all_cores(items, f), "the workload's own signatures must verify");
     items.len() as f64 / t.elapsed().as_secs_f64()
 }
 
@@ -212,39 +258,18 @@ fn rate<T>(items: &[T], f: impl Fn(&[T]) -> bool) -> f64 {
 /// Raw verification of the workload's own signatures.
 fn raw_rates(entries: &[SignedEntry]) -> Raw {
     let sample = &entries[..entries.len().min(40_000)];
-    let bytes: Vec<Vec<u8>> = sample.iter().map(SignedEntry::signed_bytes).collect();
-    let items: Vec<(PublicKey, &[u8], Signature)> = sample
-        .iter()
-        .zip(&bytes)
-        .filter_map(|(e, b)| Some((e.decode().ok()?.payload.signer, b.as_slice(), *e.signature())))
-        .collect();
-    let dalek: Vec<(ed25519_dalek::VerifyingKey, &[u8], ed25519_dalek::Signature)> = items
-        .iter()
-        .filter_map(|(k, m, s)| {
-            Some((
-                ed25519_dalek::VerifyingKey::from_bytes(k.as_bytes()).ok()?,
-                *m,
-                ed25519_dalek::Signature::from_bytes(&s.0),
-            ))
-        })
-        .collect();
-    let dalek_batch = |c: &[(ed25519_dalek::VerifyingKey, &[u8], ed25519_dalek::Signature)]| {
-        c.chunks(256).all(|b| {
-            let msgs: Vec<&[u8]> = b.iter().map(|x| x.1).collect();
-            let sigs: Vec<ed25519_dalek::Signature> = b.iter().map(|x| x.2).collect();
-            let keys: Vec<ed25519_dalek::VerifyingKey> = b.iter().map(|x| x.0).collect();
-            ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
-        })
-    };
-    let strict = |c: &[(PublicKey, &[u8], Signature)]| keys::verify_each(c).iter().all(Result::is_ok);
+    let bytes = signed_bytes(sample);
+    let items = triples(sample, &bytes);
+    let dalek = to_dalek(&items);
+    let strict = |c: &[Triple<'_>]| keys::verify_each(c).iter().all(Result::is_ok);
     Raw {
         single: rate(&items[..items.len().min(10_000)], strict),
         single_all: rate_on_all_cores(&items, strict),
         checked_batch_one: rate(&items[..items.len().min(10_000)], |c| {
             keys::verify_all_batched(c).iter().all(Result::is_ok)
         }),
-        batch_one: rate(&dalek, dalek_batch),
-        batch_all: rate_on_all_cores(&dalek, dalek_batch),
+        batch_one: rate(&dalek, dalek_batch_ok),
+        batch_all: rate_on_all_cores(&dalek, dalek_batch_ok),
     }
 }
 
@@ -663,42 +688,13 @@ fn verification(n: u64) -> Result<Row> {
         anyhow::ensure!(report.valid, "the DAG must verify: {:?}", report.reasons.first());
     }
     let signed: Vec<&SignedEntry> = b.entries.iter().filter_map(|r| r.as_ref().ok()).collect();
-    let sb: Vec<Vec<u8>> = signed.iter().map(|e| e.signed_bytes()).collect();
-    let items: Vec<(PublicKey, &[u8], Signature)> = signed
-        .iter()
-        .zip(&sb)
-        .filter_map(|(e, m)| Some((e.decode().ok()?.payload.signer, m.as_slice(), *e.signature())))
-        .collect();
-    let dalek: Vec<(ed25519_dalek::VerifyingKey, &[u8], ed25519_dalek::Signature)> = items
-        .iter()
-        .filter_map(|(k, m, s)| {
-            Some((
-                ed25519_dalek::VerifyingKey::from_bytes(k.as_bytes()).ok()?,
-                *m,
-                ed25519_dalek::Signature::from_bytes(&s.0),
-            ))
-        })
-        .collect();
+    let sb = signed_bytes(signed.iter().copied());
+    let items = triples(signed.iter().copied(), &sb);
+    let dalek = to_dalek(&items);
     let mut raw_s = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
-        let per = dalek.len().div_ceil(cores()).max(1);
-        let ok = std::thread::scope(|sc| {
-            let hs: Vec<_> = dalek
-                .chunks(per)
-                .map(|part| {
-                    sc.spawn(move || {
-                        part.chunks(256).all(|b| {
-                            let msgs: Vec<&[u8]> = b.iter().map(|x| x.1).collect();
-                            let sigs: Vec<ed25519_dalek::Signature> = b.iter().map(|x| x.2).collect();
-                            let keys: Vec<ed25519_dalek::VerifyingKey> = b.iter().map(|x| x.0).collect();
-                            ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok()
-                        })
-                    })
-                })
-                .collect();
-            hs.into_iter().all(|h| h.join().unwrap_or(false))
-        });
+        let ok = on_all_cores(&dalek, dalek_batch_ok);
         raw_s = raw_s.min(t.elapsed().as_secs_f64());
         anyhow::ensure!(ok, "signatures must verify");
     }
