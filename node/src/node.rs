@@ -38,7 +38,7 @@ impl Node {
     pub async fn start(cfg: Config, data_dir: &Path, genesis: &Genesis) -> Result<Node> {
         let identity = Identity::load(data_dir)?;
         // Everything that can fail on bad flags fails before the store opens.
-        p2p::check_config(&cfg)?;
+        let p2p_addrs = p2p::check_config(&cfg)?;
         let listener = TcpListener::bind(cfg.http)
             .await
             .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
@@ -47,7 +47,16 @@ impl Node {
         let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
         let metrics = Arc::new(Metrics::new());
         let p2p_token = CancellationToken::new();
-        let network = match p2p::spawn(&cfg, &identity, store.clone(), metrics.clone(), p2p_token.clone()).await {
+        let network = match p2p::spawn(
+            &cfg,
+            p2p_addrs,
+            &identity,
+            store.clone(),
+            metrics.clone(),
+            p2p_token.clone(),
+        )
+        .await
+        {
             Ok(n) => n,
             Err(e) => {
                 // Close the store before reporting, so that the process never exits while the

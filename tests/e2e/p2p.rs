@@ -485,7 +485,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     for n in c.running() {
         assert_eq!(n.log_size(), 1, "an entry crossed from the outsider");
         let (_, peers) = n.get("/v1/peers");
-        assert!(!peers.to_string().contains(&outsider_peer(&outsider)), "{peers:#}");
+        assert!(!peers.to_string().contains(&peer_id_of(&outsider)), "{peers:#}");
     }
     drop(outsider);
 
@@ -574,7 +574,8 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     c.converge(3);
 }
 
-fn outsider_peer(n: &TestNode) -> String {
+/// A node's peer id, from its /v1/health.
+fn peer_id_of(n: &TestNode) -> String {
     n.get("/v1/health").1["peer_id"].as_str().unwrap().to_string()
 }
 
@@ -596,7 +597,7 @@ fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let newcomer = TestNode::start_with(&c.env.path("newcomer"), &c.genesis_path, &args);
-    let peer = outsider_peer(&newcomer);
+    let peer = peer_id_of(&newcomer);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(newcomer.log_size(), 0, "a node nobody admitted received entries");
     // The admin admits its operator's key with role node and the node's peer id.

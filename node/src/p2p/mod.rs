@@ -341,9 +341,10 @@ pub fn check_config(cfg: &Config) -> Result<(Multiaddr, Vec<Multiaddr>)> {
     Ok((listen, bootstrap))
 }
 
-/// Starts listening and dialling, and spawns the swarm task.
+/// Starts listening and dialling (`addrs` from [`check_config`]), and spawns the swarm task.
 pub async fn spawn(
     cfg: &Config,
+    addrs: (Multiaddr, Vec<Multiaddr>),
     identity: &Identity,
     store: Store,
     metrics: Arc<Metrics>,
@@ -351,7 +352,7 @@ pub async fn spawn(
 ) -> Result<Network> {
     let network = store.network();
     let mut swarm = build_swarm(identity, &network, cfg)?;
-    let (listen, bootstrap) = check_config(cfg)?;
+    let (listen, bootstrap) = addrs;
     swarm
         .listen_on(listen.clone())
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -669,6 +670,18 @@ impl Loop {
         self.peer(p).log_request = Some(id);
     }
 
+    /// Asks a peer for its fork proofs (they are in no log) and its peers.
+    fn request_forks_and_peers(&mut self, p: PeerId) {
+        let network = self.network.clone();
+        self.send(
+            p,
+            SyncRequest::Forks {
+                network: network.clone(),
+            },
+        );
+        self.send(p, SyncRequest::Peers { network });
+    }
+
     /// One anti-entropy round with every connected peer.
     fn sync_round(&mut self) {
         let peers = self.connected();
@@ -680,14 +693,7 @@ impl Loop {
                 peer.rounds
             };
             if round % 5 == 1 {
-                let network = self.network.clone();
-                self.send(
-                    *p,
-                    SyncRequest::Forks {
-                        network: network.clone(),
-                    },
-                );
-                self.send(*p, SyncRequest::Peers { network });
+                self.request_forks_and_peers(*p);
             }
         }
         self.fetch_pending(&peers);
@@ -795,14 +801,7 @@ impl Loop {
                         .connected
                         .set(self.swarm.connected_peers().count() as i64);
                     self.request_log(peer_id);
-                    let network = self.network.clone();
-                    self.send(
-                        peer_id,
-                        SyncRequest::Forks {
-                            network: network.clone(),
-                        },
-                    );
-                    self.send(peer_id, SyncRequest::Peers { network });
+                    self.request_forks_and_peers(peer_id);
                 }
             }
             SwarmEvent::ConnectionClosed {

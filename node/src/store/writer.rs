@@ -694,11 +694,16 @@ impl Ledger {
 
     /// Remembers a refused entry and drops what waits for it.
     fn refuse(&mut self, id: EntryId, batch: &mut Batch) {
+        self.remember_refused(id);
+        self.drop_dependants(id, batch);
+    }
+
+    /// Adds to the bounded memory of refused entries.
+    fn remember_refused(&mut self, id: EntryId) {
         if self.refused.len() >= MAX_REFUSED {
             self.refused.clear();
         }
         self.refused.insert(id);
-        self.drop_dependants(id, batch);
     }
 
     /// Entries waiting (directly or not) for a refused entry can never be admitted: drop them
@@ -709,7 +714,7 @@ impl Ledger {
             for w in self.waiting.remove(&r).unwrap_or_default() {
                 if let Some(p) = self.pending.remove(&w) {
                     self.pending_bytes -= p.bytes;
-                    self.refused.insert(w);
+                    self.remember_refused(w);
                     batch.wb.delete_cf(self.cf(schema::PENDING), w.0);
                     tracing::warn!(entry = %w.fmt_short(), waited_for = %r.fmt_short(), "pending entry dropped: it waits for an entry that was refused");
                     stack.push(w);
