@@ -562,7 +562,9 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     assert!(m["strikes"].as_u64().unwrap() >= 5, "{m:#}");
     assert!(m["banned_until"].is_string(), "{m:#}");
     assert!(metric(c.node(0), "greenledger_p2p_peers_banned") >= 1.0);
-    assert!(metric(c.node(0), "greenledger_p2p_gossip_received_total{kind=\"invalid\"}") >= 5.0);
+    // The first invalid delivery graylists the sender, which is then banned at once, so how
+    // many of the ten reach validation depends on how they were batched: at least one.
+    assert!(metric(c.node(0), "greenledger_p2p_gossip_received_total{kind=\"invalid\"}") >= 1.0);
     for n in c.running() {
         assert_eq!(n.log_size(), 1, "an invalid entry was stored");
     }
