@@ -87,6 +87,10 @@ pub struct SubmitArgs {
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Generate a new ed25519 key (file mode 0600); prints the public key.
+    ///
+    /// The key is encrypted at rest when a passphrase is given: `--encrypt` asks for one on the
+    /// terminal, and a non-empty GREENLEDGER_PASSPHRASE is used without asking. Signing
+    /// commands then open it with GREENLEDGER_PASSPHRASE or ask on the terminal.
     Generate {
         /// Where to write the key.
         #[arg(long, value_name = "FILE")]
@@ -94,9 +98,22 @@ pub enum KeyCommand {
         /// Overwrite an existing file (the old key is lost).
         #[arg(long)]
         force: bool,
+        /// Encrypt the key under a passphrase (from GREENLEDGER_PASSPHRASE, or asked for).
+        #[arg(long)]
+        encrypt: bool,
     },
-    /// Print the public key of a key file.
+    /// Print the public key of a key file (no passphrase needed).
     Show {
+        /// The key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Encrypt a key file under a new passphrase, or change its passphrase.
+    ///
+    /// The current passphrase (of an encrypted file) comes from GREENLEDGER_PASSPHRASE or is
+    /// asked for; the new one from GREENLEDGER_NEW_PASSPHRASE or is asked for twice. The file
+    /// is replaced atomically; prints the public key.
+    Encrypt {
         /// The key file.
         #[arg(long, value_name = "FILE")]
         key: PathBuf,

@@ -8,7 +8,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
-use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry};
+use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry, error::KeyError};
 use serde::{Deserialize, Serialize};
 
 /// Reads a whole file, saying which file and what it was for when that fails.
@@ -60,8 +60,41 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) ->
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Loads a secret key file.
-pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
+/// The environment variable holding the passphrase of encrypted key files.
+pub(crate) const PASSPHRASE_ENV: &str = "GREENLEDGER_PASSPHRASE";
+/// The environment variable holding the new passphrase for `key encrypt`.
+pub(crate) const NEW_PASSPHRASE_ENV: &str = "GREENLEDGER_NEW_PASSPHRASE";
+
+/// A passphrase from the environment variable `var`, if it is set and not empty.
+pub(crate) fn passphrase_from_env(var: &str) -> Option<zeroize::Zeroizing<String>> {
+    std::env::var(var)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(zeroize::Zeroizing::new)
+}
+
+/// Asks for a passphrase on the terminal (not echoed).
+pub(crate) fn prompt_passphrase(prompt: &str, env: &str) -> Result<zeroize::Zeroizing<String>> {
+    rpassword::prompt_password(prompt)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| anyhow!("cannot ask for the passphrase ({e}): run in a terminal, or set {env}"))
+}
+
+/// Asks twice for a new passphrase; refuses an empty one or a mismatch.
+pub(crate) fn prompt_new_passphrase(env: &str) -> Result<zeroize::Zeroizing<String>> {
+    let first = prompt_passphrase("New passphrase: ", env)?;
+    if first.is_empty() {
+        bail!("the passphrase is empty; nothing was written");
+    }
+    let second = prompt_passphrase("Repeat the passphrase: ", env)?;
+    if *first != *second {
+        bail!("the two passphrases differ; nothing was written");
+    }
+    Ok(first)
+}
+
+/// Reads a key file's text (warning when others can read it).
+fn read_key_text(path: &Path) -> Result<String> {
     let bytes = read(path, "key file")?;
     #[cfg(unix)]
     if let Ok(meta) = fs::metadata(path) {
@@ -75,9 +108,37 @@ pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
             );
         }
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))?;
-    SecretKey::from_key_file(text).with_context(|| format!("cannot use key file {}", path.display()))
+    String::from_utf8(bytes).map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))
+}
+
+/// Loads a secret key file. An encrypted one is opened with the passphrase from
+/// `GREENLEDGER_PASSPHRASE`, or else one asked for on the terminal.
+pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
+    let text = read_key_text(path)?;
+    let encrypted =
+        SecretKey::key_file_is_encrypted(&text).with_context(|| format!("cannot use key file {}", path.display()))?;
+    let passphrase = if encrypted {
+        Some(match passphrase_from_env(PASSPHRASE_ENV) {
+            Some(p) => p,
+            None => prompt_passphrase(&format!("Passphrase for {}: ", path.display()), PASSPHRASE_ENV)
+                .with_context(|| format!("key file {} is encrypted", path.display()))?,
+        })
+    } else {
+        None
+    };
+    SecretKey::from_key_file_with(&text, passphrase.as_ref().map(|p| p.as_bytes())).map_err(|e| match e {
+        KeyError::WrongPassphrase => anyhow!(
+            "cannot open key file {}: wrong passphrase (or the file was altered); check {PASSPHRASE_ENV} or type it again",
+            path.display()
+        ),
+        e => anyhow::Error::new(e).context(format!("cannot use key file {}", path.display())),
+    })
+}
+
+/// The public key a key file names, without opening its secret.
+pub(crate) fn key_file_public(path: &Path) -> Result<PublicKey> {
+    let text = read_key_text(path)?;
+    SecretKey::key_file_public(&text).with_context(|| format!("cannot use key file {}", path.display()))
 }
 
 /// Loads a genesis file.

@@ -32,6 +32,15 @@ pub enum KeyError {
     /// The key file's public key does not match its secret.
     #[error("key file is corrupt: its public key does not match its secret key")]
     PublicMismatch,
+    /// The key file is encrypted and no passphrase was given.
+    #[error("the key file is encrypted: a passphrase is needed")]
+    PassphraseNeeded,
+    /// The passphrase does not open the key file (or the file was altered).
+    #[error("wrong passphrase (or the encrypted key file was altered)")]
+    WrongPassphrase,
+    /// An empty passphrase was given for a new encrypted key file.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
 }
 
 /// A signature that does not verify or cannot be parsed.

@@ -332,6 +332,11 @@ pub fn verify_all_batched(items: &[(PublicKey, &[u8], Signature)]) -> Vec<Result
 }
 
 /// The on-disk form of a secret key file (`greenledger key generate`).
+///
+/// A plain key file holds the seed as hex in `secret`. An encrypted one holds it in
+/// `encrypted` instead: the seed sealed with XChaCha20-Poly1305 under a key derived from the
+/// passphrase with Argon2id, the public key as associated data (so a file whose public key was
+/// swapped does not open).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyFile {
@@ -340,31 +345,147 @@ struct KeyFile {
     version: u32,
     algorithm: String,
     public: String,
-    secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encrypted: Option<Sealed>,
+}
+
+/// A seed sealed under a passphrase.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sealed {
+    kdf: String,
+    memory_kib: u32,
+    iterations: u32,
+    parallelism: u32,
+    salt: String,
+    cipher: String,
+    nonce: String,
+    ciphertext: String,
 }
 
 /// The `type` field of a key file.
 pub const KEY_FILE_TYPE: &str = "greenledger-secret-key";
 
+/// Argon2id cost for new key files: 19 MiB, 2 passes, 1 lane (OWASP's minimum for Argon2id);
+/// about 50 ms per signing command on a current core.
+const KDF_MEMORY_KIB: u32 = 19 * 1024;
+const KDF_ITERATIONS: u32 = 2;
+const KDF_PARALLELISM: u32 = 1;
+/// Largest cost accepted when reading, so that a crafted key file cannot make a command
+/// allocate gigabytes or run for minutes.
+const KDF_MAX_MEMORY_KIB: u32 = 1024 * 1024;
+const KDF_MAX_ITERATIONS: u32 = 64;
+const KDF_MAX_PARALLELISM: u32 = 16;
+
+fn derive_key(
+    passphrase: &[u8],
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<zeroize::Zeroizing<[u8; 32]>, KeyError> {
+    let params = argon2::Params::new(m, t, p, Some(32))
+        .map_err(|e| KeyError::NotAKeyFile(format!("bad passphrase parameters: {e}")))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase, salt, out.as_mut())
+        .map_err(|e| KeyError::NotAKeyFile(format!("cannot derive the key from the passphrase: {e}")))?;
+    Ok(out)
+}
+
+fn hex_field<const N: usize>(field: &str, text: &str) -> Result<[u8; N], KeyError> {
+    let mut out = [0u8; N];
+    if text.len() != 2 * N || hex::decode_to_slice(text, &mut out).is_err() {
+        return Err(KeyError::NotAKeyFile(format!(
+            "{field} is not {} hex characters",
+            2 * N
+        )));
+    }
+    Ok(out)
+}
+
 impl SecretKey {
-    /// Serializes the key as a key file (JSON, one key).
-    pub fn to_key_file(&self) -> String {
-        let mut seed = self.to_seed();
+    fn key_file(&self, secret: Option<String>, encrypted: Option<Sealed>) -> String {
         let file = KeyFile {
             kind: KEY_FILE_TYPE.to_string(),
             version: 1,
             algorithm: "ed25519".to_string(),
             public: self.public().to_hex(),
-            secret: hex::encode(seed),
+            secret,
+            encrypted,
         };
-        zeroize::Zeroize::zeroize(&mut seed);
         let mut s = serde_json::to_string_pretty(&file).unwrap_or_default();
         s.push('\n');
         s
     }
 
-    /// Parses a key file, checking that the stored public key matches the secret.
-    pub fn from_key_file(text: &str) -> Result<Self, KeyError> {
+    /// Serializes the key as a plain key file (JSON, one key).
+    pub fn to_key_file(&self) -> String {
+        let seed = zeroize::Zeroizing::new(self.to_seed());
+        let hex = zeroize::Zeroizing::new(hex::encode(seed.as_ref()));
+        self.key_file(Some(hex.to_string()), None)
+    }
+
+    /// Serializes the key as a key file encrypted under `passphrase` (which must not be
+    /// empty).
+    pub fn to_encrypted_key_file(&self, passphrase: &[u8]) -> Result<String, KeyError> {
+        use chacha20poly1305::{
+            KeyInit, XChaCha20Poly1305, XNonce,
+            aead::{Aead, Payload},
+        };
+        use rand_core::RngCore;
+        if passphrase.is_empty() {
+            return Err(KeyError::EmptyPassphrase);
+        }
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 24];
+        rand_core::OsRng.fill_bytes(&mut salt);
+        rand_core::OsRng.fill_bytes(&mut nonce);
+        let key = derive_key(passphrase, &salt, KDF_MEMORY_KIB, KDF_ITERATIONS, KDF_PARALLELISM)?;
+        let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+        let seed = zeroize::Zeroizing::new(self.to_seed());
+        let public = self.public();
+        let sealed = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: seed.as_ref(),
+                    aad: public.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::NotAKeyFile("cannot encrypt the key".into()))?;
+        let sealed = Sealed {
+            kdf: "argon2id".into(),
+            memory_kib: KDF_MEMORY_KIB,
+            iterations: KDF_ITERATIONS,
+            parallelism: KDF_PARALLELISM,
+            salt: hex::encode(salt),
+            cipher: "xchacha20poly1305".into(),
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(sealed),
+        };
+        Ok(self.key_file(None, Some(sealed)))
+    }
+
+    /// Whether a key file's text is an encrypted key file (so a passphrase is needed to open
+    /// it). Text that is not a key file at all gives the error [`SecretKey::from_key_file`]
+    /// would give.
+    pub fn key_file_is_encrypted(text: &str) -> Result<bool, KeyError> {
+        Ok(Self::parse_key_file(text)?.encrypted.is_some())
+    }
+
+    /// The public key a key file names, read without opening its secret (so `key show` needs no
+    /// passphrase). Opening the file with [`SecretKey::from_key_file_with`] checks that the
+    /// two match.
+    pub fn key_file_public(text: &str) -> Result<PublicKey, KeyError> {
+        let file = Self::parse_key_file(text)?;
+        file.public.parse()
+    }
+
+    fn parse_key_file(text: &str) -> Result<KeyFile, KeyError> {
         let file: KeyFile = serde_json::from_str(text).map_err(|e| KeyError::NotAKeyFile(e.to_string()))?;
         if file.kind != KEY_FILE_TYPE {
             return Err(KeyError::NotAKeyFile(format!(
@@ -381,13 +502,83 @@ impl SecretKey {
                 file.algorithm
             )));
         }
-        let mut seed = [0u8; 32];
-        if file.secret.len() != 64 || hex::decode_to_slice(&file.secret, &mut seed).is_err() {
-            return Err(KeyError::NotAKeyFile("secret is not 64 hex characters".into()));
+        match (&file.secret, &file.encrypted) {
+            (Some(_), Some(_)) => Err(KeyError::NotAKeyFile(
+                "it has both a plain \"secret\" and an \"encrypted\" one".into(),
+            )),
+            (None, None) => Err(KeyError::NotAKeyFile("it has no secret key".into())),
+            _ => Ok(file),
         }
+    }
+
+    /// Parses a plain key file, checking that the stored public key matches the secret. An
+    /// encrypted key file gives [`KeyError::PassphraseNeeded`].
+    pub fn from_key_file(text: &str) -> Result<Self, KeyError> {
+        Self::from_key_file_with(text, None)
+    }
+
+    /// Parses a key file, plain or (with `passphrase`) encrypted, checking that the stored
+    /// public key matches the secret. A passphrase given for a plain file is ignored.
+    pub fn from_key_file_with(text: &str, passphrase: Option<&[u8]>) -> Result<Self, KeyError> {
+        use chacha20poly1305::{
+            KeyInit, XChaCha20Poly1305, XNonce,
+            aead::{Aead, Payload},
+        };
+        let file = Self::parse_key_file(text)?;
+        let public: [u8; PUBLIC_KEY_LEN] = hex_field("public", &file.public)?;
+        let seed: zeroize::Zeroizing<[u8; 32]> = match (&file.secret, &file.encrypted) {
+            (Some(secret), _) => {
+                let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+                if secret.len() != 64 || hex::decode_to_slice(secret, seed.as_mut()).is_err() {
+                    return Err(KeyError::NotAKeyFile("secret is not 64 hex characters".into()));
+                }
+                seed
+            }
+            (None, Some(s)) => {
+                let passphrase = passphrase.ok_or(KeyError::PassphraseNeeded)?;
+                if s.kdf != "argon2id" || s.cipher != "xchacha20poly1305" {
+                    return Err(KeyError::NotAKeyFile(format!(
+                        "unsupported encryption {} + {}",
+                        s.kdf, s.cipher
+                    )));
+                }
+                if s.memory_kib > KDF_MAX_MEMORY_KIB
+                    || s.iterations > KDF_MAX_ITERATIONS
+                    || s.parallelism > KDF_MAX_PARALLELISM
+                {
+                    return Err(KeyError::NotAKeyFile(format!(
+                        "passphrase cost too high ({} KiB, {} passes, {} lanes; at most {KDF_MAX_MEMORY_KIB} KiB, \
+                         {KDF_MAX_ITERATIONS} passes, {KDF_MAX_PARALLELISM} lanes)",
+                        s.memory_kib, s.iterations, s.parallelism
+                    )));
+                }
+                let salt: [u8; 16] = hex_field("salt", &s.salt)?;
+                let nonce: [u8; 24] = hex_field("nonce", &s.nonce)?;
+                let sealed: [u8; 48] = hex_field("ciphertext", &s.ciphertext)?;
+                let key = derive_key(passphrase, &salt, s.memory_kib, s.iterations, s.parallelism)?;
+                let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+                let opened = zeroize::Zeroizing::new(
+                    cipher
+                        .decrypt(
+                            XNonce::from_slice(&nonce),
+                            Payload {
+                                msg: &sealed,
+                                aad: &public,
+                            },
+                        )
+                        .map_err(|_| KeyError::WrongPassphrase)?,
+                );
+                let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+                if opened.len() != 32 {
+                    return Err(KeyError::WrongPassphrase);
+                }
+                seed.copy_from_slice(&opened);
+                seed
+            }
+            (None, None) => unreachable!("parse_key_file refuses a file without a secret"),
+        };
         let key = SecretKey::from_seed(&seed);
-        zeroize::Zeroize::zeroize(&mut seed);
-        if key.public().to_hex() != file.public {
+        if key.public().as_bytes() != &public {
             return Err(KeyError::PublicMismatch);
         }
         Ok(key)
@@ -524,5 +715,40 @@ mod tests {
             Err(KeyError::PublicMismatch)
         ));
         assert!(!format!("{k:?}").contains(&hex::encode([9u8; 32])));
+    }
+
+    #[test]
+    fn encrypted_key_file_roundtrip_and_errors() {
+        let k = SecretKey::from_seed(&[7; 32]);
+        let text = k.to_encrypted_key_file(b"correct horse").unwrap();
+        assert!(
+            !text.contains(&hex::encode([7u8; 32])),
+            "the seed is not stored in clear"
+        );
+        assert!(SecretKey::key_file_is_encrypted(&text).unwrap());
+        assert!(!SecretKey::key_file_is_encrypted(&k.to_key_file()).unwrap());
+        let opened = SecretKey::from_key_file_with(&text, Some(b"correct horse")).unwrap();
+        assert_eq!(opened.public(), k.public());
+        assert_eq!(SecretKey::from_key_file(&text).unwrap_err(), KeyError::PassphraseNeeded);
+        assert_eq!(
+            SecretKey::from_key_file_with(&text, Some(b"wrong")).unwrap_err(),
+            KeyError::WrongPassphrase
+        );
+        assert_eq!(k.to_encrypted_key_file(b"").unwrap_err(), KeyError::EmptyPassphrase);
+        // The public key is bound to the ciphertext: swapping it does not open.
+        let other = SecretKey::from_seed(&[8; 32]).public().to_hex();
+        let swapped = text.replace(&k.public().to_hex(), &other);
+        assert_eq!(
+            SecretKey::from_key_file_with(&swapped, Some(b"correct horse")).unwrap_err(),
+            KeyError::WrongPassphrase
+        );
+        // A crafted cost is refused before any work.
+        let costly = text.replace("\"memory_kib\": 19456", "\"memory_kib\": 4000000000");
+        assert!(matches!(
+            SecretKey::from_key_file_with(&costly, Some(b"correct horse")),
+            Err(KeyError::NotAKeyFile(m)) if m.contains("cost")
+        ));
+        // Two encryptions of one key differ (fresh salt and nonce).
+        assert_ne!(text, k.to_encrypted_key_file(b"correct horse").unwrap());
     }
 }

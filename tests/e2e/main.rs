@@ -9,6 +9,7 @@
 //!   `--json` outputs, key files and input errors.
 //! * `refusals` — every way an entry or a bundle is refused: tampering, missing inputs, a
 //!   wrong roll-up, membership, revocation, supersession, forks, unknown kinds and versions.
+//! * `keys` — passphrase-encrypted key files; supplier key rotation, offline and on a node.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
@@ -18,6 +19,7 @@
 
 mod careful;
 mod cli;
+mod keys;
 mod node;
 mod node_util;
 mod p2p;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use greenledger_core::{Genesis, PublicKey, SecretKey};
 
 use crate::{
@@ -12,17 +12,47 @@ use crate::{
 
 pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
     let public = match cmd {
-        KeyCommand::Generate { out, force } => {
+        KeyCommand::Generate { out, force, encrypt } => {
+            if !force && out.exists() {
+                bail!("{} already exists; pass --force to overwrite it", out.display());
+            }
+            let passphrase = match files::passphrase_from_env(files::PASSPHRASE_ENV) {
+                Some(p) => Some(p),
+                None if encrypt => Some(files::prompt_new_passphrase(files::PASSPHRASE_ENV)?),
+                None => None,
+            };
             let key = SecretKey::generate();
-            files::write_atomic(&out, key.to_key_file().as_bytes(), force, 0o600)?;
+            let text = match &passphrase {
+                Some(p) => key.to_encrypted_key_file(p.as_bytes())?,
+                None => key.to_key_file(),
+            };
+            files::write_atomic(&out, text.as_bytes(), force, 0o600)?;
             // A new key starts a new chain; any old state beside it belonged to the old key.
             files::SignerState::create(&out, &key.public())?;
             if !json {
-                eprintln!("wrote a new key to {} (keep it secret; mode 0600)", out.display());
+                let how = if passphrase.is_some() {
+                    "encrypted under the passphrase"
+                } else {
+                    "keep it secret"
+                };
+                eprintln!("wrote a new key to {} ({how}; mode 0600)", out.display());
             }
             key.public()
         }
-        KeyCommand::Show { key } => files::load_key(&key)?.public(),
+        KeyCommand::Show { key } => files::key_file_public(&key)?,
+        KeyCommand::Encrypt { key: path } => {
+            let key = files::load_key(&path)?;
+            let passphrase = match files::passphrase_from_env(files::NEW_PASSPHRASE_ENV) {
+                Some(p) => p,
+                None => files::prompt_new_passphrase(files::NEW_PASSPHRASE_ENV)?,
+            };
+            let text = key.to_encrypted_key_file(passphrase.as_bytes())?;
+            files::write_atomic(&path, text.as_bytes(), true, 0o600)?;
+            if !json {
+                eprintln!("encrypted {} under the new passphrase", path.display());
+            }
+            key.public()
+        }
     };
     if json {
         println!("{}", serde_json::json!({ "public_key": public.to_hex() }));
