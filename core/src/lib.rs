@@ -18,6 +18,7 @@
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
 //! * [`bundle`] — provenance bundles and their assembly.
 //! * [`verify`] — bundle verification as numbered steps.
+//! * [`sync`] — the node-to-node sync protocol's messages (serde types, no network code).
 //! * [`error`] — error types, one per concern.
 
 #![deny(missing_docs)]
@@ -35,6 +36,7 @@ pub mod membership;
 pub mod model;
 pub mod rollup;
 pub mod rules;
+pub mod sync;
 pub mod verify;
 
 pub use amount::{Mass, Quantity, Share};
