@@ -89,7 +89,8 @@ impl Node {
             listener,
             cfg.http_limits.max_connections,
             cfg.http_limits.stall_timeout,
-        );
+        )
+        .with_request_deadline(cfg.http_limits.request_timeout + cfg.http_limits.stall_timeout);
         let http = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service())
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })

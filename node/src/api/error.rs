@@ -56,9 +56,34 @@ impl ApiError {
     }
 }
 
+/// Longest message sent back: an error about a huge input names its start and its end (where
+/// the reason usually is), it does not echo all of it.
+const MAX_MESSAGE: usize = 1024;
+
+/// `message`, shortened in the middle to at most about [`MAX_MESSAGE`] bytes.
+fn bounded(message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    let mut head = MAX_MESSAGE / 2;
+    while !message.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = message.len() - MAX_MESSAGE / 3;
+    while !message.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{} … [{} bytes omitted] … {}",
+        &message[..head],
+        tail - head,
+        &message[tail..]
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = serde_json::json!({"error": {"code": self.code, "message": bounded(self.message)}});
         (self.status, Json(body)).into_response()
     }
 }
@@ -123,5 +148,21 @@ impl From<IngestError> for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
         Self::internal(format!("{e:#}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_their_start_and_their_reason() {
+        let m = format!("invalid part: \"urn:x:{}\" is longer than 512 bytes", "é".repeat(5000));
+        let b = bounded(m.clone());
+        assert!(b.len() < MAX_MESSAGE + 64, "{}", b.len());
+        assert!(b.starts_with("invalid part: \"urn:x:é"), "{b}");
+        assert!(b.ends_with("is longer than 512 bytes"), "{b}");
+        assert!(b.contains("bytes omitted]"), "{b}");
+        assert_eq!(bounded("short".into()), "short");
     }
 }

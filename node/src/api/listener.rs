@@ -1,6 +1,7 @@
-//! The HTTP listener: a bound on open connections and a deadline on every stalled read or
-//! write, so that clients that open connections and send nothing (or trickle partial headers,
-//! or never read the answer) cannot hold the node's file descriptors or delay its shutdown.
+//! The HTTP listener: a bound on open connections, a deadline on every stalled read or
+//! write, and a deadline on each request as a whole, so that clients that open connections and
+//! send nothing (or trickle partial headers, or never read the answer) cannot hold the node's
+//! file descriptors or delay its shutdown.
 
 use std::{
     future::Future,
@@ -9,7 +10,7 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::{
@@ -25,6 +26,7 @@ pub struct BoundedListener {
     inner: TcpListener,
     permits: Arc<Semaphore>,
     stall: Duration,
+    request_deadline: Option<Duration>,
 }
 
 impl BoundedListener {
@@ -34,7 +36,17 @@ impl BoundedListener {
             inner,
             permits: Arc::new(Semaphore::new(max.max(1))),
             stall,
+            request_deadline: None,
         }
+    }
+
+    /// Also closes a connection that keeps sending (each byte within the stall deadline) but
+    /// is not answered within `deadline` of the first byte of its request: headers trickled a
+    /// byte at a time never reach the router, whose own timeout therefore cannot end them.
+    /// Make `deadline` longer than the router's timeout, so that a slow body gets its 408.
+    pub fn with_request_deadline(mut self, deadline: Duration) -> Self {
+        self.request_deadline = Some(deadline);
+        self
     }
 }
 
@@ -60,6 +72,8 @@ impl axum::serve::Listener for BoundedListener {
                             stall: self.stall,
                             read_timer: None,
                             write_timer: None,
+                            request_deadline: self.request_deadline,
+                            request_started: None,
                         },
                         addr,
                     );
@@ -78,13 +92,17 @@ impl axum::serve::Listener for BoundedListener {
     }
 }
 
-/// An accepted connection: holds its slot until dropped; stalled reads and writes time out.
+/// An accepted connection: holds its slot until dropped; stalled reads and writes time out,
+/// and so does a request not answered within the request deadline of its first byte.
 pub struct GuardedStream {
     inner: TcpStream,
     _permit: OwnedSemaphorePermit,
     stall: Duration,
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
+    request_deadline: Option<Duration>,
+    /// When the first byte not yet answered arrived (cleared by every write of an answer).
+    request_started: Option<Instant>,
 }
 
 fn stalled(timer: &mut Option<Pin<Box<Sleep>>>, stall: Duration, cx: &mut Context<'_>) -> bool {
@@ -95,9 +113,22 @@ fn stalled(timer: &mut Option<Pin<Box<Sleep>>>, stall: Duration, cx: &mut Contex
 impl AsyncRead for GuardedStream {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(r) => {
                 this.read_timer = None;
+                if r.is_ok()
+                    && buf.filled().len() > before
+                    && let Some(deadline) = this.request_deadline
+                {
+                    let started = *this.request_started.get_or_insert_with(Instant::now);
+                    if started.elapsed() > deadline {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the client took too long to send its request",
+                        )));
+                    }
+                }
                 Poll::Ready(r)
             }
             Poll::Pending if stalled(&mut this.read_timer, this.stall, cx) => Poll::Ready(Err(io::Error::new(
@@ -115,6 +146,9 @@ impl AsyncWrite for GuardedStream {
         match Pin::new(&mut this.inner).poll_write(cx, buf) {
             Poll::Ready(r) => {
                 this.write_timer = None;
+                if matches!(r, Ok(n) if n > 0) {
+                    this.request_started = None;
+                }
                 Poll::Ready(r)
             }
             Poll::Pending if stalled(&mut this.write_timer, this.stall, cx) => Poll::Ready(Err(io::Error::new(

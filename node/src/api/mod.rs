@@ -82,13 +82,19 @@ async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Re
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
+    // The metrics label: a client may invent any number of method names, and each would be a
+    // new series kept forever.
+    let method_label = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "TRACE" | "CONNECT") => m.to_string(),
+        _ => "other".to_string(),
+    };
     let resp = next.run(req).await;
     let status = resp.status();
     st.metrics
         .http
         .get_or_create(&crate::metrics::HttpLabels {
             route,
-            method,
+            method: method_label,
             status: status.as_u16(),
         })
         .inc();
@@ -111,10 +117,29 @@ async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Re
             s if s.is_server_error() => "internal",
             _ => "bad_request",
         };
-        let message = if detail.trim().is_empty() {
-            status.canonical_reason().unwrap_or("error").to_string()
-        } else {
+        let message = if !detail.trim().is_empty() {
             detail
+        } else if status == StatusCode::METHOD_NOT_ALLOWED {
+            let method = if method.len() <= 32 {
+                method.as_str()
+            } else {
+                "this method"
+            };
+            let allow = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if allow.is_empty() {
+                format!("{method} is not allowed on this route")
+            } else {
+                format!("{method} is not allowed on this route; use {allow}")
+            }
+        } else if status == StatusCode::REQUEST_TIMEOUT {
+            "the request was not complete within the node's deadline (http_limits.request_timeout); send the whole request without pausing and retry".to_string()
+        } else {
+            status.canonical_reason().unwrap_or("error").to_string()
         };
         let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
         let mut resp = Response::from_parts(parts, Body::from(body));

@@ -73,11 +73,28 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
         Ok(b) => b,
         Err(e) if format!("{e:?}").contains("LengthLimit") => return Err(too_large()),
         Err(e) => {
+            // The cause (a stalled client, a connection closed early) is at the end of the chain.
+            let mut cause = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(inner) = source {
+                let text = inner.to_string();
+                if !cause.contains(&text) {
+                    cause = format!("{cause}: {text}");
+                }
+                source = inner.source();
+            }
             return Err(ApiError::bad_request(
                 "unreadable_body",
-                format!("cannot read the request body: {e}"),
+                format!(
+                    "cannot read the request body ({cause}); send the whole body without pausing, exactly as long as Content-Length or the chunked encoding says"
+                ),
             ));
         }
+    };
+    // A byte-order mark from some editors: the entry format allows it, so the JSON check must.
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => bytes.slice(bytes.len() - rest.len()..),
+        None => bytes,
     };
     let start = Instant::now();
     if bytes.iter().all(u8::is_ascii_whitespace) {
