@@ -53,6 +53,10 @@ impl Rng {
         Rng((nanos as u64) | 1)
     }
 
+    pub(crate) fn from_seed(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
     pub(crate) fn seed(&self) -> u64 {
         self.0
     }
