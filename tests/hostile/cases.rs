@@ -727,7 +727,13 @@ pub(crate) fn catalogue(f: &Fixture) -> Vec<Case> {
         ),
         case("TRACE health", "TRACE", "/v1/health", E405, Some("method_not_allowed")),
         case("made-up method", "BREW", "/v1/health", E405, Some("method_not_allowed")),
-        case("method name of 10 kB", long_method, "/v1/health", E405, Some("method_not_allowed")),
+        case(
+            "method name of 10 kB",
+            long_method,
+            "/v1/health",
+            E405,
+            Some("method_not_allowed"),
+        ),
         raw_case(
             "CONNECT",
             "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n",
