@@ -76,7 +76,11 @@ where
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // libp2p's request-response handler warns once per stream it drops at capacity, so
+            // a flooding peer would flood the log too; the node counts and reports those itself.
+            EnvFilter::new("info,libp2p_request_response=error")
+        }))
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {

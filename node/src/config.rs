@@ -59,6 +59,13 @@ pub struct P2pConfig {
     pub heartbeat: Duration,
     /// Most connected peers.
     pub max_peers: u32,
+    /// Sync requests per second that one peer may make (with bursts of twice as many); more
+    /// are answered "rate limited", and a peer that keeps it up is struck. An honest node
+    /// asks a few per second even while catching up.
+    pub serve_rate_per_peer: u32,
+    /// Sync requests answered at once across all peers (each reads the store); more are
+    /// answered "busy" and asked again later.
+    pub max_serving: usize,
 }
 
 impl Default for P2pConfig {
@@ -74,6 +81,8 @@ impl Default for P2pConfig {
             ban_duration: Duration::from_secs(600),
             heartbeat: Duration::from_millis(500),
             max_peers: 64,
+            serve_rate_per_peer: 50,
+            max_serving: 16,
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct P2pMetrics {
     pub connections_refused: Family<KindLabels, Counter>,
     /// Peers banned for invalid data.
     pub peers_banned: Counter,
+    /// Sync requests refused unanswered, by reason (rate_limited, busy).
+    pub sync_refused: Family<KindLabels, Counter>,
 }
 
 impl P2pMetrics {
@@ -66,6 +68,13 @@ impl P2pMetrics {
     pub fn gossip(&self, result: &str) {
         self.gossip_received
             .get_or_create(&KindLabels { kind: result.into() })
+            .inc();
+    }
+
+    /// Counts a sync request refused unanswered.
+    pub fn sync_refused(&self, reason: &str) {
+        self.sync_refused
+            .get_or_create(&KindLabels { kind: reason.into() })
             .inc();
     }
 
@@ -97,6 +106,11 @@ impl P2pMetrics {
             "connections_refused",
             "Connections refused, by reason",
             self.connections_refused.clone(),
+        );
+        r.register(
+            "sync_refused",
+            "Sync requests refused unanswered, by reason (rate_limited, busy)",
+            self.sync_refused.clone(),
         );
         r.register(
             "peers_banned",

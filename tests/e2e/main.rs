@@ -10,6 +10,7 @@
 //! * `refusals` — every way an entry or a bundle is refused: tampering, missing inputs, a
 //!   wrong roll-up, membership, revocation, supersession, forks, unknown kinds and versions.
 //! * `keys` — passphrase-encrypted key files; supplier key rotation, offline and on a node.
+//! * `hostile_peers` — peers that flood, send garbage or oversized messages, ask for huge ranges.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
@@ -19,6 +20,7 @@
 
 mod careful;
 mod cli;
+mod hostile_peers;
 mod keys;
 mod node;
 mod node_util;

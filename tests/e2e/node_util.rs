@@ -72,7 +72,10 @@ impl TestNode {
         } else {
             &["--listen", "/ip4/127.0.0.1/tcp/0"][..]
         })
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("GL_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn greenledger-node");
@@ -119,6 +122,11 @@ impl TestNode {
     /// What the node logged so far.
     pub(crate) fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The process id (0 once stopped).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// `kill -9`.

@@ -30,18 +30,18 @@ const CONVERGE: Duration = Duration::from_secs(90);
 
 /// A consortium of node data dirs (each with its peer id named in the genesis), plus the
 /// admin's signing chain.
-struct Cluster {
-    env: Env,
-    genesis_path: PathBuf,
-    genesis: Genesis,
-    admin: Chain,
+pub(crate) struct Cluster {
+    pub(crate) env: Env,
+    pub(crate) genesis_path: PathBuf,
+    pub(crate) genesis: Genesis,
+    pub(crate) admin: Chain,
     nodes: Vec<Option<TestNode>>,
-    config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl Cluster {
     /// `n` node data dirs and `extra` more peer ids named in the genesis (for test peers).
-    fn new(n: usize, extra_peers: &[String]) -> Cluster {
+    pub(crate) fn new(n: usize, extra_peers: &[String]) -> Cluster {
         let env = Env::new();
         let mut peer_ids = Vec::new();
         for i in 0..n {
@@ -74,7 +74,7 @@ impl Cluster {
     }
 
     /// The p2p addresses of the running nodes (from their /v1/health).
-    fn addrs(&self, except: usize) -> Vec<String> {
+    pub(crate) fn addrs(&self, except: usize) -> Vec<String> {
         self.nodes
             .iter()
             .enumerate()
@@ -85,14 +85,14 @@ impl Cluster {
     }
 
     /// Starts node `i`, bootstrapping to every running node plus `bootstrap`.
-    fn start(&mut self, i: usize, bootstrap: &[String]) {
+    pub(crate) fn start(&mut self, i: usize, bootstrap: &[String]) {
         let mut list = self.addrs(i);
         list.extend(bootstrap.iter().cloned());
         self.start_exact(i, &list);
     }
 
     /// Starts node `i`, bootstrapping to `list` only.
-    fn start_exact(&mut self, i: usize, list: &[String]) {
+    pub(crate) fn start_exact(&mut self, i: usize, list: &[String]) {
         let list = list.to_vec();
         let mut args: Vec<String> = vec!["--config".into(), self.config.display().to_string()];
         for b in list {
@@ -105,33 +105,33 @@ impl Cluster {
     }
 
     /// Starts every node, each bootstrapping to the ones before it.
-    fn start_all(&mut self) {
+    pub(crate) fn start_all(&mut self) {
         for i in 0..self.nodes.len() {
             self.start(i, &[]);
         }
     }
 
-    fn node(&self, i: usize) -> &TestNode {
+    pub(crate) fn node(&self, i: usize) -> &TestNode {
         self.nodes[i].as_ref().expect("node running")
     }
 
-    fn running(&self) -> Vec<&TestNode> {
+    pub(crate) fn running(&self) -> Vec<&TestNode> {
         self.nodes.iter().filter_map(|n| n.as_ref()).collect()
     }
 
     /// Submits to node `i` and expects it stored (201), pending (202) or known (200).
-    fn submit(&self, i: usize, se: &SignedEntry) {
+    pub(crate) fn submit(&self, i: usize, se: &SignedEntry) {
         let (st, body) = self.node(i).submit(&se.to_json());
         assert!(matches!(st, 200..=202), "node {i} refused an entry: {st} {body}");
     }
 
     /// Admits a supplier through node `i`.
-    fn supplier(&mut self, i: usize, name: &str) -> Chain {
+    pub(crate) fn supplier(&mut self, i: usize, name: &str) -> Chain {
         self.supplier_and_admission(i, name).0
     }
 
     /// Admits a supplier through node `i`; also returns the admission.
-    fn supplier_and_admission(&mut self, i: usize, name: &str) -> (Chain, SignedEntry) {
+    pub(crate) fn supplier_and_admission(&mut self, i: usize, name: &str) -> (Chain, SignedEntry) {
         let key = SecretKey::generate();
         let admit = self.admin.admit(&key, name, Role::Supplier);
         let (st, body) = self.node(i).submit(&admit.to_json());
@@ -140,7 +140,7 @@ impl Cluster {
     }
 
     /// Waits until every running node holds exactly `want` entries with identical id sets.
-    fn converge(&self, want: u64) -> String {
+    pub(crate) fn converge(&self, want: u64) -> String {
         let deadline = Instant::now() + CONVERGE;
         loop {
             let sizes: Vec<u64> = self.running().iter().map(|n| n.log_size()).collect();
@@ -163,7 +163,7 @@ impl Cluster {
 }
 
 /// A node's p2p addresses (with /p2p/PEER_ID) from /v1/health.
-fn p2p_addrs(n: &TestNode) -> Vec<String> {
+pub(crate) fn p2p_addrs(n: &TestNode) -> Vec<String> {
     let (_, h) = n.get("/v1/health");
     h["p2p"]
         .as_array()
@@ -174,7 +174,7 @@ fn p2p_addrs(n: &TestNode) -> Vec<String> {
 }
 
 /// blake3 over the sorted entry ids of a node's log.
-fn digest(n: &TestNode) -> String {
+pub(crate) fn digest(n: &TestNode) -> String {
     let mut ids = Vec::new();
     let mut from = 0u64;
     loop {
@@ -192,7 +192,7 @@ fn digest(n: &TestNode) -> String {
     blake3::hash(ids.join("\n").as_bytes()).to_hex().to_string()
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + CONVERGE;
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -200,7 +200,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-fn metric(n: &TestNode, name: &str) -> f64 {
+pub(crate) fn metric(n: &TestNode, name: &str) -> f64 {
     let (_, body) = n.get_raw("/metrics");
     String::from_utf8_lossy(&body)
         .lines()
@@ -577,7 +577,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
 }
 
 /// A node's peer id, from its /v1/health.
-fn peer_id_of(n: &TestNode) -> String {
+pub(crate) fn peer_id_of(n: &TestNode) -> String {
     n.get("/v1/health").1["peer_id"].as_str().unwrap().to_string()
 }
 

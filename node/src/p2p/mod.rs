@@ -21,7 +21,9 @@
 //! # Layout
 //!
 //! * [`protocol`] — the sync protocol's messages and limits.
+//! * [`codec`] — its CBOR codec, which hands undecodable requests to the node.
 
+pub mod codec;
 pub mod protocol;
 
 use std::{
@@ -70,7 +72,7 @@ pub struct Behaviour {
     /// Entry gossip.
     pub gossipsub: gossipsub::Behaviour,
     /// Anti-entropy.
-    pub sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+    pub sync: request_response::Behaviour<codec::SyncCodec>,
     /// Listen addresses of peers.
     pub identify: identify::Behaviour,
     /// Liveness.
@@ -138,9 +140,7 @@ pub fn build_swarm(
             if let Err(e) = gossipsub.with_peer_score(score, gossipsub::PeerScoreThresholds::default()) {
                 tracing::warn!(cause = %e, "gossip peer scoring is off");
             }
-            let codec = request_response::cbor::codec::Codec::default()
-                .set_request_size_maximum(protocol::MAX_REQUEST_BYTES)
-                .set_response_size_maximum(max_response);
+            let codec = codec::SyncCodec::new(protocol::MAX_REQUEST_BYTES, max_response);
             let sync = request_response::Behaviour::with_codec(
                 codec,
                 [(protocol::PROTOCOL, ProtocolSupport::Full)],
@@ -229,6 +229,8 @@ pub struct PeerReport {
     pub sync: SyncReport,
     /// Invalid messages received from it.
     pub strikes: u32,
+    /// Its sync requests refused for going over `p2p.serve_rate_per_peer`.
+    pub sync_requests_throttled: u64,
     /// Refused until (RFC 3339), when banned.
     pub banned_until: Option<String>,
 }
@@ -270,7 +272,37 @@ struct Peer {
     strikes: u32,
     banned_until: Option<Instant>,
     rounds: u64,
+    /// Sync requests this peer may still make now (a token bucket refilled at
+    /// `p2p.serve_rate_per_peer` per second).
+    serve_tokens: f64,
+    serve_refilled: Option<Instant>,
+    /// Its sync requests refused for going over the rate.
+    throttled: u64,
 }
+
+impl Peer {
+    /// Takes one sync request from the peer's budget; false when it is spent.
+    fn take_serve_token(&mut self, rate: u32, now: Instant) -> bool {
+        let rate = f64::from(rate.max(1));
+        let burst = 2.0 * rate;
+        let tokens = match self.serve_refilled {
+            None => burst,
+            Some(t) => (self.serve_tokens + now.duration_since(t).as_secs_f64() * rate).min(burst),
+        };
+        self.serve_refilled = Some(now);
+        if tokens >= 1.0 {
+            self.serve_tokens = tokens - 1.0;
+            true
+        } else {
+            self.serve_tokens = tokens;
+            false
+        }
+    }
+}
+
+/// Requests over the rate after which a peer gets a strike (so a peer that floods sync
+/// requests is banned, and one that only bursts is not).
+const THROTTLED_PER_STRIKE: u64 = 100;
 
 /// What a spawned task reports back to the loop.
 enum Done {
@@ -385,6 +417,7 @@ pub async fn spawn(
         requests: HashMap::new(),
         tasks: JoinSet::new(),
         validations: Arc::new(Semaphore::new(cfg.p2p.max_validations_in_flight.max(1))),
+        serving: Arc::new(Semaphore::new(cfg.p2p.max_serving.max(1))),
         allowed: HashSet::new(),
         last_fetch: None,
         fetch_turn: 0,
@@ -426,6 +459,8 @@ struct Loop {
     requests: HashMap<OutboundRequestId, (PeerId, ReqKind)>,
     tasks: JoinSet<Done>,
     validations: Arc<Semaphore>,
+    /// Sync requests being answered (store reads), across all peers.
+    serving: Arc<Semaphore>,
     allowed: HashSet<PeerId>,
     last_fetch: Option<Instant>,
     fetch_turn: usize,
@@ -600,6 +635,7 @@ impl Loop {
                     last_error: p.last_error.clone(),
                 },
                 strikes: p.strikes,
+                sync_requests_throttled: p.throttled,
                 banned_until: p
                     .banned_until
                     .filter(|u| *u > now)
@@ -643,7 +679,7 @@ impl Loop {
             return;
         }
         peer.requests_out += 1;
-        let id = self.swarm.behaviour_mut().sync.send_request(&p, req);
+        let id = self.swarm.behaviour_mut().sync.send_request(&p, req.into());
         self.requests.insert(id, (p, kind));
     }
 
@@ -665,7 +701,7 @@ impl Loop {
             .swarm
             .behaviour_mut()
             .sync
-            .send_request(&p, SyncRequest::Log { network, from, limit });
+            .send_request(&p, SyncRequest::Log { network, from, limit }.into());
         self.requests.insert(id, (p, ReqKind::Log { from }));
         self.peer(p).log_request = Some(id);
     }
@@ -897,10 +933,16 @@ impl Loop {
         });
     }
 
-    fn handle_sync(&mut self, ev: request_response::Event<SyncRequest, SyncResponse>) {
+    fn handle_sync(&mut self, ev: request_response::Event<codec::WireRequest, SyncResponse>) {
         match ev {
             request_response::Event::Message { peer, message, .. } => match message {
-                request_response::Message::Request { request, channel, .. } => self.serve(peer, request, channel),
+                request_response::Message::Request { request, channel, .. } => match request {
+                    codec::WireRequest::Request(request) => self.serve(peer, request, channel),
+                    codec::WireRequest::Undecodable(why) => {
+                        self.refuse(channel, "undecodable", why);
+                        self.strike(peer, 1, "undecodable sync request");
+                    }
+                },
                 request_response::Message::Response { request_id, response } => {
                     let Some((_, kind)) = self.requests.remove(&request_id) else {
                         return;
@@ -941,20 +983,43 @@ impl Loop {
                     self.strike(peer, 1, "undecodable sync response");
                 }
             }
+            // Undecodable requests arrive as `WireRequest::Undecodable`; what fails here is the
+            // transport, or a peer that went away before its answer.
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(peer = %peer, cause = %error, "sync request from peer failed");
-                if let request_response::InboundFailure::Io(e) = &error
-                    && is_garbage(e)
-                {
-                    self.strike(peer, 1, "undecodable sync request");
-                }
             }
             request_response::Event::ResponseSent { .. } => {}
         }
     }
 
-    /// Answers a sync request in a task (it reads the store).
+    /// Refuses a sync request unanswered (over the peer's rate, or the node is busy).
+    fn refuse(&mut self, channel: ResponseChannel<SyncResponse>, kind: &str, reason: String) {
+        self.metrics.p2p.sync_refused(kind);
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, SyncResponse::Refused { reason });
+    }
+
+    /// Answers a sync request in a task (it reads the store), within the peer's rate and the
+    /// node's bound on requests answered at once.
     fn serve(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
+        let rate = self.cfg.p2p.serve_rate_per_peer;
+        let p = self.peer(peer);
+        if !p.take_serve_token(rate, Instant::now()) {
+            p.throttled += 1;
+            let strike = p.throttled.is_multiple_of(THROTTLED_PER_STRIKE);
+            self.refuse(
+                channel,
+                "rate_limited",
+                format!("rate limited: at most {rate} sync requests per second"),
+            );
+            if strike {
+                self.strike(peer, 1, "flooding sync requests");
+            }
+            return;
+        }
         self.metrics.p2p.served(req.kind());
         if req.network() != self.network {
             let response = SyncResponse::Refused {
@@ -983,10 +1048,15 @@ impl Loop {
                 .send_response(channel, SyncResponse::Peers { peers });
             return;
         }
+        let Ok(permit) = self.serving.clone().try_acquire_owned() else {
+            self.refuse(channel, "busy", "busy: ask again later".into());
+            return;
+        };
         let store = self.store.clone();
         let max_records = self.cfg.p2p.max_records_per_response;
         let max_bytes = self.cfg.p2p.max_response_bytes;
         self.tasks.spawn(async move {
+            let _permit = permit;
             let response = tokio::task::spawn_blocking(move || answer(&store, req, max_records, max_bytes))
                 .await
                 .unwrap_or_else(|e| SyncResponse::Refused {
@@ -1177,7 +1247,8 @@ impl Loop {
 /// message of the protocol), rather than because the connection went away.
 fn is_garbage(e: &std::io::Error) -> bool {
     use std::io::ErrorKind;
-    // Not `Other`: the request-response handler also reports its own stream limit that way.
+    // The codec reports a response that is too big or does not decode as `InvalidData`;
+    // transport failures and the handler's own limits come as other kinds.
     matches!(e.kind(), ErrorKind::InvalidData | ErrorKind::Unsupported)
 }
 
@@ -1375,4 +1446,34 @@ fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize)
     result.unwrap_or_else(|e| SyncResponse::Refused {
         reason: format!("{e:#}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::{Peer, is_garbage};
+
+    #[test]
+    fn garbage_is_what_the_peer_sent_not_what_the_transport_did() {
+        assert!(is_garbage(&Error::new(ErrorKind::InvalidData, "not a sync response")));
+        assert!(!is_garbage(&Error::other(Error::new(
+            ErrorKind::ConnectionReset,
+            "reset"
+        ))));
+        assert!(!is_garbage(&Error::other("max sub-streams reached")));
+        assert!(!is_garbage(&Error::new(ErrorKind::UnexpectedEof, "eof")));
+    }
+
+    #[test]
+    fn the_serve_budget_allows_bursts_then_the_rate() {
+        let mut p = Peer::default();
+        let t0 = std::time::Instant::now();
+        let burst = (0..1000).take_while(|_| p.take_serve_token(50, t0)).count();
+        assert_eq!(burst, 100);
+        assert!(!p.take_serve_token(50, t0));
+        let later = t0 + std::time::Duration::from_millis(100);
+        let refilled = (0..1000).take_while(|_| p.take_serve_token(50, later)).count();
+        assert_eq!(refilled, 5);
+    }
 }
