@@ -804,7 +804,13 @@ pub fn check_part(part: &str) -> Result<(), DecodeError> {
     if part.len() > MAX_URN {
         return Err(invalid(&format!("is longer than {MAX_URN} bytes")));
     }
-    if part.len() >= 4 && part[..4].eq_ignore_ascii_case("urn:") && !part.starts_with("urn:") {
+    // Compared as bytes: the fourth byte of an untrusted string may fall inside a character.
+    if part
+        .as_bytes()
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"urn:"))
+        && !part.starts_with("urn:")
+    {
         return Err(invalid(
             "must start with lowercase \"urn:\" (one spelling per part, so that lookups match)",
         ));

@@ -860,6 +860,44 @@ fn hostile_shapes() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Inputs found by fuzzing (fuzz/, docs/FUZZING.md).
+
+/// `entry` target: a part whose fourth byte falls inside a character (`ur` + U+FEFF + `n:…`)
+/// made the part check slice the string off a character boundary, a panic reachable from any
+/// submitted, gossiped or synced entry and from any bundle.
+#[test]
+fn fuzz_entry_part_with_a_character_across_byte_four() {
+    let crash = include_bytes!("data/fuzz/entry-part-char-boundary.json");
+    feed(crash);
+    let err = SignedEntry::from_json(crash).unwrap().decode().unwrap_err();
+    assert!(err.to_string().contains("part"), "{err}");
+    // The same part in an entry signed by an admitted supplier: refused, with the reason.
+    let base: Value = serde_json::from_slice(ENTRIES[4].signed().payload()).unwrap();
+    for part in [
+        "ur\u{feff}n:greenledger:x",
+        "u\u{e9}rn:x:y",
+        "urn\u{e9}:x",
+        "\u{e9}\u{e9}",
+        "\u{10348}",
+        "URN:x:y",
+        "uRn:x:y",
+        "ur",
+        "",
+    ] {
+        let mut v = base.clone();
+        v["body"]["part"] = json!(part);
+        let bytes = canonical::to_canonical(&v).unwrap();
+        let err = Payload::decode(&bytes).unwrap_err();
+        assert!(err.to_string().contains("part"), "{part:?}: {err}");
+        let mut msg = entry::ENTRY_TAG.to_vec();
+        msg.extend_from_slice(&bytes);
+        let se = SignedEntry::from_parts(bytes, key(11).sign(&msg));
+        assert!(se.verify().is_err(), "{part:?}");
+        feed(&se.to_json());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Random perturbation.
 
 fn config(cases: u32) -> Config {

@@ -407,10 +407,10 @@ pub fn sync_message(data: &[u8]) {
                 }
                 SyncResponse::Forks { proofs } => {
                     for (a, b) in proofs {
-                        if let (Some(a), Some(b)) = (incoming_entry(a.as_bytes()), incoming_entry(b.as_bytes())) {
-                            if let Err(e) = ForkProof::new(a, b).check() {
-                                has_message(e);
-                            }
+                        if let (Some(a), Some(b)) = (incoming_entry(a.as_bytes()), incoming_entry(b.as_bytes()))
+                            && let Err(e) = ForkProof::new(a, b).check()
+                        {
+                            has_message(e);
                         }
                     }
                 }
