@@ -12,6 +12,7 @@
 //! * `keys` — passphrase-encrypted key files; supplier key rotation, offline and on a node.
 //! * `hostile_peers` — peers that flood, send garbage or oversized messages, ask for huge ranges.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
+//! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
 //!
@@ -26,4 +27,5 @@ mod node;
 mod node_util;
 mod p2p;
 mod refusals;
+mod tamper;
 mod util;
