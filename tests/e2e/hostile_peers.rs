@@ -121,7 +121,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     // 1. Huge ranges are answered within the stated bounds; then a flood of sync requests is
     // rate limited, struck, and the peer banned.
     let identity = greenledger_node::identity::Identity::load(flood_dir.path()).unwrap();
-    let (biggest_log, biggest_chain, answered, limited, banned) = rt.block_on(async {
+    let (biggest_log, biggest_chain, answered, limited, banned, flood_secs) = rt.block_on(async {
         let mut swarm: Swarm<Behaviour> =
             build_swarm(&identity, &network, &greenledger_node::Config::default()).unwrap();
         for named in &c.genesis.node_peers {
@@ -169,6 +169,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
             sync(&mut swarm, SyncRequest::Peers { network: net.clone() });
         }
         let (mut answered, mut limited) = (0u32, 0u32);
+        let flood_start = Instant::now();
         let deadline = Instant::now() + Duration::from_secs(60);
         let banned = loop {
             match timeout_at(deadline, swarm.select_next_some()).await {
@@ -187,7 +188,14 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
                 Err(_) => break false,
             }
         };
-        (biggest_log, biggest_chain, answered, limited, banned)
+        (
+            biggest_log,
+            biggest_chain,
+            answered,
+            limited,
+            banned,
+            flood_start.elapsed().as_secs_f64(),
+        )
     });
     eprintln!(
         "sync flood: huge Log answered with {biggest_log} records, huge Chain with {biggest_chain}; \
@@ -197,8 +205,8 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     assert_eq!(biggest_chain, MAX_CHAIN, "a Chain answer holds at most MAX_CHAIN");
     assert!(limited >= 100, "the flood was not rate limited: {limited}");
     assert!(
-        answered <= 200,
-        "more requests answered than the rate allows: {answered}"
+        f64::from(answered) <= 100.0 + 50.0 * flood_secs + 5.0,
+        "more requests answered than the rate allows (a burst of 100, then 50/s for {flood_secs:.1} s): {answered}"
     );
     assert!(
         banned,
