@@ -29,6 +29,12 @@ impl Reply {
         serde_json::from_slice(&self.body).context("the node answered with invalid JSON")
     }
 
+    /// Whether the body has the API's error shape, `{"error": {"code", "message"}}`.
+    fn is_api_error(&self) -> bool {
+        self.json()
+            .is_ok_and(|v| v["error"]["code"].is_string() && v["error"]["message"].is_string())
+    }
+
     /// The API error's message, if the body has the error shape.
     pub(crate) fn error_message(&self) -> String {
         match self.json() {
@@ -75,6 +81,19 @@ impl Client {
         )
     }
 
+    /// A failed request answered by something that is not a greenledger node (a web server, a
+    /// proxy's error page) is an error saying so, rather than its HTML.
+    fn check_is_node(&self, method: &str, path: &str, r: Reply) -> Result<Reply> {
+        if r.status >= 400 && !r.is_api_error() {
+            bail!(
+                "{} answered {method} {path} with HTTP {} and a body that is not a greenledger API error: is this a greenledger-node (its base URL, e.g. http://127.0.0.1:7070)? check --node or GREENLEDGER_NODE",
+                self.base,
+                r.status
+            );
+        }
+        Ok(r)
+    }
+
     pub(crate) fn get(&self, path: &str) -> Result<Reply> {
         let url = format!("{}{path}", self.base);
         let mut resp = self.agent.get(&url).call().map_err(|e| self.unreachable(e))?;
@@ -85,7 +104,7 @@ impl Client {
             .limit(1 << 31)
             .read_to_vec()
             .with_context(|| format!("cannot read the node's answer to GET {path}"))?;
-        Ok(Reply { status, body })
+        self.check_is_node("GET", path, Reply { status, body })
     }
 
     pub(crate) fn post_json(&self, path: &str, body: &[u8]) -> Result<Reply> {
@@ -103,7 +122,7 @@ impl Client {
             .limit(16 << 20)
             .read_to_vec()
             .with_context(|| format!("cannot read the node's answer to POST {path}"))?;
-        Ok(Reply { status, body })
+        self.check_is_node("POST", path, Reply { status, body })
     }
 
     fn get_ok(&self, path: &str) -> Result<Reply> {

@@ -16,9 +16,40 @@ pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
-/// Refuses to replace an existing file unless `force`.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
+/// Says what a JSON file is when it is one of greenledger's own kinds (for errors about a file
+/// of the wrong kind, e.g. a genesis given where a key file belongs).
+pub(crate) fn file_kind(bytes: &[u8]) -> Option<&'static str> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let o = v.as_object()?;
+    if o.get("format").and_then(|f| f.as_str()) == Some("greenledger-bundle") {
+        Some("a provenance bundle")
+    } else if o.get("type").and_then(|t| t.as_str()) == Some("greenledger-secret-key") {
+        Some("a key file")
+    } else if o.contains_key("admins") && o.contains_key("name") {
+        Some("a genesis file")
+    } else if o.contains_key("payload") && o.contains_key("signature") {
+        Some("a signed entry")
+    } else if o.contains_key("chains") && o.contains_key("version") {
+        Some("a signer state file")
+    } else if o.contains_key("kind") && o.contains_key("body") {
+        Some("an unsigned payload")
+    } else {
+        None
+    }
+}
+
+/// An error for a file of greenledger's that is of another kind than `wanted`, if it is one.
+pub(crate) fn wrong_kind(path: &Path, bytes: &[u8], wanted: &str) -> Option<anyhow::Error> {
+    let kind = file_kind(bytes)?;
+    (!wanted.starts_with(kind)).then(|| anyhow!("{} is {kind}, not {wanted}", path.display()))
+}
+
+/// Checks that `path` can be written as an output file (before anything is signed or sent):
+/// not a folder, its folder exists, and not an existing file unless `force`.
+pub(crate) fn check_out(path: &Path, force: bool) -> Result<()> {
+    if path.is_dir() {
+        bail!("{} is a folder; give a file path to write to", path.display());
+    }
     if !force && path.exists() {
         bail!("{} already exists; pass --force to overwrite it", path.display());
     }
@@ -33,6 +64,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) ->
             dir.display()
         );
     }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+/// Refuses to replace an existing file unless `force`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], force: bool, mode: u32) -> Result<()> {
+    check_out(path, force)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
@@ -96,6 +138,17 @@ pub(crate) fn prompt_new_passphrase(env: &str) -> Result<zeroize::Zeroizing<Stri
 /// Reads a key file's text (warning when others can read it).
 fn read_key_text(path: &Path) -> Result<String> {
     let bytes = read(path, "key file")?;
+    if let Some(e) = wrong_kind(path, &bytes, "a key file") {
+        return Err(e.context(format!(
+            "cannot use key file {}: not a greenledger key file",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))
+}
+
+/// Warns when others can read a key file.
+fn warn_if_readable(path: &Path) {
     #[cfg(unix)]
     if let Ok(meta) = fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
@@ -108,7 +161,25 @@ fn read_key_text(path: &Path) -> Result<String> {
             );
         }
     }
-    String::from_utf8(bytes).map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))
+}
+
+/// Reads a signed entry file; a file of another kind (a genesis, a bundle, a payload not yet
+/// signed) is named as such.
+pub(crate) fn read_entry(path: &Path) -> Result<SignedEntry> {
+    let bytes = read(path, "entry file")?;
+    if let Some(e) = wrong_kind(path, &bytes, "a signed entry") {
+        return Err(e.context(format!("{} is not a signed entry", path.display())));
+    }
+    SignedEntry::from_json(&bytes).with_context(|| {
+        let hint = if bytes.is_empty() {
+            " (the file is empty)"
+        } else if bytes.first() == Some(&b'{') && bytes.trim_ascii_end().last() != Some(&b'}') {
+            " (the file looks truncated)"
+        } else {
+            ""
+        };
+        format!("{} is not a signed entry{hint}", path.display())
+    })
 }
 
 /// Loads a secret key file. An encrypted one is opened with the passphrase from
@@ -126,24 +197,38 @@ pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
     } else {
         None
     };
-    SecretKey::from_key_file_with(&text, passphrase.as_ref().map(|p| p.as_bytes())).map_err(|e| match e {
+    let key = SecretKey::from_key_file_with(&text, passphrase.as_ref().map(|p| p.as_bytes())).map_err(|e| match e {
         KeyError::WrongPassphrase => anyhow!(
             "cannot open key file {}: wrong passphrase (or the file was altered); check {PASSPHRASE_ENV} or type it again",
             path.display()
         ),
         e => anyhow::Error::new(e).context(format!("cannot use key file {}", path.display())),
-    })
+    })?;
+    warn_if_readable(path);
+    Ok(key)
 }
 
 /// The public key a key file names, without opening its secret.
 pub(crate) fn key_file_public(path: &Path) -> Result<PublicKey> {
     let text = read_key_text(path)?;
-    SecretKey::key_file_public(&text).with_context(|| format!("cannot use key file {}", path.display()))
+    let ctx = || format!("cannot use key file {}", path.display());
+    // A plain key is opened, so that a public key edited in the file is caught; an encrypted
+    // one binds its public key to the ciphertext and is checked when it is opened to sign.
+    let public = if SecretKey::key_file_is_encrypted(&text).with_context(ctx)? {
+        SecretKey::key_file_public(&text).with_context(ctx)?
+    } else {
+        SecretKey::from_key_file_with(&text, None).with_context(ctx)?.public()
+    };
+    warn_if_readable(path);
+    Ok(public)
 }
 
 /// Loads a genesis file.
 pub(crate) fn load_genesis(path: &Path) -> Result<Genesis> {
     let bytes = read(path, "genesis file")?;
+    if let Some(e) = wrong_kind(path, &bytes, "a genesis file") {
+        return Err(e.context(format!("{} is not a valid genesis file", path.display())));
+    }
     Genesis::from_json(&bytes).with_context(|| format!("{} is not a valid genesis file", path.display()))
 }
 

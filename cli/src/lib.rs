@@ -35,11 +35,29 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// Whether `--json` is on the command line (before any `--`), for errors clap reports before
+/// the command line is parsed.
+fn wants_json() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 /// Parses the command line and runs the command; returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
+            // With --json, a usage error is an object on stdout too (the text goes to stderr).
+            if e.use_stderr() && wants_json() {
+                let message = e.render().to_string();
+                let message = message.trim().trim_start_matches("error: ");
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"code": "usage", "message": message}})
+                );
+            }
             let _ = e.print();
             return if e.use_stderr() {
                 ExitCode::from(2)

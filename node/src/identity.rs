@@ -22,9 +22,21 @@ impl std::fmt::Debug for Identity {
     }
 }
 
+/// A data dir that exists as a file is named as such (not "file exists" or "not a directory").
+fn not_a_file(data_dir: &Path) -> Result<()> {
+    if data_dir.exists() && !data_dir.is_dir() {
+        bail!(
+            "--data-dir {} is a file, not a directory; give a directory (a new one is created by `greenledger-node init`)",
+            data_dir.display()
+        );
+    }
+    Ok(())
+}
+
 impl Identity {
     /// Creates a new identity in `data_dir` (refuses to replace one).
     pub fn init(data_dir: &Path) -> Result<Self> {
+        not_a_file(data_dir)?;
         fs::create_dir_all(data_dir).with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
         let path = data_dir.join(KEY_FILE);
         if path.exists() {
@@ -55,6 +67,7 @@ impl Identity {
 
     /// Loads the identity of `data_dir`.
     pub fn load(data_dir: &Path) -> Result<Self> {
+        not_a_file(data_dir)?;
         let path = data_dir.join(KEY_FILE);
         let bytes = fs::read(&path).with_context(|| {
             format!(

@@ -5,6 +5,9 @@
 //! * `util` — `Env` (a throw-away consortium: admin key, genesis, entries folder), `Run`
 //!   (one command's exit code and output, with assertions), entry crafting with
 //!   `greenledger-core`.
+//! * `contract` — the CLI contract's failure cases: files of the wrong kind, folders as
+//!   outputs, `--json` usage errors, `submit` with bad files or a node failing midway, a
+//!   `--node` that is not a greenledger node, `greenledger-node` given a file as data dir.
 //! * `cli` — the offline happy path (a four-tier supply chain), network pinning, `show`, the
 //!   `--json` outputs, key files and input errors.
 //! * `refusals` — every way an entry or a bundle is refused: tampering, missing inputs, a
@@ -21,6 +24,7 @@
 
 mod careful;
 mod cli;
+mod contract;
 mod hostile_peers;
 mod keys;
 mod node;

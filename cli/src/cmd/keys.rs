@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use greenledger_core::{Genesis, PublicKey, SecretKey};
 
 use crate::{
@@ -13,9 +13,7 @@ use crate::{
 pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
     let public = match cmd {
         KeyCommand::Generate { out, force, encrypt } => {
-            if !force && out.exists() {
-                bail!("{} already exists; pass --force to overwrite it", out.display());
-            }
+            files::check_out(&out, force)?;
             let passphrase = match files::passphrase_from_env(files::PASSPHRASE_ENV) {
                 Some(p) => Some(p),
                 None if encrypt => Some(files::prompt_new_passphrase(files::PASSPHRASE_ENV)?),

@@ -19,11 +19,22 @@ pub(crate) fn need_node(node: Option<&str>, what: &str) -> Result<Client> {
 pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let client = need_node(node, "submit")?;
     // Read and check every file first: a typo in the last file should not leave half a batch.
+    // Every file that is not a signed entry is named, not just the first.
     let mut entries = Vec::new();
+    let mut bad = Vec::new();
     for path in &a.files {
-        let bytes = files::read(path, "entry file")?;
-        let se = SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?;
-        entries.push((path, se));
+        match files::read_entry(path) {
+            Ok(se) => entries.push((path, se)),
+            Err(e) => bad.push(format!("{e:#}")),
+        }
+    }
+    if !bad.is_empty() {
+        bail!(
+            "{} of {} files cannot be submitted, so nothing was sent to the node (fix them or leave them out):\n  {}",
+            bad.len(),
+            a.files.len(),
+            bad.join("\n  ")
+        );
     }
     // Send membership entries first, and each signer's chain in order, so that a folder can be
     // submitted whatever its files are called (the node refuses entries of signers it has not
@@ -35,17 +46,37 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         ),
         Err(_) => (true, u64::MAX),
     });
+    let total = entries.len();
     let mut results = Vec::new();
     let mut refused = 0;
+    // The node could not be reached or failed to store an entry: what is left is not sent.
+    let mut failure: Option<String> = None;
     // A signer admitted by an admin who is admitted later in the same batch is refused as
     // unknown at first: retry such refusals while each pass stores something new.
     let mut queue = entries;
     loop {
         let mut retry = Vec::new();
         let before = queue.len();
-        for (path, se) in queue {
+        let mut items = queue.into_iter();
+        for (path, se) in items.by_ref() {
             let id = se.id();
-            let r = client.post_json("/v1/entries", &se.to_json())?;
+            let r = match client.post_json("/v1/entries", &se.to_json()) {
+                Ok(r) if r.status < 500 => r,
+                Ok(r) => {
+                    failure = Some(format!(
+                        "the node failed to store {}: {}",
+                        path.display(),
+                        r.error_message()
+                    ));
+                    results.push(serde_json::json!({"file": path, "id": id, "error": failure, "sent": false}));
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(format!("{e:#}"));
+                    results.push(serde_json::json!({"file": path, "id": id, "error": failure, "sent": false}));
+                    break;
+                }
+            };
             match r.status {
                 200..=202 => {
                     let v = r.json()?;
@@ -59,13 +90,22 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
                     results.push(serde_json::json!({"file": path, "id": id, "result": v}));
                 }
                 403 => retry.push((path, se, r.error_message())),
-                400..=499 => {
+                _ => {
                     refused += 1;
                     eprintln!("{}: the node refused the entry: {}", path.display(), r.error_message());
                     results.push(serde_json::json!({"file": path, "id": id, "error": r.error_message()}));
                 }
-                _ => bail!("the node failed to store {}: {}", path.display(), r.error_message()),
             }
+        }
+        if failure.is_some() {
+            // Whatever was not sent is reported as such, with the refusals waiting for a retry.
+            for (path, se, _) in retry {
+                results.push(serde_json::json!({"file": path, "id": se.id(), "error": "not sent", "sent": false}));
+            }
+            for (path, se) in items {
+                results.push(serde_json::json!({"file": path, "id": se.id(), "error": "not sent", "sent": false}));
+            }
+            break;
         }
         if retry.is_empty() || retry.len() == before {
             for (path, se, msg) in retry {
@@ -77,17 +117,36 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         }
         queue = retry.into_iter().map(|(p, se, _)| (p, se)).collect();
     }
+    let not_sent = results.iter().filter(|r| r["sent"] == false).count();
+    let stored = total - refused - not_sent;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"submitted": results.len() - refused, "refused": refused, "results": results})
+        let mut o = serde_json::json!({"submitted": stored, "refused": refused, "results": results});
+        if let Some(f) = &failure {
+            o["not_sent"] = serde_json::json!(not_sent);
+            o["error"] = serde_json::json!({"code": "error", "message": f});
+        }
+        println!("{o}");
+    }
+    if let Some(f) = failure {
+        // An I/O failure is worse than a refusal: exit 2, after saying what did get stored.
+        if json {
+            return Ok(ExitCode::from(2));
+        }
+        for r in results.iter().filter(|r| r["sent"] == false) {
+            eprintln!(
+                "{}: not stored (not sent, or the node failed)",
+                r["file"].as_str().unwrap_or("?")
+            );
+        }
+        bail!(
+            "{f}\n{stored} of {total} entries were stored, {refused} refused, {not_sent} not stored; submit the files not stored again once the node is back"
         );
     }
     if refused > 0 {
         if json {
             return Ok(ExitCode::from(1)); // the summary above says which and why
         }
-        return Err(Refused(format!("{refused} of {} entries were refused", results.len())).into());
+        return Err(Refused(format!("{refused} of {total} entries were refused")).into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,16 +2,21 @@
 
 use std::{path::Path, process::ExitCode};
 
-use anyhow::{Context, Result, bail};
-use greenledger_core::{EntrySource, SignedEntry};
+use anyhow::{Result, bail};
+use greenledger_core::EntrySource;
 
 use crate::{args::ShowArgs, client::Client, cmd::resolve, files, output};
 
 pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let path = Path::new(&a.what);
     let se = if path.is_file() {
-        let bytes = files::read(path, "entry file")?;
-        SignedEntry::from_json(&bytes).with_context(|| format!("{} is not a signed entry", path.display()))?
+        files::read_entry(path)?
+    } else if path.is_dir() {
+        bail!(
+            "{} is a folder; give an entry file, or an id or part URN with --entries {} to look it up there",
+            path.display(),
+            path.display()
+        );
     } else if (a.what.ends_with(".json") || a.what.contains('/')) && !a.what.starts_with("urn:") {
         bail!("no such file: {}", a.what);
     } else if let Some(dir) = &a.entries {

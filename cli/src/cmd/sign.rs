@@ -236,17 +236,22 @@ impl Signer {
     fn finish(mut self, payload: Payload, json: bool) -> Result<ExitCode> {
         let kind = payload.body.kind();
         let summary = payload.body.summary();
-        if let Some(o) = &self.target.out
-            && o.exists()
-            && !self.target.force
-        {
-            bail!("{} already exists; pass --force to overwrite it", o.display());
+        // Check where the entry goes before signing it or sending it to a node: an entry the
+        // node stored but that could not be written would leave the user without its id.
+        if let Some(o) = &self.target.out {
+            files::check_out(o, self.target.force)?;
         }
         let v = entry::sign(&self.key, &payload).context("cannot sign this entry")?;
         let mut bytes = v.signed().to_json();
         let mut status = serde_json::Value::Null;
+        let head = ChainHead {
+            seq: payload.seq,
+            head: v.id(),
+        };
         if let Some(c) = &self.client {
             status = c.submit(&bytes)?;
+            // The entry is on the node now: the key's chain has moved on, whatever happens next.
+            self.state.record(&self.target.key, &self.network, head)?;
         }
         bytes.push(b'\n');
         let out: Option<PathBuf> = match (&self.target.out, &self.target.entries) {
@@ -255,16 +260,20 @@ impl Signer {
             (None, None) => None,
         };
         if let Some(out) = &out {
-            files::write_atomic(out, &bytes, self.target.force, 0o644)?;
+            files::write_atomic(out, &bytes, self.target.force, 0o644).map_err(|e| {
+                if self.client.is_some() {
+                    e.context(format!(
+                        "entry {} was signed and stored on the node, but its file could not be written",
+                        v.id()
+                    ))
+                } else {
+                    e
+                }
+            })?;
         }
-        self.state.record(
-            &self.target.key,
-            &self.network,
-            ChainHead {
-                seq: payload.seq,
-                head: v.id(),
-            },
-        )?;
+        if self.client.is_none() {
+            self.state.record(&self.target.key, &self.network, head)?;
+        }
         if json {
             let mut o =
                 serde_json::json!({"id": v.id().to_hex(), "kind": kind.as_str(), "seq": payload.seq, "file": out});

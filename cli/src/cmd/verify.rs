@@ -30,7 +30,19 @@ pub(crate) fn verify(a: VerifyArgs, node: Option<&str>, json: bool) -> Result<Ex
         ),
         (None, None, _) => bail!("nothing to verify: give an entry id or part URN (with --node), or --bundle FILE"),
     };
-    let bundle = Bundle::from_json(&bytes).with_context(|| format!("cannot read {source}"))?;
+    let bundle = Bundle::from_json(&bytes).map_err(|e| {
+        // A genesis, an entry or a key given as the bundle is named as such.
+        let kind = a
+            .bundle
+            .as_deref()
+            .and_then(|p| files::wrong_kind(p, &bytes, "a provenance bundle"));
+        match kind {
+            Some(k) => {
+                anyhow::anyhow!("cannot read {source}: {e} ({k}; make a bundle with: greenledger bundle ID --out FILE)")
+            }
+            None => anyhow::Error::new(e).context(format!("cannot read {source}")),
+        }
+    })?;
     let report = verify_bundle(&bundle, &VerifyOptions { expected_network });
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
