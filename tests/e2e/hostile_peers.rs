@@ -215,7 +215,11 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     );
     let report = peer_report(c.node(0), &flood_id);
     assert!(report["banned_until"].is_string(), "{report:#}");
-    assert!(report["sync_requests_throttled"].as_u64().unwrap() >= 500, "{report:#}");
+    assert!(
+        report["sync_requests_throttled"].as_u64().unwrap() >= 500,
+        "{report:#}\nnode 0's log:\n{}",
+        c.node(0).log()
+    );
     assert!(metric(c.node(0), "greenledger_p2p_sync_refused_total{kind=\"rate_limited\"}") >= 500.0);
 
     // 2. Garbage on the sync protocol: bytes that are not a sync request.

@@ -70,10 +70,15 @@ impl request_response::Codec for SyncCodec {
                 self.max_request
             )));
         };
-        Ok(match cbor4ii::serde::from_slice::<SyncRequest>(&bytes) {
-            Ok(r) => WireRequest::Request(r),
-            Err(e) => WireRequest::Undecodable(format!("not a sync request: {e}")),
-        })
+        match cbor4ii::serde::from_slice::<SyncRequest>(&bytes) {
+            Ok(r) => Ok(WireRequest::Request(r)),
+            // Nothing, or a value cut short: a stream closed early (a request cancelled, a
+            // node shutting down) looks the same, so it is a failed transfer, not garbage.
+            Err(cbor4ii::serde::DecodeError::Core(cbor4ii::core::error::DecodeError::Eof { .. })) => {
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the request ended early"))
+            }
+            Err(e) => Ok(WireRequest::Undecodable(format!("not a sync request: {e}"))),
+        }
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
@@ -93,8 +98,13 @@ impl request_response::Codec for SyncCodec {
                 "the peer closed the stream without answering",
             ));
         }
-        cbor4ii::serde::from_slice(&bytes)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("not a sync response: {e}")))
+        cbor4ii::serde::from_slice(&bytes).map_err(|e| match e {
+            // Cut short: the peer went away mid-answer.
+            cbor4ii::serde::DecodeError::Core(cbor4ii::core::error::DecodeError::Eof { .. }) => {
+                io::Error::new(io::ErrorKind::UnexpectedEof, "the response ended early")
+            }
+            e => io::Error::new(io::ErrorKind::InvalidData, format!("not a sync response: {e}")),
+        })
     }
 
     async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: WireRequest) -> io::Result<()>
@@ -112,5 +122,38 @@ impl request_response::Codec for SyncCodec {
         T: AsyncWrite + Unpin + Send,
     {
         io.write_all(&encode(&resp)?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+    use libp2p::request_response::Codec;
+
+    use super::*;
+
+    fn read(bytes: &[u8]) -> io::Result<WireRequest> {
+        let mut codec = SyncCodec::new(64, 64);
+        block_on(codec.read_request(
+            &crate::p2p::protocol::PROTOCOL,
+            &mut futures::io::Cursor::new(bytes.to_vec()),
+        ))
+    }
+
+    #[test]
+    fn garbage_is_handed_over_and_a_cut_request_is_a_transfer_failure() {
+        let good = encode(&SyncRequest::Peers { network: "n".into() }).unwrap();
+        assert!(matches!(
+            read(&good),
+            Ok(WireRequest::Request(SyncRequest::Peers { .. }))
+        ));
+        // Not a request: the node gets to strike the sender.
+        assert!(matches!(read(&[0x85, 1, 2, 3, 4, 5]), Ok(WireRequest::Undecodable(_))));
+        assert!(matches!(read(&[0xff; 65]), Ok(WireRequest::Undecodable(m)) if m.contains("at most 64 bytes")));
+        // Nothing, or cut short: the stream ended early, which is not the sender's fault.
+        for cut in [&[][..], &good[..good.len() - 1]] {
+            let e = read(cut).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        }
     }
 }
