@@ -13,6 +13,7 @@
 //! * [`model`] — genesis, payloads, entry kinds, attestations.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`log`] — the node's hash-chained log records and signed checkpoints.
+//! * [`pact`] — PACT v3 ProductFootprint import and export.
 //! * [`rollup`] — the exact carbon roll-up.
 //! * [`rules`] — roll-up, input and supersession rules shared by verifier and node.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
@@ -34,6 +35,7 @@ pub mod keys;
 pub mod log;
 pub mod membership;
 pub mod model;
+pub mod pact;
 pub mod rollup;
 pub mod rules;
 pub mod sync;
