@@ -15,8 +15,11 @@ use std::{
 };
 
 use greenledger_core::{
-    Body, EntryId, Genesis, NetworkId, Payload, PublicKey, SecretKey, SignedEntry, canonical,
+    Attestation, Body, Emissions, EntryId, Genesis, Input, Mass, NetworkId, Payload, PublicKey, Quantity, Role,
+    SecretKey, SignedEntry, Unit, canonical,
     entry::{self, ENTRY_TAG},
+    model::MemberAdmit,
+    rollup,
 };
 use serde_json::Value;
 
@@ -478,4 +481,71 @@ pub(crate) fn insert_entry_line(bundle: &str, entry: &SignedEntry) -> String {
     let marker = "\"entries\":[";
     assert!(bundle.contains(marker), "not a bundle: {bundle}");
     bundle.replacen(marker, &format!("{marker}\n{line},"), 1)
+}
+
+/// Signs entries for one key with the right seq/prev, using greenledger-core directly.
+pub(crate) struct Chain {
+    pub(crate) key: SecretKey,
+    pub(crate) network: NetworkId,
+    pub(crate) seq: u64,
+    pub(crate) prev: Option<EntryId>,
+}
+
+impl Chain {
+    pub(crate) fn new(key: SecretKey, genesis: &Genesis) -> Chain {
+        Chain {
+            key,
+            network: genesis.network_id(),
+            seq: 0,
+            prev: None,
+        }
+    }
+
+    /// The signer's public key.
+    pub(crate) fn public(&self) -> PublicKey {
+        self.key.public()
+    }
+
+    pub(crate) fn sign(&mut self, body: Body) -> SignedEntry {
+        self.seq += 1;
+        let p = Payload {
+            network: self.network,
+            signer: self.key.public(),
+            seq: self.seq,
+            prev: self.prev,
+            timestamp: TIMESTAMP.into(),
+            body,
+        };
+        let v = entry::sign(&self.key, &p).expect("sign");
+        self.prev = Some(v.id());
+        v.signed().clone()
+    }
+
+    pub(crate) fn admit(&mut self, member: &SecretKey, name: &str, role: Role) -> SignedEntry {
+        self.sign(Body::MemberAdmit(MemberAdmit {
+            member: member.public(),
+            name: name.into(),
+            role,
+            peer_id: None,
+        }))
+    }
+
+    /// An attestation with a correct total; `inputs` are (entry, quantity, that entry's total).
+    pub(crate) fn attest(&mut self, part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> SignedEntry {
+        let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
+        let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
+        for (id, q, _) in inputs {
+            a.inputs.push(Input {
+                entry: *id,
+                quantity: Quantity(*q),
+            });
+        }
+        let refs: Vec<(Quantity, &Emissions)> = inputs
+            .iter()
+            .zip(&totals)
+            .map(|((_, q, _), t)| (Quantity(*q), t))
+            .collect();
+        a.total = rollup::roll_up(&a.own, &refs).expect("roll-up");
+        self.sign(Body::Attestation(Box::new(a)))
+    }
 }

@@ -9,10 +9,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, Genesis, Mass, NetworkId, Payload, PublicKey, Role, SecretKey, SignedEntry,
-    Unit, entry, model::MemberAdmit,
-};
+use greenledger_core::{Genesis, PublicKey, SecretKey, SignedEntry};
 use serde_json::Value;
 
 /// The p2p settings of every node in these tests: quick anti-entropy and redials.
@@ -94,59 +91,7 @@ impl Deadline {
     }
 }
 
-/// Signs entries for one key with the right seq/prev, using greenledger-core directly.
-pub(crate) struct Chain {
-    key: SecretKey,
-    network: NetworkId,
-    pub(crate) seq: u64,
-    pub(crate) prev: Option<EntryId>,
-}
-
-impl Chain {
-    pub(crate) fn new(key: SecretKey, genesis: &Genesis) -> Chain {
-        Chain {
-            key,
-            network: genesis.network_id(),
-            seq: 0,
-            prev: None,
-        }
-    }
-
-    pub(crate) fn public(&self) -> PublicKey {
-        self.key.public()
-    }
-
-    fn sign(&mut self, body: Body) -> SignedEntry {
-        self.seq += 1;
-        let p = Payload {
-            network: self.network,
-            signer: self.key.public(),
-            seq: self.seq,
-            prev: self.prev,
-            timestamp: "2026-01-02T00:00:00Z".into(),
-            body,
-        };
-        let v = entry::sign(&self.key, &p).expect("sign");
-        self.prev = Some(v.id());
-        v.signed().clone()
-    }
-
-    /// A `member.admit` of `member` as a supplier.
-    pub(crate) fn admit_supplier(&mut self, member: &SecretKey, name: &str) -> SignedEntry {
-        self.sign(Body::MemberAdmit(MemberAdmit {
-            member: member.public(),
-            name: name.into(),
-            role: Role::Supplier,
-            peer_id: None,
-        }))
-    }
-
-    /// An attestation with no inputs.
-    pub(crate) fn attest(&mut self, part: &str, own_mg: i64) -> SignedEntry {
-        let a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
-        self.sign(Body::Attestation(Box::new(a)))
-    }
-}
+pub(crate) use crate::util::Chain;
 
 /// An HTTP client that reports statuses instead of failing on them.
 pub(crate) fn agent(timeout: Duration) -> ureq::Agent {

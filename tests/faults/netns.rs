@@ -39,7 +39,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use greenledger_core::{Genesis, SecretKey, SignedEntry};
+use greenledger_core::{Genesis, Role, SecretKey, SignedEntry};
 use serde_json::Value;
 
 use crate::{
@@ -562,7 +562,7 @@ fn admit_all(net: &Testnet, admin: &mut Chain, names: &[&str]) -> Vec<Chain> {
         .iter()
         .map(|name| {
             let key = SecretKey::generate();
-            net.submit(0, &admin.admit_supplier(&key, name));
+            net.submit(0, &admin.admit(&key, name, Role::Supplier));
             Chain::new(key, &net.genesis)
         })
         .collect()
@@ -592,12 +592,12 @@ fn a_two_three_partition_by_downed_links_heals_with_nothing_lost() {
         net.trunk(false);
         let (west, east) = sides.split_at_mut(1);
         for j in 0..20 {
-            let se = west[0].attest(&format!("urn:greenledger:faults:r{round}-west{j}"), 100 + j);
+            let se = west[0].attest(&format!("urn:greenledger:faults:r{round}-west{j}"), 100 + j, &[]);
             net.submit(side_a[j as usize % 2], &se);
             acked.push(se.id().to_hex());
         }
         for j in 0..30 {
-            let se = east[0].attest(&format!("urn:greenledger:faults:r{round}-east{j}"), 200 + j);
+            let se = east[0].attest(&format!("urn:greenledger:faults:r{round}-east{j}"), 200 + j, &[]);
             net.submit(side_b[j as usize % 3], &se);
             acked.push(se.id().to_hex());
         }
@@ -728,7 +728,7 @@ fn lossy_and_slow_links_converge_with_nothing_lost() {
         let started = Instant::now();
         for j in 0..40 {
             for (s, chain) in suppliers.iter_mut().enumerate() {
-                let se = chain.attest(&format!("urn:greenledger:faults:r{round}-s{s}-{j}"), j);
+                let se = chain.attest(&format!("urn:greenledger:faults:r{round}-s{s}-{j}"), j, &[]);
                 // Each supplier's chain goes through one node, so that nothing waits for a parent
                 // that is still in flight elsewhere; the nodes differ per supplier.
                 net.submit((s + round) % 3, &se);
