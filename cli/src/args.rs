@@ -200,16 +200,28 @@ pub struct RevokeArgs {
 pub struct AttestArgs {
     #[command(flatten)]
     pub target: SignTarget,
+    /// A PACT v3 (or v2.x) ProductFootprint JSON file to attest: its figures become the
+    /// attestation's total (own = total minus the --input shares), everything else is kept in
+    /// the attestation's extensions (see docs/PACT.md). --part, --unit and --own are then
+    /// optional; given, they must agree with the file (--part chooses the part).
+    #[arg(long, value_name = "FILE")]
+    pub pact: Option<PathBuf>,
     /// The part or batch: urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…
-    #[arg(long, value_name = "URN")]
-    pub part: String,
+    /// [with --pact, default: the file's first productIds entry]
+    #[arg(long, value_name = "URN", required_unless_present = "pact")]
+    pub part: Option<String>,
     /// The declared unit: kilogram, liter, cubic meter, kilowatt hour, megajoule,
     /// ton kilometer, square meter or piece (kg, l, m3, kWh, MJ, tkm, m2 also work).
-    #[arg(long, value_name = "UNIT")]
-    pub unit: String,
+    #[arg(long, value_name = "UNIT", required_unless_present = "pact")]
+    pub unit: Option<String>,
     /// Own emissions, kg CO2e per declared unit, excluding biogenic uptake (decimal).
-    #[arg(long, value_name = "KGCO2E", allow_hyphen_values = true)]
-    pub own: String,
+    #[arg(
+        long,
+        value_name = "KGCO2E",
+        allow_hyphen_values = true,
+        required_unless_present = "pact"
+    )]
+    pub own: Option<String>,
     /// An upstream attestation and the quantity of it in one declared unit of this part,
     /// in the input's declared unit (repeat for several). ID is an entry id or a part URN
     /// (its current attestation); with --entries a unique id prefix works too.
@@ -222,10 +234,10 @@ pub struct AttestArgs {
     #[arg(long, value_name = "ID")]
     pub supersedes: Option<String>,
     /// Own fossil GHG emissions, kg CO2e per declared unit.
-    #[arg(long, value_name = "KGCO2E")]
+    #[arg(long, value_name = "KGCO2E", conflicts_with = "pact")]
     pub own_fossil: Option<String>,
     /// Own land-use-change emissions, kg CO2e per declared unit.
-    #[arg(long, value_name = "KGCO2E")]
+    #[arg(long, value_name = "KGCO2E", conflicts_with = "pact")]
     pub own_land_use_change: Option<String>,
     /// Energy used per declared unit, kWh.
     #[arg(long, value_name = "KWH")]
@@ -280,6 +292,10 @@ pub struct ShowArgs {
     /// A folder of signed entry files to look ids and parts up in.
     #[arg(long, value_name = "DIR")]
     pub entries: Option<PathBuf>,
+    /// Output format: text (decoded, the default) or pact (the attestation as a PACT v3
+    /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "pact"], default_value = "text")]
+    pub format: String,
 }
 
 /// `bundle` arguments.

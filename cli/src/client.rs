@@ -200,6 +200,11 @@ impl Client {
         }
     }
 
+    /// `GET /v1/parts/{urn}`: the part's attestations, which supersede which, and their suppliers.
+    pub(crate) fn part(&self, part: &str) -> Result<Value> {
+        self.get_ok(&format!("/v1/parts/{}", encode_segment(part)))?.json()
+    }
+
     /// Resolves an id or part URN.
     pub(crate) fn resolve(&self, what: &str) -> Result<EntryId> {
         if what.starts_with("urn:") {

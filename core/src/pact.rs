@@ -1399,45 +1399,7 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
             top.insert("extensions".into(), json!([ext]));
         }
     }
-    Ok(Value::Object(order(top)))
-}
-
-/// Puts the top-level fields in the spec's order (easier to read; JSON order carries no meaning).
-fn order(top: Map<String, Value>) -> Map<String, Value> {
-    const FIRST: [&str; 17] = [
-        "id",
-        "specVersion",
-        "precedingPfIds",
-        "created",
-        "status",
-        "validityPeriodStart",
-        "validityPeriodEnd",
-        "companyName",
-        "companyIds",
-        "productDescription",
-        "productIds",
-        "productClassifications",
-        "productNameCompany",
-        "comment",
-        "pcf",
-        "extensions",
-        "",
-    ];
-    let mut out = Map::new();
-    let mut rest = top;
-    for k in FIRST {
-        if let Some(v) = rest.remove(k) {
-            out.insert(k.into(), v);
-        }
-    }
-    let ext = out.remove("extensions");
-    for (k, v) in rest {
-        out.insert(k, v);
-    }
-    if let Some(e) = ext {
-        out.insert("extensions".into(), e);
-    }
-    out
+    Ok(Value::Object(top))
 }
 
 /// The PACT fields of an exported footprint that describe the footprint itself (everything but

@@ -14,6 +14,8 @@
 //!   wrong roll-up, membership, revocation, supersession, forks, unknown kinds and versions.
 //! * `keys` — passphrase-encrypted key files; supplier key rotation, offline and on a node.
 //! * `hostile_peers` — peers that flood, send garbage or oversized messages, ask for huge ranges.
+//! * `pact` — PACT v3 footprints: `attest --pact` (v3 and v2 files, every import error exits 2
+//!   naming the field), `show --format pact`, round trips, supersession as `Deprecated`.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
@@ -30,6 +32,7 @@ mod keys;
 mod node;
 mod node_util;
 mod p2p;
+mod pact;
 mod refusals;
 mod tamper;
 mod util;

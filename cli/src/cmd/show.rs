@@ -2,13 +2,14 @@
 
 use std::{path::Path, process::ExitCode};
 
-use anyhow::{Result, bail};
-use greenledger_core::EntrySource;
+use anyhow::{Result, anyhow, bail};
+use greenledger_core::{EntrySet, EntrySource, Kind, SignedEntry, model::Body, pact};
 
-use crate::{args::ShowArgs, client::Client, cmd::resolve, files, output};
+use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
 
 pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let path = Path::new(&a.what);
+    let mut set: Option<EntrySet> = None;
     let se = if path.is_file() {
         files::read_entry(path)?
     } else if path.is_dir() {
@@ -20,12 +21,14 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     } else if (a.what.ends_with(".json") || a.what.contains('/')) && !a.what.starts_with("urn:") {
         bail!("no such file: {}", a.what);
     } else if let Some(dir) = &a.entries {
-        let set = files::load_entries(dir, None)?;
-        let id = resolve(&set, &a.what)?;
-        match set.get(&id) {
+        let loaded = files::load_entries(dir, None)?;
+        let id = resolve(&loaded, &a.what)?;
+        let found = match loaded.get(&id) {
             Some(e) => e.signed,
             None => bail!("entry {id} is not in {}", dir.display()),
-        }
+        };
+        set = Some(loaded);
+        found
     } else if let Some(n) = node {
         let client = Client::new(n)?;
         let id = client.resolve(&a.what)?;
@@ -36,6 +39,9 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
             a.what
         );
     };
+    if a.format == "pact" {
+        return show_pact(&se, set.as_ref(), a.entries.as_deref(), node);
+    }
     let id = se.id();
     let decoded = se.decode();
     let sig_ok = decoded
@@ -72,4 +78,60 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `show --format pact`: the attestation as a PACT v3 ProductFootprint on stdout. Whether it is
+/// superseded, and the supplier's name, come from the node (--node) or from --entries DIR.
+fn show_pact(se: &SignedEntry, set: Option<&EntrySet>, dir: Option<&Path>, node: Option<&str>) -> Result<ExitCode> {
+    let id = se.id();
+    let e = se
+        .verify()
+        .map_err(|err| Refused(format!("entry {id} does not verify ({err}); it is not exported")))?;
+    let e = e.entry();
+    let Some(att) = e.attestation() else {
+        bail!(
+            "entry {id} is a {} entry; only attestations have a PACT form",
+            e.payload.body.kind()
+        );
+    };
+    let mut ctx = pact::ExportContext::default();
+    if let Some(n) = node {
+        let client = Client::new(n)?;
+        let v = client.part(&att.part)?;
+        let me = v["attestations"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"].as_str() == Some(id.to_hex().as_str())));
+        if let Some(me) = me {
+            ctx.superseded = me["superseded_by"].as_array().is_some_and(|s| !s.is_empty());
+            ctx.company_name = me["supplier"].as_str().map(String::from);
+        }
+    } else {
+        let loaded;
+        let set = match (set, dir) {
+            (Some(s), _) => Some(s),
+            (None, Some(d)) => {
+                loaded = files::load_entries(d, None)?;
+                Some(&loaded)
+            }
+            (None, None) => None,
+        };
+        if let Some(set) = set {
+            for x in set.iter() {
+                match &x.payload.body {
+                    Body::Attestation(b) if b.supersedes == Some(id) && x.payload.signer == e.payload.signer => {
+                        ctx.superseded = true;
+                    }
+                    Body::MemberAdmit(m)
+                        if m.member == e.payload.signer && x.payload.body.kind() == Kind::MemberAdmit =>
+                    {
+                        ctx.company_name = Some(m.name.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let out = pact::export(se, &ctx).map_err(|err| anyhow!("{err}"))?;
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ use greenledger_core::{
     PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
-    rollup, rules,
+    pact, rollup, rules,
 };
 
 use crate::{
@@ -372,55 +372,94 @@ fn kg(flag: &str, v: &Option<String>) -> Result<Option<Mass>> {
         .transpose()
 }
 
-pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
-    let unit: Unit = a.unit.parse().map_err(|e: String| anyhow!("--unit: {e}"))?;
-    let own_total = Mass::from_kg_str(&a.own).context("--own (kg CO2e per declared unit, e.g. 0.25)")?;
-    if own_total.0 < 0 {
-        bail!(
-            "--own {}: own emissions excluding biogenic uptake cannot be negative (kg CO2e per declared unit)",
-            a.own
-        );
+/// Sets an optional field from a flag; with --pact, a flag that states another value than the
+/// file is an error naming both.
+fn set_flag<T: PartialEq + std::fmt::Debug>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    flag: &str,
+    pact_field: &str,
+) -> Result<()> {
+    if let Some(v) = value {
+        match slot {
+            Some(have) if *have != v => bail!(
+                "{flag} {v:?} conflicts with the PACT file's {pact_field} {have:?}; leave {flag} out or correct the file"
+            ),
+            _ => *slot = Some(v),
+        }
     }
-    let own = Emissions {
-        fossil_ghg_emissions: kg("--own-fossil", &a.own_fossil)?,
-        land_use_change_ghg_emissions: kg("--own-land-use-change", &a.own_land_use_change)?,
-        ..Emissions::headline(own_total)
+    Ok(())
+}
+
+pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
+    // A PACT footprint is read and checked first: its errors are input errors (exit 2).
+    let footprint = match &a.pact {
+        Some(path) => {
+            let bytes = files::read(path, "PACT footprint file")?;
+            let f = pact::Footprint::parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            Some((path.clone(), f))
+        }
+        None => None,
     };
-    let mut att = Attestation::new(&a.part, unit, own);
-    att.produced_quantity = a
+    let unit: Option<Unit> = a
+        .unit
+        .as_deref()
+        .map(|u| u.parse().map_err(|e: String| anyhow!("--unit: {e}")))
+        .transpose()?;
+    let own_total = a
+        .own
+        .as_deref()
+        .map(|o| Mass::from_kg_str(o).context("--own (kg CO2e per declared unit, e.g. 0.25)"))
+        .transpose()?;
+    if let (Some(o), Some(t)) = (own_total, &a.own)
+        && o.0 < 0
+    {
+        bail!("--own {t}: own emissions excluding biogenic uptake cannot be negative (kg CO2e per declared unit)");
+    }
+    if let (Some((path, f)), Some(u)) = (&footprint, unit) {
+        let fu = f.unit().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        if fu != u {
+            bail!(
+                "--unit {} conflicts with the PACT file's pcf.declaredUnitOfMeasurement {:?} ({}); leave --unit out or correct the file",
+                u.as_str(),
+                fu.as_str(),
+                path.display()
+            );
+        }
+    }
+    let produced_quantity = a
         .quantity
         .as_deref()
         .map(Quantity::from_decimal_str)
         .transpose()
         .context("--quantity")?;
-    att.energy_consumption_kwh = a
+    let energy = a
         .energy_kwh
         .as_deref()
         .map(Quantity::from_decimal_str)
         .transpose()
         .context("--energy-kwh")?;
-    att.renewable_energy_share = a
+    let renewable = a
         .renewable_share
         .as_deref()
         .map(Share::from_percent_str)
         .transpose()
         .context("--renewable-share")?;
-    att.primary_data_share = a
+    let primary = a
         .primary_data_share
         .as_deref()
         .map(Share::from_percent_str)
         .transpose()
         .context("--primary-data-share")?;
-    att.reference_period_start = a.period_start;
-    att.reference_period_end = a.period_end;
-    att.geography_country = a.country;
-    att.cross_sectoral_standards = a.standards;
-    att.product_name_company = a.product_name;
-    att.comment = a.comment;
+    let own_parts = (
+        kg("--own-fossil", &a.own_fossil)?,
+        kg("--own-land-use-change", &a.own_land_use_change)?,
+    );
+    let mut evidence = Vec::new();
     for path in &a.evidence {
         let bytes = files::read(path, "evidence document")?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        att.evidence.push(Evidence {
+        evidence.push(Evidence {
             hash: blake3::hash(&bytes).to_hex().to_string(),
             name,
         });
@@ -428,45 +467,140 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
 
     let s = Signer::open(&a.target, node)?;
     let me = s.key.public();
-    if !a.inputs.is_empty() || a.supersedes.is_some() {
-        for spec in &a.inputs {
-            let (id, qty) = spec
-                .rsplit_once('=')
-                .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
-            let id = s.resolve(id).with_context(|| format!("--input {spec:?}"))?;
-            let q = Quantity::from_decimal_str(qty).with_context(|| format!("--input {spec:?}: quantity"))?;
-            if q.0 <= 0 {
-                bail!("--input {spec:?}: the quantity must be greater than 0");
-            }
-            att.inputs.push(Input { entry: id, quantity: q });
+    let mut inputs = Vec::new();
+    for spec in &a.inputs {
+        let (id, qty) = spec
+            .rsplit_once('=')
+            .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
+        let id = s.resolve(id).with_context(|| format!("--input {spec:?}"))?;
+        let q = Quantity::from_decimal_str(qty).with_context(|| format!("--input {spec:?}: quantity"))?;
+        if q.0 <= 0 {
+            bail!("--input {spec:?}: the quantity must be greater than 0");
         }
-        let totals = s.input_totals(&att.inputs)?;
-        let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-        att.total = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
-        if let Some(old) = &a.supersedes {
-            let old_id = s.resolve(old).context("--supersedes")?;
-            let prev = s.lookup(&old_id).context("--supersedes")?;
-            let pa = prev
-                .attestation()
-                .ok_or_else(|| anyhow!("--supersedes: entry {} is not an attestation", old_id.fmt_short()))?;
-            if prev.payload.signer != me {
-                return Err(Refused(format!(
-                    "--supersedes: entry {} was signed by another key; you can only correct your own attestations",
-                    old_id.fmt_short()
-                ))
-                .into());
+        inputs.push(Input { entry: id, quantity: q });
+    }
+    let totals = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        s.input_totals(&inputs)?
+    };
+    let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+    let mut att = match &footprint {
+        Some((path, f)) => {
+            let pairs: Vec<(Input, &Emissions)> = inputs.iter().cloned().zip(totals.iter().map(|(_, t)| t)).collect();
+            let att = f
+                .to_attestation(a.part.as_deref(), &pairs)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            if let Some(o) = own_total
+                && o != att.own.pcf_excluding_biogenic_uptake
+            {
+                bail!(
+                    "--own {} conflicts with the PACT file: its pcfExcludingBiogenicUptake{} gives own emissions of {} kg CO2e per declared unit; leave --own out (the file's figure is the total)",
+                    a.own.as_deref().unwrap_or(""),
+                    if inputs.is_empty() {
+                        ""
+                    } else {
+                        " minus the inputs' share"
+                    },
+                    att.own.pcf_excluding_biogenic_uptake.kg_string()
+                );
             }
-            if pa.part != att.part {
-                return Err(Refused(format!(
-                    "--supersedes: entry {} is about part {}, not {}",
-                    old_id.fmt_short(),
-                    pa.part,
-                    att.part
-                ))
-                .into());
-            }
-            att.supersedes = Some(old_id);
+            att
         }
+        None => {
+            let (Some(part), Some(unit), Some(own_total)) = (&a.part, unit, own_total) else {
+                bail!("attest needs --part, --unit and --own (or --pact FILE)");
+            };
+            let own = Emissions {
+                fossil_ghg_emissions: own_parts.0,
+                land_use_change_ghg_emissions: own_parts.1,
+                ..Emissions::headline(own_total)
+            };
+            let mut att = Attestation::new(part, unit, own);
+            att.inputs = inputs;
+            if !att.inputs.is_empty() {
+                att.total =
+                    rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
+            }
+            att
+        }
+    };
+    att.produced_quantity = produced_quantity;
+    att.energy_consumption_kwh = energy;
+    att.renewable_energy_share = renewable;
+    set_flag(
+        &mut att.primary_data_share,
+        primary,
+        "--primary-data-share",
+        "pcf.primaryDataShare",
+    )?;
+    set_flag(
+        &mut att.reference_period_start,
+        a.period_start,
+        "--period-start",
+        "pcf.referencePeriodStart",
+    )?;
+    set_flag(
+        &mut att.reference_period_end,
+        a.period_end,
+        "--period-end",
+        "pcf.referencePeriodEnd",
+    )?;
+    if a.country.is_some()
+        && att.geography_country.is_none()
+        && (att.geography_region_or_subregion.is_some() || att.geography_country_subdivision.is_some())
+    {
+        bail!(
+            "--country conflicts with the PACT file's geography (PACT allows one geography field); leave --country out"
+        );
+    }
+    set_flag(
+        &mut att.geography_country,
+        a.country,
+        "--country",
+        "pcf.geographyCountry",
+    )?;
+    if !a.standards.is_empty() {
+        if !att.cross_sectoral_standards.is_empty() && att.cross_sectoral_standards != a.standards {
+            bail!(
+                "--standard {:?} conflicts with the PACT file's pcf.crossSectoralStandards {:?}; leave --standard out or correct the file",
+                a.standards,
+                att.cross_sectoral_standards
+            );
+        }
+        att.cross_sectoral_standards = a.standards;
+    }
+    set_flag(
+        &mut att.product_name_company,
+        a.product_name,
+        "--product-name",
+        "productNameCompany",
+    )?;
+    set_flag(&mut att.comment, a.comment, "--comment", "comment")?;
+    att.evidence = evidence;
+    if let Some(old) = &a.supersedes {
+        let old_id = s.resolve(old).context("--supersedes")?;
+        let prev = s.lookup(&old_id).context("--supersedes")?;
+        let pa = prev
+            .attestation()
+            .ok_or_else(|| anyhow!("--supersedes: entry {} is not an attestation", old_id.fmt_short()))?;
+        if prev.payload.signer != me {
+            return Err(Refused(format!(
+                "--supersedes: entry {} was signed by another key; you can only correct your own attestations",
+                old_id.fmt_short()
+            ))
+            .into());
+        }
+        if pa.part != att.part {
+            return Err(Refused(format!(
+                "--supersedes: entry {} is about part {}, not {}",
+                old_id.fmt_short(),
+                pa.part,
+                att.part
+            ))
+            .into());
+        }
+        att.supersedes = Some(old_id);
     }
     let body = Body::Attestation(Box::new(att));
     body.check().context("invalid attestation")?;
