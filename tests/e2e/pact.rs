@@ -307,3 +307,57 @@ fn import_errors_exit_2_naming_the_field() {
         .code(2)
         .stderr_has("--unit");
 }
+
+#[test]
+fn online_import_and_export_marks_superseded() {
+    use crate::node_util::TestNode;
+    let env = Env::new();
+    let node = TestNode::start(&env.path("node"), &env.genesis);
+    let url = node.url.clone();
+    let on = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--node", &url]);
+        env.run(&all)
+    };
+    let cells = env.key("cells");
+    on(&[
+        "admit",
+        "--key",
+        &env.admin.path.display().to_string(),
+        "--member",
+        &cells.public,
+        "--name",
+        "Zellfabrik Ost",
+        "--role",
+        "supplier",
+    ])
+    .ok();
+    let key = cells.path.display().to_string();
+    let file = fixture("v3-minimal-piece.json").display().to_string();
+    let first = on(&["attest", "--key", &key, "--pact", &file]).ok().last_line();
+    let out = on(&["show", &first, "--format", "pact"]).ok().json();
+    assert_eq!(out["status"], "Active");
+    assert_eq!(out["companyName"], "Zellfabrik Ost");
+    let second = on(&["attest", "--key", &key, "--pact", &file, "--supersedes", &first])
+        .ok()
+        .last_line();
+    let old = on(&["show", &first, "--format", "pact"]).ok().json();
+    assert_eq!(old["status"], "Deprecated");
+    let new = on(&["show", "urn:greenledger:zfo:cell-21700", "--format", "pact"])
+        .ok()
+        .json();
+    assert_eq!(new["status"], "Active");
+    assert_eq!(greenledger_ext(&new)["data"]["entry"], second);
+    assert_eq!(
+        new["precedingPfIds"],
+        json!([pact::footprint_id(&first.parse().expect("id"))])
+    );
+    // The node refuses nothing here; an import error online is still exit 2.
+    let bad = env.path("bad.json");
+    let mut v = fixture_json("v3-minimal-piece.json");
+    v["pcf"]["pcfIncludingBiogenicUptake"] = json!("2");
+    write(&bad, &v.to_string());
+    on(&["attest", "--key", &key, "--pact", &bad.display().to_string()])
+        .code(2)
+        .stderr_has("pcf.pcfIncludingBiogenicUptake");
+}
