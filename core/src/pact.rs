@@ -498,6 +498,7 @@ impl Footprint {
         let mut kept = Map::new();
         let mut absent = Vec::new();
         let mut kept_pcf = Map::new();
+        let mut earlier = None;
         for (k, v) in &self.v3 {
             if LIFECYCLE.contains(&k.as_str()) {
                 continue;
@@ -515,6 +516,22 @@ impl Footprint {
                     if !op.contains_key(pk) {
                         absent.push(Value::String(format!("pcf.{pk}")));
                     }
+                }
+                continue;
+            }
+            if k == "extensions"
+                && let Value::Array(list) = v
+            {
+                // A greenledger element describes the entry the file was exported from, not the
+                // one being signed: it goes to `source`, and export adds the new entry's own.
+                let (ours, theirs): (Vec<&Value>, Vec<&Value>) = list
+                    .iter()
+                    .partition(|x| x.get("dataSchema").and_then(Value::as_str) == Some(EXTENSION_SCHEMA));
+                if !ours.is_empty() {
+                    earlier = Some(Value::Array(ours.into_iter().map(storable).collect()));
+                }
+                if !theirs.is_empty() {
+                    kept.insert(k.clone(), Value::Array(theirs.into_iter().map(storable).collect()));
                 }
                 continue;
             }
@@ -537,6 +554,9 @@ impl Footprint {
             }
         }
         source.insert("specVersion".into(), Value::String(self.source_version.clone()));
+        if let Some(e) = earlier {
+            source.insert("greenledgerExtensions".into(), e);
+        }
         let mut pact = Map::new();
         if let Some(a) = amount_text
             && !amount.same_value(Dec { m: 1, scale: 0 })
@@ -1528,6 +1548,22 @@ mod tests {
             // attestation figures.
             let again = Footprint::from_value(out.clone()).unwrap();
             assert_eq!(again.emissions().unwrap(), f.emissions().unwrap());
+            // Exported again after a second import: one greenledger element, the new entry's;
+            // the earlier one is kept as the source's.
+            let att2 = again.to_attestation(None, &[]).unwrap();
+            let src = &att2.extensions.as_ref().unwrap()["pact"]["source"];
+            assert_eq!(src["greenledgerExtensions"][0]["data"]["entry"], se.id().to_hex());
+            let se2 = sign(att2, 2, Some(se.id()));
+            let out2 = export(&se2, &ExportContext::default()).unwrap();
+            let ours: Vec<&Value> = out2["extensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["dataSchema"] == EXTENSION_SCHEMA)
+                .collect();
+            assert_eq!(ours.len(), 1);
+            assert_eq!(ours[0]["data"]["entry"], se2.id().to_hex());
+            assert_eq!(comparable(&out2), comparable(&out));
         }
     }
 
