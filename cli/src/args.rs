@@ -45,6 +45,9 @@ pub enum Command {
     Revoke(RevokeArgs),
 
     /// Sign a carbon-footprint attestation; the total is computed from the inputs.
+    #[command(
+        override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]"
+    )]
     Attest(AttestArgs),
 
     /// Sign a prepared payload (JSON) as it stands, e.g. from an ERP export.

@@ -602,6 +602,16 @@ pub fn own_from_total(total: &Emissions, inputs: &[(Quantity, &Emissions)]) -> R
         let upstream = rollup::round_scaled(s);
         let v = t.0 as i128 - upstream;
         let v = i64::try_from(v).map_err(|_| err(format!("pcf.{}", c.name), "too large"))?;
+        if c.sign == crate::model::Sign::NonPositive && v > 0 {
+            return Err(err(
+                format!("pcf.{}", c.name),
+                format!(
+                    "the footprint says {} kg CO2e per declared unit, but the inputs given with --input already account for {} kg, which would leave a positive own uptake; check the input quantities",
+                    t.kg_string(),
+                    Mass(upstream as i64).kg_string()
+                ),
+            ));
+        }
         let negative_not_allowed = c.sign == crate::model::Sign::NonNegative;
         if negative_not_allowed && v < 0 {
             return Err(err(
