@@ -1241,16 +1241,23 @@ fn mapped_fields(att: &Attestation, amount: Dec) -> Map<String, Value> {
     for (k, v) in [
         ("referencePeriodStart", &att.reference_period_start),
         ("referencePeriodEnd", &att.reference_period_end),
-        ("geographyCountry", &att.geography_country),
-        ("geographyCountrySubdivision", &att.geography_country_subdivision),
-        ("geographyRegionOrSubregion", &att.geography_region_or_subregion),
     ] {
         if let Some(v) = v {
             pcf.insert(k.into(), json!(v));
         }
     }
+    // PACT allows one geography field: the most specific one the attestation states.
+    let geography = [
+        ("geographyCountrySubdivision", &att.geography_country_subdivision),
+        ("geographyCountry", &att.geography_country),
+        ("geographyRegionOrSubregion", &att.geography_region_or_subregion),
+    ];
+    if let Some((k, Some(v))) = geography.into_iter().find(|(_, v)| v.is_some()) {
+        pcf.insert(k.into(), json!(v));
+    }
     if !att.cross_sectoral_standards.is_empty() {
-        pcf.insert("crossSectoralStandards".into(), json!(att.cross_sectoral_standards));
+        let standards: Vec<String> = att.cross_sectoral_standards.iter().map(|s| pact_standard(s)).collect();
+        pcf.insert("crossSectoralStandards".into(), json!(standards));
     }
     if let Some(s) = att.primary_data_share {
         pcf.insert("primaryDataShare".into(), json!(share_percent(s)));
@@ -1270,6 +1277,28 @@ fn mapped_fields(att: &Attestation, amount: Dec) -> Map<String, Value> {
     }
     top.insert("pcf".into(), Value::Object(pcf));
     top
+}
+
+/// A standard's name in PACT's spelling where it is one of PACT's (`ISO 14067` → `ISO14067`,
+/// `GHG Protocol Product standard` → `GHGP-Product`); other names as they are.
+fn pact_standard(s: &str) -> String {
+    let key: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let known = match key.as_str() {
+        "ISO14067" | "ISOSTANDARD14067" => "ISO14067",
+        "ISO14083" => "ISO14083",
+        "ISO1404044" | "ISO14040" | "ISO14044" | "ISOSTANDARD14044" => "ISO14040-44",
+        "GHGPPRODUCT" | "GHGPROTOCOLPRODUCT" | "GHGPROTOCOLPRODUCTSTANDARD" => "GHGP-Product",
+        "PEF" => "PEF",
+        "PACT10" => "PACT-1.0",
+        "PACT20" => "PACT-2.0",
+        "PACT30" => "PACT-3.0",
+        _ => return s.to_string(),
+    };
+    known.to_string()
 }
 
 fn minus_a_year(t: &str) -> String {
@@ -1869,7 +1898,9 @@ mod tests {
             Unit::Piece,
             Emissions::headline(Mass(2_875_000)),
         );
-        att.cross_sectoral_standards = vec!["GHGP-Product".into()];
+        att.cross_sectoral_standards = vec!["GHG Protocol Product".into(), "in-house rules".into()];
+        att.geography_country = Some("DE".into());
+        att.geography_country_subdivision = Some("DE-BY".into());
         let first = sign(att.clone(), 1, None);
         att.supersedes = Some(first.id());
         let second = sign(att, 2, Some(first.id()));
@@ -1890,7 +1921,9 @@ mod tests {
         assert_eq!(pcf["declaredUnitOfMeasurement"], "piece");
         assert_eq!(pcf["pcfExcludingBiogenicUptake"], "2.875");
         assert_eq!(pcf["pcfIncludingBiogenicUptake"], "2.875");
-        assert_eq!(pcf["crossSectoralStandards"], json!(["GHGP-Product"]));
+        assert_eq!(pcf["crossSectoralStandards"], json!(["GHGP-Product", "in-house rules"]));
+        assert_eq!(pcf["geographyCountrySubdivision"], "DE-BY");
+        assert!(pcf.get("geographyCountry").is_none());
         assert_eq!(pcf["referencePeriodEnd"], "2026-04-01T10:00:00Z");
         assert_eq!(pcf["referencePeriodStart"], "2025-04-01T10:00:00Z");
         let ext = &out["extensions"][0];
