@@ -397,6 +397,21 @@ impl Footprint {
         })
     }
 
+    /// What the spec asks for (rule SHALL) but the footprint leaves out: reported, not refused.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        for k in [
+            "packagingEmissionsIncluded",
+            "ccsTechnologicalCO2CaptureIncluded",
+            "primaryDataShare",
+        ] {
+            if !self.pcf().contains_key(k) {
+                w.push(format!("pcf.{k} is missing; PACT v3 says a footprint SHALL report it"));
+            }
+        }
+        w
+    }
+
     /// The first of `productIds`.
     pub fn first_product_id(&self) -> Option<&str> {
         self.v3.get("productIds")?.as_array()?.first()?.as_str()
@@ -1623,6 +1638,9 @@ mod tests {
     fn normalises_v2() {
         let f = Footprint::parse(CEMENT_V2.as_bytes()).unwrap();
         assert_eq!(f.source_version, "2.2.0");
+        assert_eq!(f.warnings().len(), 1, "{:?}", f.warnings());
+        assert!(f.warnings()[0].contains("pcf.ccsTechnologicalCO2CaptureIncluded"));
+        assert!(Footprint::parse(STEEL.as_bytes()).unwrap().warnings().is_empty());
         let pcf = f.v3["pcf"].as_object().unwrap();
         assert_eq!(f.v3["specVersion"], SPEC_VERSION);
         assert_eq!(pcf["declaredUnitOfMeasurement"], "kilogram");

@@ -129,6 +129,8 @@ fn v2_import_is_normalised_to_v3() {
     let kiln = env.supplier("kiln", "Kalkwerk Süd AG");
     let id = attest_pact(&env, &kiln, &fixture("v2-cement.json").display().to_string(), &[])
         .ok()
+        .stderr_has("warning:")
+        .stderr_has("pcf.ccsTechnologicalCO2CaptureIncluded is missing")
         .last_line();
     let bundle = env.bundle(&id, "cement");
     env.verify(&bundle, &[]).ok();

@@ -397,6 +397,9 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         Some(path) => {
             let bytes = files::read(path, "PACT footprint file")?;
             let f = pact::Footprint::parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            for w in f.warnings() {
+                eprintln!("warning: {}: {w}", path.display());
+            }
             Some((path.clone(), f))
         }
         None => None,
