@@ -46,7 +46,7 @@ pub enum Command {
 
     /// Sign a carbon-footprint attestation; the total is computed from the inputs.
     #[command(
-        override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]"
+        override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --catenax FILE [--input ID=QTY]… [OPTIONS]"
     )]
     Attest(AttestArgs),
 
@@ -207,22 +207,26 @@ pub struct AttestArgs {
     /// attestation's total (own = total minus the --input shares), everything else is kept in
     /// the attestation's extensions (see docs/PACT.md). --part, --unit and --own are then
     /// optional; given, they must agree with the file (--part chooses the part).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "catenax")]
     pub pact: Option<PathBuf>,
+    /// A Catena-X PCF (9.x; the flat 8.0.0 layout is read too) JSON file to attest, read as
+    /// its PACT v3 form: the same rules as --pact (see docs/PACT.md, "Catena-X").
+    #[arg(long, value_name = "FILE")]
+    pub catenax: Option<PathBuf>,
     /// The part or batch: urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…
-    /// [with --pact, default: the file's first productIds entry]
-    #[arg(long, value_name = "URN", required_unless_present = "pact")]
+    /// [with --pact or --catenax, default: the file's first productIds entry]
+    #[arg(long, value_name = "URN", required_unless_present_any = ["pact", "catenax"])]
     pub part: Option<String>,
     /// The declared unit: kilogram, liter, cubic meter, kilowatt hour, megajoule,
     /// ton kilometer, square meter or piece (kg, l, m3, kWh, MJ, tkm, m2 also work).
-    #[arg(long, value_name = "UNIT", required_unless_present = "pact")]
+    #[arg(long, value_name = "UNIT", required_unless_present_any = ["pact", "catenax"])]
     pub unit: Option<String>,
     /// Own emissions, kg CO2e per declared unit, excluding biogenic uptake (decimal).
     #[arg(
         long,
         value_name = "KGCO2E",
         allow_hyphen_values = true,
-        required_unless_present = "pact"
+        required_unless_present_any = ["pact", "catenax"]
     )]
     pub own: Option<String>,
     /// An upstream attestation and the quantity of it in one declared unit of this part,
@@ -237,10 +241,10 @@ pub struct AttestArgs {
     #[arg(long, value_name = "ID")]
     pub supersedes: Option<String>,
     /// Own fossil GHG emissions, kg CO2e per declared unit.
-    #[arg(long, value_name = "KGCO2E", conflicts_with = "pact")]
+    #[arg(long, value_name = "KGCO2E", conflicts_with_all = ["pact", "catenax"])]
     pub own_fossil: Option<String>,
     /// Own land-use-change emissions, kg CO2e per declared unit.
-    #[arg(long, value_name = "KGCO2E", conflicts_with = "pact")]
+    #[arg(long, value_name = "KGCO2E", conflicts_with_all = ["pact", "catenax"])]
     pub own_land_use_change: Option<String>,
     /// Energy used per declared unit, kWh.
     #[arg(long, value_name = "KWH")]
@@ -295,9 +299,10 @@ pub struct ShowArgs {
     /// A folder of signed entry files to look ids and parts up in.
     #[arg(long, value_name = "DIR")]
     pub entries: Option<PathBuf>,
-    /// Output format: text (decoded, the default) or pact (the attestation as a PACT v3
-    /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded).
-    #[arg(long, value_name = "FORMAT", value_parser = ["text", "pact"], default_value = "text")]
+    /// Output format: text (decoded, the default), pact (the attestation as a PACT v3
+    /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded) or
+    /// catenax (the same footprint as a Catena-X PCF 9.0.0 JSON document).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "pact", "catenax"], default_value = "text")]
     pub format: String,
 }
 

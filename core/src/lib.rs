@@ -14,6 +14,7 @@
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`log`] — the node's hash-chained log records and signed checkpoints.
 //! * [`pact`] — PACT v3 ProductFootprint import and export.
+//! * [`catenax`] — Catena-X PCF 9.x import and export, as a mapping to and from PACT v3.
 //! * [`rollup`] — the exact carbon roll-up.
 //! * [`rules`] — roll-up, input and supersession rules shared by verifier and node.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
@@ -28,6 +29,7 @@
 pub mod amount;
 pub mod bundle;
 pub mod canonical;
+pub mod catenax;
 pub mod entry;
 pub mod error;
 pub mod id;

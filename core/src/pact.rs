@@ -48,7 +48,7 @@ pub struct PactError {
     pub why: String,
 }
 
-fn err(field: impl Into<String>, why: impl Into<String>) -> PactError {
+pub(crate) fn err(field: impl Into<String>, why: impl Into<String>) -> PactError {
     PactError {
         field: field.into(),
         why: why.into(),
@@ -149,6 +149,14 @@ fn format_dec(d: Dec) -> String {
     format_scaled(d.m, d.scale)
 }
 
+/// `a + b` of two PACT decimal strings, exactly.
+pub(crate) fn add_decimals(a: &str, b: &str) -> Result<String, PactError> {
+    let sum = Dec::parse("", a)?
+        .add(Dec::parse("", b)?)
+        .ok_or_else(|| err("", "too large"))?;
+    Ok(format_dec(sum))
+}
+
 /// `value / amount` in mg (value in kg per `amount` units): the rounded result (nearest, ties
 /// away from zero) and whether it is exact.
 fn per_unit_mg(field: &str, value: Dec, amount: Dec) -> Result<(Mass, bool), PactError> {
@@ -181,7 +189,7 @@ fn scaled_kg(mg: Mass, amount: Dec) -> String {
 }
 
 /// A JSON number of a v2 footprint as a plain decimal string (`1e-7` → `"0.0000001"`).
-fn number_to_decimal(n: &serde_json::Number) -> String {
+pub(crate) fn number_to_decimal(n: &serde_json::Number) -> String {
     let s = n.to_string();
     let (mant, exp) = match s.split_once(['e', 'E']) {
         Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
@@ -1296,7 +1304,7 @@ fn mapped_fields(att: &Attestation, amount: Dec) -> Map<String, Value> {
 
 /// A standard's name in PACT's spelling where it is one of PACT's (`ISO 14067` → `ISO14067`,
 /// `GHG Protocol Product standard` → `GHGP-Product`); other names as they are.
-fn pact_standard(s: &str) -> String {
+pub(crate) fn pact_standard(s: &str) -> String {
     let key: String = s
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -1397,40 +1405,52 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
     top.entry("productDescription").or_insert(json!(""));
     top.entry("productNameCompany").or_insert(json!(att.part));
     let total = &att.total;
+    // Fields PACT requires that the footprint does not state: filled with documented defaults
+    // (or derived), and named in the extension's `defaulted`.
+    let mut defaulted: Vec<String> = Vec::new();
     if let Some(Value::Object(pcf)) = top.get_mut("pcf") {
+        let mut fill = |pcf: &mut Map<String, Value>, k: &str, v: Value| {
+            if !pcf.contains_key(k) {
+                pcf.insert(k.into(), v);
+                defaulted.push(format!("pcf.{k}"));
+            }
+        };
         let unit = att.declared_unit_of_measurement;
         let mass = match unit {
             Unit::Kilogram => format_dec(amount),
             _ => "0".into(),
         };
-        pcf.entry("productMassPerDeclaredUnit").or_insert(json!(mass));
+        fill(pcf, "productMassPerDeclaredUnit", json!(mass));
         let end = att
             .reference_period_end
             .clone()
             .unwrap_or_else(|| e.payload.timestamp.clone());
         let start = att.reference_period_start.clone().unwrap_or_else(|| minus_a_year(&end));
-        pcf.entry("referencePeriodStart").or_insert(json!(start));
-        pcf.entry("referencePeriodEnd").or_insert(json!(end));
+        fill(pcf, "referencePeriodStart", json!(start));
+        fill(pcf, "referencePeriodEnd", json!(end));
         let incl = total.pcf_including_biogenic_uptake.unwrap_or(Mass(
             total.pcf_excluding_biogenic_uptake.0 + total.biogenic_co2_uptake.map(|m| m.0).unwrap_or(0),
         ));
-        pcf.entry("pcfIncludingBiogenicUptake")
-            .or_insert(json!(scaled_kg(incl, amount)));
+        fill(pcf, "pcfIncludingBiogenicUptake", json!(scaled_kg(incl, amount)));
         let fossil = total.fossil_ghg_emissions.unwrap_or(Mass(
             total.pcf_excluding_biogenic_uptake.0
                 - total.biogenic_non_co2_emissions.map(|m| m.0).unwrap_or(0)
                 - total.land_use_change_ghg_emissions.map(|m| m.0).unwrap_or(0),
         ));
-        pcf.entry("fossilGhgEmissions")
-            .or_insert(json!(scaled_kg(Mass(fossil.0.max(0)), amount)));
-        pcf.entry("fossilCarbonContent").or_insert(json!("0"));
-        pcf.entry("ipccCharacterizationFactors").or_insert(json!(["AR6"]));
-        pcf.entry("crossSectoralStandards").or_insert(json!(["ISO14067"]));
-        pcf.entry("exemptedEmissionsPercent").or_insert(json!("0"));
+        fill(
+            pcf,
+            "fossilGhgEmissions",
+            json!(scaled_kg(Mass(fossil.0.max(0)), amount)),
+        );
+        fill(pcf, "fossilCarbonContent", json!("0"));
+        fill(pcf, "ipccCharacterizationFactors", json!(["AR6"]));
+        fill(pcf, "crossSectoralStandards", json!(["ISO14067"]));
+        fill(pcf, "exemptedEmissionsPercent", json!("0"));
         if pact.is_none() {
+            // Whether packaging emissions are stated is a fact of the attestation, not a default.
             pcf.entry("packagingEmissionsIncluded")
                 .or_insert(json!(total.packaging_ghg_emissions.is_some()));
-            pcf.entry("ccsTechnologicalCO2CaptureIncluded").or_insert(json!(false));
+            fill(pcf, "ccsTechnologicalCO2CaptureIncluded", json!(false));
         }
     }
     // greenledger's extension.
@@ -1460,6 +1480,9 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
     }
     if let Some(src) = pact.and_then(|p| p.get("source")) {
         data["importedFrom"] = unstore(src);
+    }
+    if !defaulted.is_empty() {
+        data["defaulted"] = json!(defaulted);
     }
     let ext = json!({
         "specVersion": EXTENSION_VERSION,
@@ -1962,6 +1985,56 @@ mod tests {
         assert_eq!(old["status"], "Deprecated");
         assert!(old.get("precedingPfIds").is_none());
         Footprint::from_value(old).unwrap();
+    }
+
+    #[test]
+    fn defaulted_fields_are_named() {
+        let mut att = Attestation::new(
+            "urn:greenledger:example:bar",
+            Unit::Kilogram,
+            Emissions::headline(Mass(1_500_000)),
+        );
+        att.cross_sectoral_standards = vec!["ISO 14067".into()];
+        att.reference_period_start = Some("2025-01-01T00:00:00Z".into());
+        att.reference_period_end = Some("2026-01-01T00:00:00Z".into());
+        let out = export(&sign(att, 1, None), &ExportContext::default()).unwrap();
+        assert_eq!(
+            out["extensions"][0]["data"]["defaulted"],
+            json!([
+                "pcf.productMassPerDeclaredUnit",
+                "pcf.pcfIncludingBiogenicUptake",
+                "pcf.fossilGhgEmissions",
+                "pcf.fossilCarbonContent",
+                "pcf.ipccCharacterizationFactors",
+                "pcf.exemptedEmissionsPercent",
+                "pcf.ccsTechnologicalCO2CaptureIncluded",
+            ])
+        );
+        // Without a stated period or standard, those are defaults too.
+        let plain = Attestation::new("urn:greenledger:example:bar", Unit::Piece, Emissions::headline(Mass(1)));
+        let out = export(&sign(plain, 1, None), &ExportContext::default()).unwrap();
+        let d = out["extensions"][0]["data"]["defaulted"].as_array().unwrap().clone();
+        for k in [
+            "pcf.referencePeriodStart",
+            "pcf.referencePeriodEnd",
+            "pcf.crossSectoralStandards",
+        ] {
+            assert!(d.contains(&json!(k)), "{k} in {d:?}");
+        }
+        // An imported footprint states every required field: nothing is defaulted.
+        let f = Footprint::parse(STEEL.as_bytes()).unwrap();
+        let out = export(
+            &sign(f.to_attestation(None, &[]).unwrap(), 1, None),
+            &ExportContext::default(),
+        )
+        .unwrap();
+        let ours = out["extensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["dataSchema"] == EXTENSION_SCHEMA)
+            .unwrap();
+        assert!(ours["data"].get("defaulted").is_none());
     }
 
     #[test]

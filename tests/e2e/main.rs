@@ -16,6 +16,9 @@
 //! * `hostile_peers` — peers that flood, send garbage or oversized messages, ask for huge ranges.
 //! * `pact` — PACT v3 footprints: `attest --pact` (v3 and v2 files, every import error exits 2
 //!   naming the field), `show --format pact`, round trips, supersession as `Deprecated`.
+//! * `catenax` — Catena-X PCF 9.x documents: `attest --catenax` (the project's fixture and the
+//!   public example in `../shared/data/external` when present), `show --format catenax`, round
+//!   trips, defaults named for plain attestations, import errors exit 2 naming the field.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
@@ -25,6 +28,7 @@
 //! the binary (e.g. `target/release/greenledger`).
 
 mod careful;
+mod catenax;
 mod cli;
 mod contract;
 mod hostile_peers;

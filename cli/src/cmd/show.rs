@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
-use greenledger_core::{EntrySet, EntrySource, Kind, SignedEntry, model::Body, pact};
+use greenledger_core::{EntrySet, EntrySource, Kind, SignedEntry, catenax, model::Body, pact};
 
 use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
 
@@ -39,8 +39,8 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
             a.what
         );
     };
-    if a.format == "pact" {
-        return show_pact(&se, set.as_ref(), a.entries.as_deref(), node);
+    if a.format == "pact" || a.format == "catenax" {
+        return show_pact(&se, set.as_ref(), a.entries.as_deref(), node, &a.format);
     }
     let id = se.id();
     let decoded = se.decode();
@@ -80,9 +80,17 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     })
 }
 
-/// `show --format pact`: the attestation as a PACT v3 ProductFootprint on stdout. Whether it is
-/// superseded, and the supplier's name, come from the node (--node) or from --entries DIR.
-fn show_pact(se: &SignedEntry, set: Option<&EntrySet>, dir: Option<&Path>, node: Option<&str>) -> Result<ExitCode> {
+/// `show --format pact`: the attestation as a PACT v3 ProductFootprint on stdout (`--format
+/// catenax`: that footprint as a Catena-X PCF document, with a note on standard error naming the
+/// fields Catena-X requires that were filled with defaults). Whether it is superseded, and the
+/// supplier's name, come from the node (--node) or from --entries DIR.
+fn show_pact(
+    se: &SignedEntry,
+    set: Option<&EntrySet>,
+    dir: Option<&Path>,
+    node: Option<&str>,
+    format: &str,
+) -> Result<ExitCode> {
     let id = se.id();
     let e = se
         .verify()
@@ -90,7 +98,7 @@ fn show_pact(se: &SignedEntry, set: Option<&EntrySet>, dir: Option<&Path>, node:
     let e = e.entry();
     let Some(att) = e.attestation() else {
         bail!(
-            "entry {id} is a {} entry; only attestations have a PACT form",
+            "entry {id} is a {} entry; only attestations have a PACT or Catena-X form",
             e.payload.body.kind()
         );
     };
@@ -131,7 +139,17 @@ fn show_pact(se: &SignedEntry, set: Option<&EntrySet>, dir: Option<&Path>, node:
             }
         }
     }
-    let out = pact::export(se, &ctx).map_err(|err| anyhow!("{err}"))?;
+    let mut out = pact::export(se, &ctx).map_err(|err| anyhow!("{err}"))?;
+    if format == "catenax" {
+        let (doc, defaulted) = catenax::from_pact(&out).map_err(|err| anyhow!("{err}"))?;
+        if !defaulted.is_empty() {
+            eprintln!(
+                "note: the attestation does not state these Catena-X fields; they are defaults (docs/PACT.md, \"Catena-X\"): {}",
+                defaulted.join(", ")
+            );
+        }
+        out = doc;
+    }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Kind, Mass, Membership, NetworkId, Payload,
-    PublicKey, Quantity, Role, SecretKey, Share, Unit, entry,
+    PublicKey, Quantity, Role, SecretKey, Share, Unit, catenax, entry,
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
     pact, rollup, rules,
@@ -379,11 +379,12 @@ fn set_flag<T: PartialEq + std::fmt::Debug>(
     value: Option<T>,
     flag: &str,
     pact_field: &str,
+    kind: &str,
 ) -> Result<()> {
     if let Some(v) = value {
         match slot {
             Some(have) if *have != v => bail!(
-                "{flag} {v:?} conflicts with the PACT file's {pact_field} {have:?}; leave {flag} out or correct the file"
+                "{flag} {v:?} conflicts with the {kind} file's {pact_field} {have:?}; leave {flag} out or correct the file"
             ),
             _ => *slot = Some(v),
         }
@@ -392,9 +393,11 @@ fn set_flag<T: PartialEq + std::fmt::Debug>(
 }
 
 pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
-    // A PACT footprint is read and checked first: its errors are input errors (exit 2).
-    let footprint = match &a.pact {
-        Some(path) => {
+    // A PACT footprint (or a Catena-X PCF, read as its PACT form) is read and checked first:
+    // its errors are input errors (exit 2).
+    let kind = if a.catenax.is_some() { "Catena-X" } else { "PACT" };
+    let footprint = match (&a.pact, &a.catenax) {
+        (Some(path), _) => {
             let bytes = files::read(path, "PACT footprint file")?;
             let f = pact::Footprint::parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
             for w in f.warnings() {
@@ -402,7 +405,13 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
             }
             Some((path.clone(), f))
         }
-        None => None,
+        (None, Some(path)) => {
+            let bytes = files::read(path, "Catena-X PCF file")?;
+            let f = catenax::parse(&bytes)
+                .map_err(|e| anyhow!("{}: Catena-X PCF: {}: {}", path.display(), e.field, e.why))?;
+            Some((path.clone(), f))
+        }
+        (None, None) => None,
     };
     let unit: Option<Unit> = a
         .unit
@@ -423,7 +432,7 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         let fu = f.unit().map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if fu != u {
             bail!(
-                "--unit {} conflicts with the PACT file's pcf.declaredUnitOfMeasurement {:?} ({}); leave --unit out or correct the file",
+                "--unit {} conflicts with the {kind} file's pcf.declaredUnitOfMeasurement {:?} ({}); leave --unit out or correct the file",
                 u.as_str(),
                 fu.as_str(),
                 path.display()
@@ -498,7 +507,7 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
                 && o != att.own.pcf_excluding_biogenic_uptake
             {
                 bail!(
-                    "--own {} conflicts with the PACT file: its pcfExcludingBiogenicUptake{} gives own emissions of {} kg CO2e per declared unit; leave --own out (the file's figure is the total)",
+                    "--own {} conflicts with the {kind} file: its pcfExcludingBiogenicUptake{} gives own emissions of {} kg CO2e per declared unit; leave --own out (the file's figure is the total)",
                     a.own.as_deref().unwrap_or(""),
                     if inputs.is_empty() {
                         ""
@@ -512,7 +521,7 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         }
         None => {
             let (Some(part), Some(unit), Some(own_total)) = (&a.part, unit, own_total) else {
-                bail!("attest needs --part, --unit and --own (or --pact FILE)");
+                bail!("attest needs --part, --unit and --own (or --pact FILE, or --catenax FILE)");
             };
             let own = Emissions {
                 fossil_ghg_emissions: own_parts.0,
@@ -536,25 +545,28 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         primary,
         "--primary-data-share",
         "pcf.primaryDataShare",
+        kind,
     )?;
     set_flag(
         &mut att.reference_period_start,
         a.period_start,
         "--period-start",
         "pcf.referencePeriodStart",
+        kind,
     )?;
     set_flag(
         &mut att.reference_period_end,
         a.period_end,
         "--period-end",
         "pcf.referencePeriodEnd",
+        kind,
     )?;
     if a.country.is_some()
         && att.geography_country.is_none()
         && (att.geography_region_or_subregion.is_some() || att.geography_country_subdivision.is_some())
     {
         bail!(
-            "--country conflicts with the PACT file's geography (PACT allows one geography field); leave --country out"
+            "--country conflicts with the {kind} file's geography (PACT allows one geography field); leave --country out"
         );
     }
     set_flag(
@@ -562,11 +574,12 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         a.country,
         "--country",
         "pcf.geographyCountry",
+        kind,
     )?;
     if !a.standards.is_empty() {
         if !att.cross_sectoral_standards.is_empty() && att.cross_sectoral_standards != a.standards {
             bail!(
-                "--standard {:?} conflicts with the PACT file's pcf.crossSectoralStandards {:?}; leave --standard out or correct the file",
+                "--standard {:?} conflicts with the {kind} file's pcf.crossSectoralStandards {:?}; leave --standard out or correct the file",
                 a.standards,
                 att.cross_sectoral_standards
             );
@@ -578,8 +591,9 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         a.product_name,
         "--product-name",
         "productNameCompany",
+        kind,
     )?;
-    set_flag(&mut att.comment, a.comment, "--comment", "comment")?;
+    set_flag(&mut att.comment, a.comment, "--comment", "comment", kind)?;
     att.evidence = evidence;
     if let Some(old) = &a.supersedes {
         let old_id = s.resolve(old).context("--supersedes")?;
