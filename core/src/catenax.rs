@@ -744,6 +744,29 @@ pub fn to_pact(doc: &Value) -> Result<Value, PactError> {
         }
         pact_put(&mut fp, "pcf.ipccCharacterizationFactors", json!(list));
     }
+    // The first attestation of conformance as PACT's verification; the Catena-X group stays
+    // as it is (it has fields PACT does not).
+    if let Some(a) = get(&rest, "attestationOfConformance").and_then(group) {
+        let mut v = Map::new();
+        let kind = a
+            .get("attestationType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if kind.contains("program") {
+            v.insert("coverage".into(), json!("PCF program"));
+        } else if kind.contains("product") {
+            v.insert("coverage".into(), json!("product level"));
+        }
+        for k in ["providerName", "completedAt", "standardName"] {
+            if let Some(x) = a.get(k).filter(|x| x.is_string()) {
+                v.insert(k.into(), x.clone());
+            }
+        }
+        if !v.is_empty() {
+            pact_put(&mut fp, "pcf.verification", Value::Object(v));
+        }
+    }
     // Packaging and distribution totals, where the stage is included.
     if fp
         .get("pcf")
@@ -1202,6 +1225,10 @@ mod tests {
         let f = from_value(&doc).unwrap();
         assert_eq!(f.v3["pcf"]["geographyCountrySubdivision"], "US-NY");
         assert_eq!(f.v3["pcf"]["packagingGhgEmissions"], "0");
+        assert_eq!(
+            f.v3["pcf"]["verification"],
+            json!({"coverage": "PCF program", "providerName": "TÜV-X", "completedAt": "2022-12-31T23:59:59Z", "standardName": "Catena-X Product Carbon Footprint Rulebook v4"})
+        );
         assert!(f.v3["pcf"].get("outboundLogisticsGhgEmissions").is_none());
         assert!(f.v3.get("precedingPfIds").is_none());
         let (_, cx, defaulted) = round_trip(&doc);

@@ -137,6 +137,7 @@ fn shared_example_imports_verifies_and_exports() {
     let fp = show(&env, &id, "pact").json();
     assert_eq!(fp["pcf"]["geographyCountrySubdivision"], "US-NY");
     assert_eq!(fp["pcf"]["ipccCharacterizationFactors"], json!(["AR5"]));
+    assert_eq!(fp["pcf"]["verification"]["coverage"], "PCF program");
 }
 
 #[test]
