@@ -191,11 +191,7 @@ fn supplier_key_rotation_on_a_node() {
     let env = Env::new();
     let node = TestNode::start(&env.path("node"), &env.genesis);
     let url = node.url.clone();
-    let on = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--node", &url]);
-        env.run(&all)
-    };
+    let on = |args: &[&str]| env.run_on(&url, args);
     let admin = env.admin.path.display().to_string();
     let old = env.key("old");
     let new = env.key("new");

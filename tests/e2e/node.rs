@@ -69,11 +69,7 @@ fn four_tier_chain_online_verifies_with_the_cli() {
     let env = Env::new();
     let node = TestNode::start(&env.path("node"), &env.genesis);
     let url = node.url.clone();
-    let on = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--node", &url]);
-        env.run(&all)
-    };
+    let on = |args: &[&str]| env.run_on(&url, args);
     let mine = env.key("mine");
     let smelter = env.key("smelter");
     let housing = env.key("housing");

@@ -316,11 +316,7 @@ fn online_import_and_export_marks_superseded() {
     let env = Env::new();
     let node = TestNode::start(&env.path("node"), &env.genesis);
     let url = node.url.clone();
-    let on = |args: &[&str]| {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--node", &url]);
-        env.run(&all)
-    };
+    let on = |args: &[&str]| env.run_on(&url, args);
     let cells = env.key("cells");
     on(&[
         "admit",

@@ -276,6 +276,13 @@ impl Env {
         Run::of(self.gl().args(&args), format!("greenledger {}", args.join(" ")))
     }
 
+    /// Runs `greenledger ARGS… --node URL`.
+    pub(crate) fn run_on(&self, url: &str, args: &[&str]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--node", url]);
+        self.run(&all)
+    }
+
     /// `--genesis genesis.json --entries entries`, for signing and bundling offline.
     pub(crate) fn offline(&self) -> [String; 4] {
         [
@@ -532,20 +539,26 @@ impl Chain {
 
     /// An attestation with a correct total; `inputs` are (entry, quantity, that entry's total).
     pub(crate) fn attest(&mut self, part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> SignedEntry {
-        let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
-        let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
-        for (id, q, _) in inputs {
-            a.inputs.push(Input {
-                entry: *id,
-                quantity: Quantity(*q),
-            });
-        }
-        let refs: Vec<(Quantity, &Emissions)> = inputs
-            .iter()
-            .zip(&totals)
-            .map(|((_, q, _), t)| (Quantity(*q), t))
-            .collect();
-        a.total = rollup::roll_up(&a.own, &refs).expect("roll-up");
-        self.sign(Body::Attestation(Box::new(a)))
+        self.sign(attestation(part, own_mg, inputs))
     }
+}
+
+/// An attestation body in kilograms with a correct total; `inputs` are (entry, quantity, that
+/// entry's total).
+pub(crate) fn attestation(part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> Body {
+    let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
+    let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
+    for (id, q, _) in inputs {
+        a.inputs.push(Input {
+            entry: *id,
+            quantity: Quantity(*q),
+        });
+    }
+    let refs: Vec<(Quantity, &Emissions)> = inputs
+        .iter()
+        .zip(&totals)
+        .map(|((_, q, _), t)| (Quantity(*q), t))
+        .collect();
+    a.total = rollup::roll_up(&a.own, &refs).expect("roll-up");
+    Body::Attestation(Box::new(a))
 }

@@ -30,10 +30,7 @@ mod util;
 
 use std::time::Duration;
 
-use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, Input, Mass, NetworkId, Payload, Quantity, Role, SecretKey, SignedEntry,
-    Unit, entry, model::MemberAdmit, rollup,
-};
+use greenledger_core::{Body, EntryId, NetworkId, Payload, Role, SecretKey, SignedEntry, entry, model::MemberAdmit};
 
 use crate::{node_util::TestNode, util::Env};
 
@@ -124,24 +121,7 @@ impl Signer {
     }
 }
 
-/// An attestation body with a correct total; `inputs` are (entry, quantity, that entry's total).
-pub(crate) fn attestation(part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> Body {
-    let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
-    let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
-    for (id, q, _) in inputs {
-        a.inputs.push(Input {
-            entry: *id,
-            quantity: Quantity(*q),
-        });
-    }
-    let refs: Vec<(Quantity, &Emissions)> = inputs
-        .iter()
-        .zip(&totals)
-        .map(|((_, q, _), t)| (Quantity(*q), t))
-        .collect();
-    a.total = rollup::roll_up(&a.own, &refs).unwrap();
-    Body::Attestation(Box::new(a))
-}
+pub(crate) use util::attestation;
 
 /// A consortium, a node, an admitted supplier and the valid entries submitted so far.
 pub(crate) struct Fixture {
