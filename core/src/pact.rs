@@ -1206,10 +1206,7 @@ fn check(top: &Map<String, Value>) -> Result<(), PactError> {
 /// `blake3::derive_key("greenledger pact footprint id v1", entry id bytes)`, with the RFC 9562
 /// version 8 (custom) and variant bits set, written as a lowercase UUID.
 pub fn footprint_id(entry: &EntryId) -> String {
-    let mut b: [u8; 32] = blake3::derive_key(ID_CONTEXT, &entry.0);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(&b[..16]);
+    let h = hex::encode(footprint_uuid(entry));
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -1218,6 +1215,16 @@ pub fn footprint_id(entry: &EntryId) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// The 16 bytes of [`footprint_id`].
+pub fn footprint_uuid(entry: &EntryId) -> [u8; 16] {
+    let mut b: [u8; 32] = blake3::derive_key(ID_CONTEXT, &entry.0);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&b[..16]);
+    out
 }
 
 /// What [`export`] needs besides the entry.

@@ -48,6 +48,17 @@ enum Command {
         /// A TOML configuration file (see node/config.dev.toml).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Serve the PACT v3 REST API over HTTPS at this address, e.g. 127.0.0.1:7443
+        /// (overrides pact.listen; clients come from the config's [[pact.clients]]).
+        #[arg(long, value_name = "ADDR")]
+        pact: Option<std::net::SocketAddr>,
+    },
+    /// Make credentials for a client of the PACT API: prints the client secret (once) and
+    /// the [[pact.clients]] lines to add to the node's config.
+    PactClient {
+        /// The client id, e.g. the buyer's name.
+        #[arg(long, value_name = "ID")]
+        id: String,
     },
 }
 
@@ -100,6 +111,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", id.peer_id());
             Ok(())
         }
+        Command::PactClient { id } => pact_client(&id),
         Command::Run {
             data_dir,
             genesis,
@@ -107,6 +119,7 @@ fn run(cli: Cli) -> Result<()> {
             http,
             bootstrap,
             config,
+            pact,
         } => {
             let mut cfg = match &config {
                 Some(p) => Config::load(p)?,
@@ -119,6 +132,9 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.listen = l;
             }
             cfg.bootstrap.extend(bootstrap);
+            if let Some(p) = pact {
+                cfg.pact.listen = Some(p);
+            }
             if !cfg.http.ip().is_loopback() {
                 tracing::warn!(http = %cfg.http, "the HTTP API listens beyond loopback: put it behind TLS and a firewall");
             }
@@ -137,6 +153,9 @@ fn run(cli: Cli) -> Result<()> {
                 if let Some(a) = node.addrs().http {
                     eprintln!("greenledger-node: HTTP API on http://{a}");
                 }
+                if let Some(a) = node.addrs().pact {
+                    eprintln!("greenledger-node: PACT API on https://{a}");
+                }
                 for a in &node.addrs().p2p {
                     eprintln!("greenledger-node: peer-to-peer on {a}");
                 }
@@ -146,6 +165,26 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
     }
+}
+
+fn pact_client(id: &str) -> Result<()> {
+    let client = crate::config::PactClient {
+        id: id.to_string(),
+        secret_hash: String::new(),
+    };
+    let (secret, secret_hash) = crate::pact::auth::new_secret();
+    let client = crate::config::PactClient { secret_hash, ..client };
+    crate::pact::auth::check_clients(std::slice::from_ref(&client))?;
+    println!("client_id:     {}", client.id);
+    println!("client_secret: {secret}");
+    println!();
+    println!("Give both to the client (the secret is not kept anywhere else), add these lines to");
+    println!("the node's config and restart it:");
+    println!();
+    println!("[[pact.clients]]");
+    println!("id = {}", toml::Value::String(client.id.clone()));
+    println!("secret_hash = \"{}\"", client.secret_hash);
+    Ok(())
 }
 
 fn stored_genesis(data_dir: &std::path::Path) -> Result<Genesis> {

@@ -1,6 +1,10 @@
 //! The node's configuration: one documented TOML struct. Defaults bind to loopback.
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -25,6 +29,94 @@ pub struct Config {
     pub http_limits: HttpLimits,
     /// Peer-to-peer replication.
     pub p2p: P2pConfig,
+    /// The PACT v3 REST API (HTTPS; off unless `pact.listen` is set).
+    pub pact: PactConfig,
+}
+
+/// The PACT v3 REST API: footprints for PACT clients, OAuth2 client credentials, events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PactConfig {
+    /// HTTPS address of the PACT API (e.g. `127.0.0.1:7443`, port 0: any free port). Absent:
+    /// the API is off. It is never served over plain HTTP.
+    pub listen: Option<SocketAddr>,
+    /// The base URL clients use (e.g. `https://pact.example.com`): the issuer in the OpenID
+    /// discovery document and the `source` of the events this node sends. Absent: `https://`
+    /// and the request's `Host` (for replies: this node's bound address).
+    pub public_url: Option<String>,
+    /// The certificate chain (PEM) and its private key (PEM). Both absent: a certificate
+    /// authority and a certificate for `localhost`, `127.0.0.1`, `::1` and `tls_names` are
+    /// made once in `DATA_DIR/pact-tls/` (give its `ca.pem` to clients), for testnets.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// More DNS names or IP addresses for the generated certificate.
+    pub tls_names: Vec<String>,
+    /// How long an access token is valid.
+    #[serde(with = "humantime_serde")]
+    pub token_lifetime: Duration,
+    /// Footprints in a ListFootprints page when the client gives no `limit`, and the most
+    /// it may ask for.
+    pub default_page: usize,
+    /// The most footprints in one page.
+    pub max_page: usize,
+    /// Clients allowed to obtain tokens (`greenledger-node pact-client --id ID` makes one).
+    pub clients: Vec<PactClient>,
+    /// Where this node may send replies to `RequestCreated` events, and how it authenticates
+    /// there. An event whose `source` matches none of them is refused.
+    pub recipients: Vec<PactRecipient>,
+    /// How long a reply is retried (with exponential backoff) before it is given up.
+    #[serde(with = "humantime_serde")]
+    pub reply_retry_for: Duration,
+}
+
+impl Default for PactConfig {
+    fn default() -> Self {
+        PactConfig {
+            listen: None,
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_names: Vec::new(),
+            token_lifetime: Duration::from_secs(3600),
+            default_page: 100,
+            max_page: 1000,
+            clients: Vec::new(),
+            recipients: Vec::new(),
+            reply_retry_for: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// A client of the PACT API (OAuth2 client credentials).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PactClient {
+    /// The client id.
+    pub id: String,
+    /// `blake3:` and the hex BLAKE3 hash of the client secret (the secret itself is not kept).
+    pub secret_hash: String,
+}
+
+/// A host this node may send PACT events to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PactRecipient {
+    /// The host's base URL (`https://…`); an event `source` starting with it matches. Its
+    /// `/.well-known/openid-configuration` (else `/auth/token`) issues this node's token.
+    pub url: String,
+    /// The token endpoint, when it is not found from `url`.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// This node's client id there.
+    pub client_id: String,
+    /// This node's client secret there.
+    pub client_secret: String,
+    /// A CA certificate (PEM) to trust for this host, e.g. a testnet node's `ca.pem`.
+    /// Absent: the usual web roots.
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Peer-to-peer replication: gossip (the fast path) and anti-entropy (what loses nothing).
@@ -145,6 +237,7 @@ impl Default for Config {
             pending: PendingConfig::default(),
             http_limits: HttpLimits::default(),
             p2p: P2pConfig::default(),
+            pact: PactConfig::default(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! * [`store`] — RocksDB: one writer thread with group commit, concurrent readers.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
+//! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents).
 //! * [`metrics`] — Prometheus metrics.
 //! * [`node`] — start and orderly shutdown.
 
@@ -22,6 +23,7 @@ pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod p2p;
+pub mod pact;
 pub mod store;
 
 pub use config::Config;

@@ -25,6 +25,7 @@ use crate::{
 pub struct Node {
     token: CancellationToken,
     http: JoinHandle<std::io::Result<()>>,
+    pact: Option<JoinHandle<std::io::Result<()>>>,
     ticker: JoinHandle<()>,
     p2p: Network,
     p2p_token: CancellationToken,
@@ -43,6 +44,7 @@ impl Node {
             .await
             .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
         let http_addr = listener.local_addr()?;
+        let pact = crate::pact::prepare(&cfg, data_dir).await?;
         let db_dir = data_dir.join("db");
         let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
         let metrics = Arc::new(Metrics::new());
@@ -66,7 +68,22 @@ impl Node {
                 return Err(e);
             }
         };
+        let token = CancellationToken::new();
+        let pact = match pact {
+            Some(p) => match crate::pact::start(p, &cfg, data_dir, store.clone(), metrics.clone(), token.clone()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    p2p_token.cancel();
+                    network.join().await;
+                    drop(store);
+                    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         let addrs = Arc::new(Addrs {
+            pact: pact.as_ref().map(|p| p.addr),
             http: Some(http_addr),
             p2p: network
                 .listen_addrs
@@ -82,7 +99,6 @@ impl Node {
             addrs: addrs.clone(),
             max_body: cfg.http_limits.max_body_bytes,
         };
-        let token = CancellationToken::new();
         let app = api::router(state, cfg.http_limits.request_timeout);
         let shutdown = token.clone();
         let listener = api::listener::BoundedListener::new(
@@ -112,10 +128,19 @@ impl Node {
                 }
             }
         });
+        if let Some(p) = &pact {
+            match &p.ca {
+                Some(ca) => {
+                    tracing::info!(pact = %format!("https://{}", p.addr), ca = %ca.display(), "PACT API serving (testnet certificate: clients trust the CA file)")
+                }
+                None => tracing::info!(pact = %format!("https://{}", p.addr), "PACT API serving"),
+            }
+        }
         tracing::info!(http = %http_addr, p2p = ?addrs.p2p, peer_id = %identity.peer_id(), network = %genesis.network_id(), name = %genesis.name, "greenledger-node serving");
         Ok(Node {
             token,
             http,
+            pact: pact.map(|p| p.task),
             ticker,
             p2p: network,
             p2p_token,
@@ -140,6 +165,7 @@ impl Node {
         let Node {
             token,
             http,
+            pact,
             ticker,
             p2p,
             p2p_token,
@@ -148,6 +174,14 @@ impl Node {
             ..
         } = self;
         token.cancel();
+        if let Some(mut pact) = pact
+            && tokio::time::timeout(std::time::Duration::from_secs(10), &mut pact)
+                .await
+                .is_err()
+        {
+            tracing::warn!("PACT API connections still open after 10 s; closing them");
+            pact.abort();
+        }
         // In-flight requests finish; connections that do not are cut after a grace period.
         let mut http = http;
         match tokio::time::timeout(std::time::Duration::from_secs(10), &mut http).await {

@@ -19,6 +19,9 @@
 //! * `catenax` — Catena-X PCF 9.x documents: `attest --catenax` (the project's fixture and the
 //!   public example in `../shared/data/external` when present), `show --format catenax`, round
 //!   trips, defaults named for plain attestations, import errors exit 2 naming the field.
+//! * `pact_api` — the PACT v3 REST API over HTTPS (token, footprints and filters, paging,
+//!   events and their replies between two nodes), case by case after WBCSD's conformance
+//!   service; a reply owed across `kill -9`.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
@@ -37,6 +40,7 @@ mod node;
 mod node_util;
 mod p2p;
 mod pact;
+mod pact_api;
 mod refusals;
 mod tamper;
 mod util;

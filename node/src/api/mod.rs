@@ -48,6 +48,8 @@ pub struct Addrs {
     pub http: Option<SocketAddr>,
     /// libp2p listen addresses.
     pub p2p: Vec<String>,
+    /// The PACT API (HTTPS), when it is on.
+    pub pact: Option<SocketAddr>,
 }
 
 /// Builds the router with every route and layer.
@@ -66,6 +68,12 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .route("/v1/health", get(routes::health))
         .route("/v1/peers", get(routes::peers))
         .route("/metrics", get(routes::metrics))
+        .route("/3/{*rest}", axum::routing::any(routes::pact_elsewhere))
+        .route("/auth/token", axum::routing::any(routes::pact_elsewhere))
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::any(routes::pact_elsewhere),
+        )
         .fallback(routes::not_found)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn_with_state(state.clone(), json_errors))

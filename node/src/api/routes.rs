@@ -403,6 +403,7 @@ pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
         "node_key": st.identity.public_key(),
         "http": st.addrs.http,
         "p2p": st.addrs.p2p,
+        "pact": st.addrs.pact.map(|a| format!("https://{a}")),
         "peers": st.metrics.p2p.connected.get(),
         "log_size": sh.log_size.load(Relaxed),
         "pending": sh.pending_entries.load(Relaxed),
@@ -437,4 +438,13 @@ pub(crate) async fn metrics(State(st): State<AppState>) -> Response {
 /// Any other route.
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("no such route; see the HTTP API in the README (routes start with /v1/)")
+}
+
+/// The PACT routes on the plain HTTP port: never served here (PACT requires HTTPS); say where.
+pub(crate) async fn pact_elsewhere(State(st): State<AppState>) -> ApiError {
+    let msg = match st.addrs.pact {
+        Some(a) => format!("the PACT API is served over HTTPS only, at https://{a}"),
+        None => "the PACT API is off on this node; its operator enables it with pact.listen (HTTPS only)".to_string(),
+    };
+    ApiError::not_found(msg)
 }

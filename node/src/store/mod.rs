@@ -26,7 +26,8 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use greenledger_core::{
-    EntryId, EntrySource, ForkProof, Genesis, Membership, NetworkId, PublicKey, Signature, SignedEntry, VerifiedEntry,
+    EntryId, EntrySource, ForkProof, Genesis, Kind, Membership, NetworkId, PublicKey, Signature, SignedEntry,
+    VerifiedEntry,
     bundle::{self, Bundle, MissingEntry},
     entry::Entry,
 };
@@ -111,7 +112,7 @@ fn db_options(memtable_budget: usize) -> Options {
     o.create_missing_column_families(true);
     o.set_max_background_jobs(2);
     o.set_bytes_per_sync(1 << 20);
-    // One memtable budget for all eleven column families (RocksDB's default is 64 MiB per
+    // One memtable budget for all the column families (RocksDB's default is 64 MiB per
     // family, up to twice that each): the node's memory stays bounded whatever its size.
     o.set_db_write_buffer_size(memtable_budget);
     o
@@ -143,6 +144,43 @@ pub(crate) fn open_db(dir: &Path, storage: &crate::config::StorageConfig) -> Res
     })
 }
 
+/// Fills `pact_ids_v1` for a data dir made before it existed (once; a no-op afterwards).
+fn index_pact_ids(db: &DB) -> Result<()> {
+    let meta = db.cf_handle(schema::META).context("missing meta column family")?;
+    if db.get_cf(meta, schema::META_PACT_IDS_COMPLETE)?.is_some() {
+        return Ok(());
+    }
+    let entries = db.cf_handle(schema::ENTRIES).context("missing entries column family")?;
+    let ids = db
+        .cf_handle(schema::PACT_IDS)
+        .context("missing pact ids column family")?;
+    let mut wb = rocksdb::WriteBatch::default();
+    let mut n = 0u64;
+    for kv in db.iterator_cf(entries, IteratorMode::Start) {
+        let (k, v) = kv?;
+        let (id, Some((_, sig, payload))) = (schema::id_from(&k), schema::split_entry_value(&v)) else {
+            continue;
+        };
+        let Some(id) = id else { continue };
+        let se = SignedEntry::from_parts(payload.to_vec(), Signature(sig));
+        if se.decode().is_ok_and(|e| e.payload.body.kind() == Kind::Attestation) {
+            wb.put_cf(ids, greenledger_core::pact::footprint_uuid(&id), id.0);
+            n += 1;
+        }
+    }
+    wb.put_cf(meta, schema::META_PACT_IDS_COMPLETE, []);
+    let mut wo = rocksdb::WriteOptions::default();
+    wo.set_sync(true);
+    db.write_opt(wb, &wo)?;
+    if n > 0 {
+        tracing::info!(
+            attestations = n,
+            "indexed the PACT footprint ids of the stored attestations"
+        );
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens the store in `dir`, checks or records the genesis, and starts the writer thread.
     pub fn open(dir: &Path, genesis: &Genesis, cfg: &Config, identity: Identity) -> Result<(Store, WriterThread)> {
@@ -167,6 +205,7 @@ impl Store {
                 db.put_cf_opt(meta, schema::META_GENESIS, genesis.canonical_bytes(), &wo)?;
             }
         }
+        index_pact_ids(&db)?;
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel(4096);
         let ledger = writer::Ledger::load(db.clone(), genesis.clone(), cfg, identity, shared.clone())?;
@@ -270,6 +309,14 @@ impl Store {
         };
         let (idx, sig, payload) = schema::split_entry_value(&v).context("damaged entry record")?;
         Ok(Some((idx, SignedEntry::from_parts(payload.to_vec(), Signature(sig)))))
+    }
+
+    /// The attestation whose PACT footprint id is `uuid` (see `pact::footprint_uuid`).
+    pub fn entry_by_footprint(&self, uuid: &[u8; 16]) -> Result<Option<EntryId>> {
+        Ok(self
+            .db
+            .get_cf(self.cf(schema::PACT_IDS), uuid)?
+            .and_then(|v| schema::id_from(&v)))
     }
 
     fn decoded(&self, id: &EntryId) -> Option<Entry> {

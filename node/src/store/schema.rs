@@ -12,6 +12,7 @@
 //! | `pending_v1` | entry id (32) | entry envelope (JSON) |
 //! | `forks_v1` | signer (32) ‖ seq (u64 BE) | fork proof `{"a":…,"b":…}` |
 //! | `checkpoints_v1` | log size (u64 BE) | checkpoint JSON |
+//! | `pact_ids_v1` | PACT footprint id (16, see `pact::footprint_uuid`) of an attestation | entry id (32) |
 //! | `meta_v1` | name | value (`genesis`: the genesis JSON; `cursor/<peer id>`: sync cursor, u64 BE) |
 //!
 //! The log's size and head are derived from the last `log_v1` record, which is written in
@@ -30,8 +31,9 @@ pub(crate) const PENDING: &str = "pending_v1";
 pub(crate) const FORKS: &str = "forks_v1";
 pub(crate) const CHECKPOINTS: &str = "checkpoints_v1";
 pub(crate) const META: &str = "meta_v1";
+pub(crate) const PACT_IDS: &str = "pact_ids_v1";
 
-pub(crate) const ALL: [&str; 11] = [
+pub(crate) const ALL: [&str; 12] = [
     ENTRIES,
     LOG,
     CHAINS,
@@ -43,11 +45,15 @@ pub(crate) const ALL: [&str; 11] = [
     FORKS,
     CHECKPOINTS,
     META,
+    PACT_IDS,
 ];
 
 pub(crate) const META_GENESIS: &[u8] = b"genesis";
 /// `cursor/<peer id>` → how many of that peer's log records were applied (u64 BE).
 pub(crate) const META_CURSOR_PREFIX: &[u8] = b"cursor/";
+/// Present once `pact_ids_v1` indexes every attestation in the log (data dirs made before the
+/// index existed are indexed when they are opened).
+pub(crate) const META_PACT_IDS_COMPLETE: &[u8] = b"index/pact_ids_v1";
 
 pub(crate) fn chain_key(signer: &PublicKey, seq: u64) -> [u8; 40] {
     let mut k = [0u8; 40];

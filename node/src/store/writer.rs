@@ -796,6 +796,11 @@ impl Ledger {
         match &p.body {
             Body::Attestation(a) => {
                 wb.put_cf(self.cf(schema::PARTS), schema::part_key(&a.part, &id), []);
+                wb.put_cf(
+                    self.cf(schema::PACT_IDS),
+                    greenledger_core::pact::footprint_uuid(&id),
+                    id.0,
+                );
                 for i in &a.inputs {
                     wb.put_cf(
                         self.cf(schema::CONSUMERS),
