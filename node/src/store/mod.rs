@@ -636,3 +636,78 @@ pub fn read_genesis(db_dir: &Path) -> Result<Genesis> {
         .context("the database holds no genesis; pass --genesis FILE")?;
     Genesis::from_json(&bytes).context("the stored genesis is damaged")
 }
+
+#[cfg(test)]
+mod tests {
+    use greenledger_core::{
+        Attestation, Body, Emissions, Mass, Payload, Role, SecretKey, Unit, entry, model::MemberAdmit, pact, rollup,
+    };
+
+    use super::*;
+
+    fn sign(key: &SecretKey, genesis: &Genesis, seq: u64, prev: Option<EntryId>, body: Body) -> VerifiedEntry {
+        let p = Payload {
+            network: genesis.network_id(),
+            signer: key.public(),
+            seq,
+            prev,
+            timestamp: "2026-01-02T00:00:00Z".into(),
+            body,
+        };
+        entry::sign(key, &p).expect("sign")
+    }
+
+    /// A data dir made before `pact_ids_v1` existed gets its attestations indexed when opened.
+    #[test]
+    fn pact_ids_are_indexed_for_older_data_dirs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let identity = Identity::init(dir.path()).expect("identity");
+        let admin = SecretKey::generate();
+        let supplier = SecretKey::generate();
+        let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
+        let cfg = Config::default();
+        let db_dir = dir.path().join("db");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let admit = sign(
+            &admin,
+            &genesis,
+            1,
+            None,
+            Body::MemberAdmit(MemberAdmit {
+                member: supplier.public(),
+                name: "Supplier".into(),
+                role: Role::Supplier,
+                peer_id: None,
+            }),
+        );
+        let mut a = Attestation::new("urn:x:part", Unit::Kilogram, Emissions::headline(Mass(1_000_000)));
+        a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
+        let att = sign(&supplier, &genesis, 1, None, Body::Attestation(Box::new(a)));
+        let att_id = att.id();
+        let uuid = pact::footprint_uuid(&att_id);
+        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity.clone()).expect("open");
+        rt.block_on(async {
+            store.ingest(admit).await.expect("admit");
+            store.ingest(att).await.expect("attestation");
+        });
+        assert_eq!(store.entry_by_footprint(&uuid).expect("read"), Some(att_id));
+        drop(store);
+        writer.join();
+        // As an older version left it: no index rows, no marker.
+        {
+            let db = open_db(&db_dir, &cfg.storage).expect("db");
+            let ids = db.cf_handle(schema::PACT_IDS).expect("cf");
+            db.delete_cf(ids, uuid).expect("delete");
+            let meta = db.cf_handle(schema::META).expect("cf");
+            db.delete_cf(meta, schema::META_PACT_IDS_COMPLETE).expect("delete");
+        }
+        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity).expect("reopen");
+        assert_eq!(store.entry_by_footprint(&uuid).expect("read"), Some(att_id));
+        assert_eq!(store.entry_by_footprint(&[0; 16]).expect("read"), None);
+        drop(store);
+        writer.join();
+    }
+}
