@@ -4,8 +4,10 @@
 #
 #   testnet/create.sh [--nodes N] [--base-port P] [--dir DIR]
 #
-# Node i serves HTTP on P+i-1 and peer-to-peer on P+100+i-1 (P defaults to 7170), and
-# bootstraps to every other node. Logs go to DIR/logs/node<i>.log once started.
+# Node i serves HTTP on P+i-1, peer-to-peer on P+100+i-1 and the PACT API (HTTPS) on
+# P+200+i-1 (P defaults to 7170), and bootstraps to every other node. One PACT client,
+# "testnet", may use every node: its secret is in DIR/pact-client.txt, and each node's CA in
+# DIR/node<i>/pact-tls/ca.pem once the node has started. Logs go to DIR/logs/node<i>.log once started.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_dir "$@"
@@ -16,7 +18,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --nodes | -n) N="$2"; shift 2 ;;
         --base-port) BASE="$2"; shift 2 ;;
-        -h | --help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -38,6 +40,10 @@ for p in "${peers[@]}"; do node_peer_args+=(--node-peer "$p"); done
 NETWORK_ID="$("$GL" genesis --network "testnet-$(date +%Y%m%d-%H%M%S)" --admin "$ADMIN" \
     "${node_peer_args[@]}" --out "$DIR/genesis.json" | tail -n1)"
 
+"$GLN" pact-client --id testnet >"$DIR/pact-client.txt"
+chmod 600 "$DIR/pact-client.txt"
+pact_clients="$(sed -n '/^\[\[pact.clients\]\]/,$p' "$DIR/pact-client.txt")"
+
 : >"$DIR/nodes"
 for i in $(seq 1 "$N"); do
     http=$((BASE + i - 1))
@@ -57,6 +63,11 @@ for i in $(seq 1 "$N"); do
         echo "[p2p]"
         echo "sync_interval = \"1s\""
         echo "redial_interval = \"2s\""
+        echo
+        echo "[pact]"
+        echo "listen = \"127.0.0.1:$((BASE + 200 + i - 1))\""
+        echo
+        echo "$pact_clients"
     } >"$DIR/node$i.toml"
 done
 say "testnet of $N nodes created in $DIR (network $NETWORK_ID)"

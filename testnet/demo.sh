@@ -120,6 +120,23 @@ say "a buyer verifies the battery pack against node 3 ($N3), which no supplier u
 echo
 "$GL" verify "$U:battery-pack" --node "$N3" --genesis "$G"
 echo
+
+# 7. A PACT client reads the pack's footprint from node 3, over HTTPS, with OAuth2.
+if command -v curl >/dev/null 2>&1; then
+    P3="https://127.0.0.1:$((BASE + 202))"
+    CA="$DIR/node3/pact-tls/ca.pem"
+    SECRET="$(awk '/^client_secret:/ {print $2}' "$DIR/pact-client.txt")"
+    say "a PACT client reads the battery pack's footprint from node 3's PACT API ($P3)"
+    TOKEN="$(curl -sS --fail --cacert "$CA" -u "testnet:$SECRET" -d grant_type=client_credentials "$P3/auth/token" |
+        sed 's/.*"access_token":"\([^"]*\)".*/\1/')"
+    [ -n "$TOKEN" ] || die "no PACT token from $P3"
+    PF="$(curl -sS --fail --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$P3/3/footprints?productId=$U:battery-pack")"
+    grep -q "\"entry\":\"$PACK\"" <<<"$PF" || die "the PACT API of node 3 did not list the pack's footprint: $PF"
+    grep -o '"pcfExcludingBiogenicUptake":"[^"]*"' <<<"$PF" | head -n1
+    echo
+else
+    say "(curl is not installed: the PACT API step is skipped)"
+fi
 testnet/status.sh --dir "$DIR"
 if [ "$KEEP" = 1 ]; then
     echo
