@@ -55,8 +55,9 @@ impl EventType {
 
 const FULFILLED: &str = "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3";
 const REJECTED: &str = "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3";
-/// The most footprints in one RequestFulfilled event.
-const MAX_REPLY_FOOTPRINTS: usize = 1000;
+/// The most footprints in one RequestFulfilled event (about 3 KB each: a reply stays under
+/// the 2 MiB a node accepts by default).
+const MAX_REPLY_FOOTPRINTS: usize = 500;
 
 fn bad(msg: impl Into<String>) -> PactApiError {
     PactApiError::bad_request(msg)
