@@ -241,6 +241,8 @@ struct Setup {
     buyer_cfg: PathBuf,
     secret: String,
     buyer_secret: String,
+    /// The supplier's public key.
+    cells: String,
 }
 
 /// Starts `buyer` (which admits `owner` as a client) and `owner` (which may reply to buyer);
@@ -304,6 +306,7 @@ fn setup() -> Setup {
         buyer_cfg,
         secret,
         buyer_secret,
+        cells: cells.public.clone(),
     }
 }
 
@@ -629,6 +632,7 @@ fn conformance_cases_0_to_40() {
     let pid = first["productIds"][0].as_str().expect("productId");
     let cid = first["companyIds"][0].as_str().expect("companyId");
     let pcf = &first["pcf"];
+    // As the conformance service derives them: a field the footprint lacks is sent empty.
     let geo = [
         "geographyCountry",
         "geographyRegionOrSubregion",
@@ -636,13 +640,24 @@ fn conformance_cases_0_to_40() {
     ]
     .iter()
     .find_map(|k| pcf[*k].as_str())
-    .expect("a geography");
+    .unwrap_or("");
     let status = first["status"].as_str().expect("status");
     let q = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let start = first["validityPeriodStart"]
-        .as_str()
-        .or(pcf["referencePeriodEnd"].as_str())
-        .expect("start");
+    let rfc = &time::format_description::well_known::Rfc3339;
+    let at = |v: &Value| time::OffsetDateTime::parse(v.as_str().expect("a date-time"), rfc).expect("RFC 3339");
+    let start = at(if first["validityPeriodStart"].is_string() {
+        &first["validityPeriodStart"]
+    } else {
+        &pcf["referencePeriodEnd"]
+    });
+    let end = if first["validityPeriodEnd"].is_string() {
+        at(&first["validityPeriodEnd"])
+    } else {
+        let e = at(&pcf["referencePeriodEnd"]);
+        e.replace_year(e.year() + 3).expect("3 years later")
+    };
+    let fmt = |t: time::OffsetDateTime| t.format(rfc).expect("format");
+    let day = time::Duration::days(1);
     let check = |query: String, ok: &dyn Fn(&Value) -> bool| {
         let r = api.get(&format!("/3/footprints?{query}"), &token);
         assert_eq!(r.status, 200, "{query}: {}", r.body);
@@ -659,21 +674,33 @@ fn conformance_cases_0_to_40() {
     };
     check(format!("productId={}", q(pid)), &has("productIds", pid));
     check(format!("companyId={}", q(cid)), &has("companyIds", cid));
-    check(format!("geography={}", q(geo)), &|pf: &Value| {
-        [
-            "geographyCountry",
-            "geographyRegionOrSubregion",
-            "geographyCountrySubdivision",
-        ]
-        .iter()
-        .any(|k| pf["pcf"][*k] == geo)
-    });
-    if let Some(c) = first["productClassifications"][0].as_str() {
-        check(format!("classification={}", q(c)), &has("productClassifications", c));
+    if geo.is_empty() {
+        assert_eq!(
+            check("geography=".into(), &|_| true),
+            3,
+            "an empty value is no criterion"
+        );
+    } else {
+        check(format!("geography={}", q(geo)), &|pf: &Value| {
+            [
+                "geographyCountry",
+                "geographyRegionOrSubregion",
+                "geographyCountrySubdivision",
+            ]
+            .iter()
+            .any(|k| pf["pcf"][*k] == geo)
+        });
     }
-    check(format!("validOn={}", q(start)), &|_| true);
-    check("validAfter=2000-01-01T00:00:00Z".into(), &|_| true);
-    check("validBefore=2099-01-01T00:00:00Z".into(), &|_| true);
+    // The plain fixtures carry no classification: the empty value gives every footprint.
+    match first["productClassifications"][0].as_str() {
+        Some(c) => {
+            check(format!("classification={}", q(c)), &has("productClassifications", c));
+        }
+        None => assert_eq!(check("classification=".into(), &|_| true), 3),
+    }
+    check(format!("validOn={}", q(&fmt(start))), &|_| true);
+    check(format!("validAfter={}", q(&fmt(start - day))), &|_| true);
+    check(format!("validBefore={}", q(&fmt(end + day))), &|_| true);
     let n = check(format!("status={status}"), &|pf: &Value| pf["status"] == status);
     assert_eq!(n, 2, "two active footprints");
     assert_eq!(
@@ -735,6 +762,32 @@ fn conformance_cases_0_to_40() {
             .expect("DELETE"),
     );
     assert_eq!((r.status, r.body["code"].as_str()), (405, Some("BadRequest")));
+
+    // A revoked signer's later attestations are no footprints any more (a verifier refuses
+    // them): after `revoke --after-seq 2`, the cells supplier's third attestation is gone.
+    let third = list
+        .iter()
+        .find(|p| p["status"] == "Active" && p["id"] != first["id"])
+        .expect("the active piece footprint");
+    let third_id = third["id"].as_str().expect("id").to_string();
+    s.env
+        .run_on(
+            &s.owner.url,
+            &[
+                "revoke",
+                "--key",
+                &s.env.admin.path.display().to_string(),
+                "--member",
+                &s.cells,
+                "--after-seq",
+                "2",
+            ],
+        )
+        .ok();
+    let after = api.get("/3/footprints", &token);
+    assert_eq!(ids_of(&after).len(), 2, "{}", after.body);
+    assert!(ids_of(&after).iter().all(|p| p["id"] != third_id.as_str()));
+    assert_eq!(api.get(&format!("/3/footprints/{third_id}"), &token).status, 404);
 
     // The buyer issues tokens for 2 s: an expired token is TokenExpired.
     let buyer_api = Pact::of(&s.buyer);

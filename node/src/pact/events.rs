@@ -201,8 +201,7 @@ pub fn check(body: Value) -> Result<Event, PactApiError> {
                 ));
             }
             for (i, pf) in pfs.iter().enumerate() {
-                greenledger_core::pact::Footprint::from_value(pf.clone())
-                    .map_err(|e| bad(format!("data.pfs[{i}] is not a valid PACT footprint: {e}")))?;
+                footprint_shape(pf).map_err(|e| bad(format!("data.pfs[{i}] is not a PACT ProductFootprint: {e}")))?;
             }
         }
         EventType::RequestRejected => {
@@ -218,6 +217,53 @@ pub fn check(body: Value) -> Result<Event, PactApiError> {
         }
     }
     Ok(Event { kind, id, source, body })
+}
+
+/// The ProductFootprint schema's required properties and their types. (Receiving is not
+/// attesting: the stricter import checks of `attest --pact` apply when a footprint is signed.)
+fn footprint_shape(pf: &Value) -> Result<(), String> {
+    let Value::Object(o) = pf else {
+        return Err("not an object".into());
+    };
+    for k in [
+        "id",
+        "specVersion",
+        "created",
+        "status",
+        "companyName",
+        "productDescription",
+        "productNameCompany",
+    ] {
+        if !o.get(k).is_some_and(Value::is_string) {
+            return Err(format!("\"{k}\" must be a string"));
+        }
+    }
+    if !o.get("id").and_then(Value::as_str).is_some_and(is_uuid) {
+        return Err("\"id\" must be a UUID".into());
+    }
+    if !matches!(o.get("status").and_then(Value::as_str), Some("Active" | "Deprecated")) {
+        return Err("\"status\" must be Active or Deprecated".into());
+    }
+    if o.get("created")
+        .and_then(Value::as_str)
+        .and_then(query::parse_time)
+        .is_none()
+    {
+        return Err("\"created\" must be an RFC 3339 date-time".into());
+    }
+    for k in ["companyIds", "productIds"] {
+        if !o
+            .get(k)
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_string))
+        {
+            return Err(format!("\"{k}\" must be a non-empty array of URNs"));
+        }
+    }
+    if !o.get("pcf").is_some_and(Value::is_object) {
+        return Err("\"pcf\" must be an object".into());
+    }
+    Ok(())
 }
 
 fn request_event_id(data: &Value) -> Result<(), PactApiError> {
@@ -299,6 +345,11 @@ pub struct Events {
     /// The `source` of the events this node sends.
     own_source: String,
     retry_for: Duration,
+    /// Held while an event is checked for and written (two copies of one event arriving at
+    /// once are kept, and answered, once).
+    write: std::sync::Mutex<()>,
+    /// Replies being computed at once (each reads the log).
+    scans: tokio::sync::Semaphore,
 }
 
 impl Events {
@@ -318,6 +369,8 @@ impl Events {
             recipients,
             own_source,
             retry_for,
+            write: std::sync::Mutex::new(()),
+            scans: tokio::sync::Semaphore::new(2),
         }))
     }
 
@@ -347,6 +400,7 @@ impl Events {
         }
         let key = blake3::hash(format!("{}\0{}", ev.source, ev.id).as_bytes()).to_hex();
         let path = self.dir.join(format!("{}.json", &key[..32]));
+        let _guard = self.write.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if path.exists() {
             // The same event again (a retry): already kept, and its reply already started.
             return Ok(path);
@@ -419,6 +473,9 @@ impl Events {
             Ok(f) => f,
             Err(e) => return format!("not sent: {}", e.message),
         };
+        let Ok(_permit) = self.scans.acquire().await else {
+            return "not sent: shutting down".to_string();
+        };
         let store = self.store.clone();
         let found = tokio::task::spawn_blocking(move || -> Result<Vec<Value>> {
             let mut out = Vec::new();
@@ -428,7 +485,14 @@ impl Events {
                 out.extend(page.items);
                 match page.next {
                     Some(n) if out.len() < MAX_REPLY_FOOTPRINTS => from = n,
-                    _ => return Ok(out),
+                    Some(_) => {
+                        tracing::warn!(
+                            max = MAX_REPLY_FOOTPRINTS,
+                            "a PACT request matches more footprints than one reply carries; the first ones in log order are sent"
+                        );
+                        return Ok(out);
+                    }
+                    None => return Ok(out),
                 }
             }
         })
@@ -514,6 +578,8 @@ fn deliver(r: &PactRecipient, target: &str, event: &Value) -> Result<(), Deliver
     let base = r.url.trim_end_matches('/');
     let token_url = match &r.token_url {
         Some(t) => t.clone(),
+        // The discovery document's endpoint, if it is https on the same host: this node's
+        // secret for that host goes nowhere else.
         None => agent
             .get(&format!("{base}/.well-known/openid-configuration"))
             .call()
@@ -521,6 +587,12 @@ fn deliver(r: &PactRecipient, target: &str, event: &Value) -> Result<(), Deliver
             .filter(|resp| resp.status().is_success())
             .and_then(|mut resp| resp.body_mut().read_json::<Value>().ok())
             .and_then(|v| v["token_endpoint"].as_str().map(String::from))
+            .filter(|t| {
+                let (Some(t), Some(b)) = (source_url(t), source_url(base)) else {
+                    return false;
+                };
+                t.host() == b.host() && t.port_or_known_default() == b.port_or_known_default()
+            })
             .unwrap_or_else(|| format!("{base}/auth/token")),
     };
     use base64::Engine;
@@ -563,7 +635,7 @@ fn deliver(r: &PactRecipient, target: &str, event: &Value) -> Result<(), Deliver
 /// rename, fsync of the directory).
 fn write_durably(path: &Path, v: &Value) -> Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(&serde_json::to_vec_pretty(v)?)?;
     f.sync_all()?;
@@ -636,5 +708,11 @@ mod tests {
         let fulfilled = "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3";
         assert!(check(ev(fulfilled, json!({"requestEventId": "r", "pfs": []}))).is_err());
         assert!(check(ev(fulfilled, json!({"requestEventId": "r", "pfs": [{"id": "x"}]}))).is_err());
+        // Any valid date-time is taken in a received footprint (offsets too).
+        let pf = json!({"id": "3a6c14a7-4deb-498a-b5ea-16ce2535b576", "specVersion": "3.0.1",
+            "created": "2025-01-01T00:00:00+01:00", "status": "Active", "companyName": "A",
+            "companyIds": ["urn:a"], "productIds": ["urn:b"], "productDescription": "",
+            "productNameCompany": "B", "pcf": {}});
+        assert!(check(ev(fulfilled, json!({"requestEventId": "r", "pfs": [pf]}))).is_ok());
     }
 }

@@ -145,6 +145,9 @@ pub async fn prepare(cfg: &Config, data_dir: &Path) -> Result<Option<Prepared>> 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot bind the PACT API to {addr}"))?;
+    if addr.ip().is_unspecified() && cfg.pact.public_url.is_none() {
+        tracing::warn!(%addr, "pact.listen is a wildcard address and pact.public_url is unset: set it, so that replies name a host their recipient can reach");
+    }
     if cfg.pact.clients.is_empty() {
         tracing::warn!(
             "the PACT API has no clients (pact.clients): nobody can obtain a token; see `greenledger-node pact-client`"
@@ -250,10 +253,9 @@ async fn spec_errors(State(st): State<PactState>, req: Request, next: Next) -> R
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let allow = resp.headers().get(header::ALLOW).cloned();
         let message = match status {
-            StatusCode::METHOD_NOT_ALLOWED => format!(
-                "this method is not allowed here; use {}",
-                allow.as_ref().and_then(|a| a.to_str().ok()).unwrap_or("another")
-            ),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "this method is not allowed on this route (the Allow header lists those that are)".to_string()
+            }
             StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_string(),
             StatusCode::REQUEST_TIMEOUT => "the request was not complete in time; send it without pausing".to_string(),
             s => s.canonical_reason().unwrap_or("error").to_string(),
@@ -422,22 +424,31 @@ async fn token(State(st): State<PactState>, headers: HeaderMap, body: Bytes) -> 
         .into_response()
 }
 
-/// The base URL a client reached this API by.
+/// The base URL a client reached this API by: `https://` and the request's `Host` (PACT wants
+/// links on the host the client called), else `pact.public_url`.
 fn base_url(st: &PactState, headers: &HeaderMap) -> String {
-    if let Some(u) = &st.public_url {
-        return u.trim_end_matches('/').to_string();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| {
+        url::Url::parse(&format!("https://{h}/")).is_ok_and(|u| u.path() == "/" && u.username().is_empty())
+    });
+    match (host, &st.public_url) {
+        (Some(h), _) => format!("https://{h}"),
+        (None, Some(u)) => u.trim_end_matches('/').to_string(),
+        (None, None) => "https://localhost".to_string(),
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '"', '<', '>']))
-        .unwrap_or("localhost");
-    format!("https://{host}")
+}
+
+/// The issuer: `pact.public_url` when set (an operator's name is better than a client's
+/// `Host`), else as [`base_url`].
+fn issuer(st: &PactState, headers: &HeaderMap) -> String {
+    match &st.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => base_url(st, headers),
+    }
 }
 
 /// `GET /.well-known/openid-configuration`.
 async fn discovery(State(st): State<PactState>, headers: HeaderMap) -> Response {
-    let base = base_url(&st, &headers);
+    let base = issuer(&st, &headers);
     (
         [(header::CONTENT_TYPE, "application/json")],
         json!({
@@ -482,6 +493,11 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, PactApiError> {
     };
     for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let (k, v) = (k.into_owned(), v.into_owned());
+        if v.is_empty() {
+            // `geography=` is no criterion: PACT clients send empty values for fields the
+            // footprint they start from does not have, and expect every footprint back.
+            continue;
+        }
         let f = &mut q.filter;
         match k.to_ascii_lowercase().as_str() {
             "limit" => {

@@ -7,7 +7,7 @@
 //! grows), and each request reads a bounded number of log records.
 
 use anyhow::Result;
-use greenledger_core::{EntryId, Membership, pact};
+use greenledger_core::{EntryId, Kind, Membership, pact};
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -123,7 +123,8 @@ pub fn effective_validity(pf: &Value) -> Option<(OffsetDateTime, OffsetDateTime)
     let start = parse_time(&start)?;
     let end = match s(pf.get("validityPeriodEnd")) {
         Some(e) => parse_time(&e)?,
-        None => plus_years(parse_time(&ref_end?)?, 3)?,
+        // Past year 9999: valid for as long as a date-time can say.
+        None => plus_years(parse_time(&ref_end?)?, 3).unwrap_or(time::PrimitiveDateTime::MAX.assume_utc()),
     };
     Some((start, end))
 }
@@ -133,7 +134,7 @@ fn plus_years(t: OffsetDateTime, years: i32) -> Option<OffsetDateTime> {
     let y = t.year().checked_add(years)?;
     t.replace_year(y).ok().or_else(|| {
         // 29 February of a year that has none.
-        (t + time::Duration::days(1)).replace_year(y).ok()
+        t.checked_add(time::Duration::days(1))?.replace_year(y).ok()
     })
 }
 
@@ -162,6 +163,17 @@ fn export(store: &Store, membership: &Membership, id: &EntryId) -> Result<Option
     };
     let Ok(e) = se.decode() else { return Ok(None) };
     if e.attestation().is_none() {
+        return Ok(None);
+    }
+    // Only what a verifier accepts today: not after the signer's revocation, not at or after
+    // a fork of its chain.
+    let (signer, seq) = (e.payload.signer, e.payload.seq);
+    if membership.authorize(&signer, seq, Kind::Attestation).is_err() {
+        return Ok(None);
+    }
+    if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0
+        && store.forks_of(&signer)?.iter().any(|(at, _)| *at <= seq)
+    {
         return Ok(None);
     }
     let ctx = pact::ExportContext {
@@ -345,5 +357,15 @@ mod tests {
             plus_years(parse_time("2024-03-01T10:00:00Z").unwrap(), 3),
             t("2027-03-01T10:00:00Z")
         );
+        assert_eq!(plus_years(parse_time("9999-12-31T23:59:59Z").unwrap(), 3), None);
+        // A footprint whose reference period ends in 9999 is valid to the end of time, and
+        // filtering it does not fail.
+        let mut late = pf();
+        late["pcf"]["referencePeriodEnd"] = json!("9999-12-31T00:00:00Z");
+        let f = Filter {
+            valid_on: t("9999-12-31T12:00:00Z"),
+            ..Filter::default()
+        };
+        assert!(f.matches(&late));
     }
 }
