@@ -400,6 +400,28 @@ fn conformance_cases_0_to_40() {
         assert!(r.body.get("access_token").is_none());
     }
 
+    // Clients that connect and never finish (or never start) a TLS handshake hold up nobody:
+    // handshakes run off the accept loop, each bounded in time.
+    let addr = api.base.trim_start_matches("https://").to_string();
+    let stalled: Vec<std::net::TcpStream> = (0..50)
+        .map(|i| {
+            let mut c = std::net::TcpStream::connect(&addr).expect("connect");
+            if i % 2 == 0 {
+                use std::io::Write;
+                // The first bytes of a TLS record header, then nothing.
+                let _ = c.write_all(&[0x16, 0x03, 0x01]);
+            }
+            c
+        })
+        .collect();
+    let t0 = Instant::now();
+    assert_eq!(api.get("/3/footprints?limit=1", &token).status, 200);
+    assert!(
+        t0.elapsed() < Duration::from_secs(5),
+        "a request waited behind stalled handshakes"
+    );
+    drop(stalled);
+
     // 4: the full list: three footprints, valid PACT, one Deprecated.
     let all = api.get("/3/footprints", &token);
     assert_eq!(all.status, 200, "{}", all.body);
