@@ -888,3 +888,65 @@ fn a_reply_owed_when_the_node_is_killed_is_sent_after_restart() {
         .count();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn bad_pact_settings_fail_at_start_and_say_what_to_fix() {
+    let env = Env::new();
+    let data = env.path("node");
+    let (code, _, err) = node_cmd(&["init", "--data-dir", &data.display().to_string()]);
+    assert_eq!(code, 0, "{err}");
+    let (_, clients) = new_client("buyer");
+    for (toml, needle) in [
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"cert.pem\"\n".to_string(),
+            "set both pact.tls_cert and pact.tls_key",
+        ),
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\ntls_cert = \"missing.pem\"\ntls_key = \"missing.key\"\n".to_string(),
+            "cannot read the PACT certificate",
+        ),
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\n[[pact.clients]]\nid = \"a\"\nsecret_hash = \"hunter2\"\n".to_string(),
+            "blake3:",
+        ),
+        (
+            format!("[pact]\nlisten = \"127.0.0.1:0\"\n{clients}\n{clients}"),
+            "listed twice",
+        ),
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://pact.example\"\n".to_string(),
+            "https://",
+        ),
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\n[[pact.recipients]]\nurl = \"http://buyer.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\n".to_string(),
+            "must be an https:// URL",
+        ),
+        (
+            "[pact]\nlisten = \"127.0.0.1:0\"\n[[pact.recipients]]\nurl = \"https://buyer.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\nca_cert = \"nowhere.pem\"\n".to_string(),
+            "cannot read the CA certificate",
+        ),
+    ] {
+        let cfg = env.path("bad.toml");
+        write(&cfg, &toml);
+        let (code, _, err) = node_cmd(&[
+            "run",
+            "--data-dir",
+            &data.display().to_string(),
+            "--genesis",
+            &env.genesis.display().to_string(),
+            "--http",
+            "127.0.0.1:0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--config",
+            &cfg.display().to_string(),
+        ]);
+        assert_eq!(code, 2, "{toml}: {err}");
+        assert!(err.contains(needle), "{toml}: expected {needle:?} in {err}");
+    }
+    // Nothing was opened: the data dir holds no database yet.
+    assert!(!data.join("db").exists());
+    let (code, _, err) = node_cmd(&["pact-client", "--id", "a:b"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("without ':'"), "{err}");
+}
