@@ -139,6 +139,12 @@ pub struct Metrics {
     pub http: Family<HttpLabels, Counter>,
     /// Peer-to-peer.
     pub p2p: P2pMetrics,
+    /// PACT API: events received, by type.
+    pub pact_events: Family<KindLabels, Counter>,
+    /// PACT API: replies to requests, by outcome.
+    pub pact_replies: Family<ResultLabels, Counter>,
+    /// PACT API: token requests, by outcome (`issued`, `refused`).
+    pub pact_tokens: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -189,8 +195,25 @@ impl Metrics {
         );
         let p2p = P2pMetrics::default();
         p2p.register(&mut registry);
+        let pact_events = Family::<KindLabels, Counter>::default();
+        let pact_replies = Family::<ResultLabels, Counter>::default();
+        let pact_tokens = Family::<ResultLabels, Counter>::default();
+        registry.register("pact_events", "PACT events received, by type", pact_events.clone());
+        registry.register(
+            "pact_replies",
+            "Replies to PACT requests, by outcome (fulfilled, rejected, refused, given_up, not_sent)",
+            pact_replies.clone(),
+        );
+        registry.register(
+            "pact_token_requests",
+            "PACT token requests, by outcome (issued, refused)",
+            pact_tokens.clone(),
+        );
         Metrics {
             p2p,
+            pact_events,
+            pact_replies,
+            pact_tokens,
             registry,
             log_size,
             pending,

@@ -625,6 +625,27 @@ fn conformance_cases_0_to_40() {
             .as_str()
             .is_some_and(|m| !m.is_empty())
     );
+    // Both replies are counted in the owner's metrics.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, m) = s.owner.get_raw("/metrics");
+        let m = String::from_utf8_lossy(&m).into_owned();
+        if m.contains("greenledger_pact_replies_total{result=\"fulfilled\"} 1")
+            && m.contains("greenledger_pact_replies_total{result=\"rejected\"} 1")
+        {
+            assert!(
+                m.contains("greenledger_pact_events_total{kind=\"request_created\"} 2"),
+                "{m}"
+            );
+            assert!(
+                m.contains("greenledger_pact_token_requests_total{result=\"refused\"}"),
+                "{m}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "replies not counted: {m}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // A request from a host the node has no credentials for is refused at once.
     let r = api.event(
         &token,

@@ -341,6 +341,7 @@ fn load_ca(path: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
 pub struct Events {
     dir: PathBuf,
     store: Store,
+    metrics: Arc<crate::metrics::Metrics>,
     recipients: Vec<PactRecipient>,
     /// The `source` of the events this node sends.
     own_source: String,
@@ -357,6 +358,7 @@ impl Events {
     pub fn open(
         data_dir: &Path,
         store: Store,
+        metrics: Arc<crate::metrics::Metrics>,
         recipients: Vec<PactRecipient>,
         own_source: String,
         retry_for: Duration,
@@ -366,6 +368,7 @@ impl Events {
         Ok(Arc::new(Events {
             dir,
             store,
+            metrics,
             recipients,
             own_source,
             retry_for,
@@ -416,6 +419,12 @@ impl Events {
             PactApiError::internal("the event could not be stored; send it again later")
         })?;
         tracing::info!(kind = ev.kind.label(), id = %ev.id, source = %ev.source, %client, "PACT event received");
+        self.metrics
+            .pact_events
+            .get_or_create(&crate::metrics::KindLabels {
+                kind: ev.kind.label().into(),
+            })
+            .inc();
         if ev.kind == EventType::RequestCreated {
             self.spawn_reply(path.clone(), ev.body, SystemTime::now());
         }
@@ -451,7 +460,11 @@ impl Events {
     fn spawn_reply(self: &Arc<Self>, path: PathBuf, event: Value, received: SystemTime) {
         let me = self.clone();
         tokio::spawn(async move {
-            let outcome = me.reply(&event, received).await;
+            let (result, outcome) = me.reply(&event, received).await;
+            me.metrics
+                .pact_replies
+                .get_or_create(&crate::metrics::ResultLabels { result: result.into() })
+                .inc();
             let marker = json!({
                 "at": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                 "outcome": outcome,
@@ -462,19 +475,22 @@ impl Events {
         });
     }
 
-    /// Builds and delivers the reply; returns what happened, for the record.
-    async fn reply(&self, event: &Value, received: SystemTime) -> String {
+    /// Builds and delivers the reply: (outcome for the metrics, what happened for the record).
+    async fn reply(&self, event: &Value, received: SystemTime) -> (&'static str, String) {
         let source = event["source"].as_str().unwrap_or_default().to_string();
         let request_id = event["id"].as_str().unwrap_or_default().to_string();
         let (Some(target), Some(recipient)) = (reply_target(&source), self.recipient(&source).cloned()) else {
-            return format!("not sent: no [[pact.recipients]] entry matches {source}");
+            return (
+                "not_sent",
+                format!("not sent: no [[pact.recipients]] entry matches {source}"),
+            );
         };
         let filter = match criteria(&event["data"]) {
             Ok(f) => f,
-            Err(e) => return format!("not sent: {}", e.message),
+            Err(e) => return ("not_sent", format!("not sent: {}", e.message)),
         };
         let Ok(_permit) = self.scans.acquire().await else {
-            return "not sent: shutting down".to_string();
+            return ("not_sent", "not sent: shutting down".to_string());
         };
         let store = self.store.clone();
         let found = tokio::task::spawn_blocking(move || -> Result<Vec<Value>> {
@@ -499,8 +515,8 @@ impl Events {
         .await;
         let pfs = match found {
             Ok(Ok(p)) => p,
-            Ok(Err(e)) => return format!("not sent: cannot read the store: {e:#}"),
-            Err(e) => return format!("not sent: {e}"),
+            Ok(Err(e)) => return ("not_sent", format!("not sent: cannot read the store: {e:#}")),
+            Err(e) => return ("not_sent", format!("not sent: {e}")),
         };
         let (ty, data) = if pfs.is_empty() {
             (
@@ -529,20 +545,23 @@ impl Events {
             match sent {
                 Ok(Ok(())) => {
                     tracing::info!(request = %request_id, to = %target, footprints = n, "PACT reply sent");
-                    return format!("sent {ty} with {n} footprints to {target}");
+                    return (
+                        if n == 0 { "rejected" } else { "fulfilled" },
+                        format!("sent {ty} with {n} footprints to {target}"),
+                    );
                 }
                 Ok(Err(Delivery::Refused(why))) => {
                     tracing::warn!(request = %request_id, to = %target, cause = %why, "PACT reply refused by its recipient; not retried");
-                    return format!("refused by {target}: {why}");
+                    return ("refused", format!("refused by {target}: {why}"));
                 }
                 Ok(Err(Delivery::Failed(why))) => {
                     if SystemTime::now() + wait > deadline {
                         tracing::warn!(request = %request_id, to = %target, cause = %why, "PACT reply given up (pact.reply_retry_for)");
-                        return format!("given up: {why}");
+                        return ("given_up", format!("given up: {why}"));
                     }
                     tracing::info!(request = %request_id, to = %target, cause = %why, retry_in = ?wait, "PACT reply not delivered; retrying");
                 }
-                Err(e) => return format!("not sent: {e}"),
+                Err(e) => return ("not_sent", format!("not sent: {e}")),
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(Duration::from_secs(600));

@@ -175,6 +175,7 @@ pub fn start(
     let events = events::Events::open(
         data_dir,
         store.clone(),
+        metrics.clone(),
         cfg.pact.recipients.clone(),
         format!("{}/3/events", base.trim_end_matches('/')),
         cfg.pact.reply_retry_for,
@@ -402,10 +403,18 @@ async fn token(State(st): State<PactState>, headers: HeaderMap, body: Bytes) -> 
             "no client credentials: send Authorization: Basic base64(CLIENT_ID:CLIENT_SECRET)",
         );
     };
+    let count = |result: &str| {
+        st.metrics
+            .pact_tokens
+            .get_or_create(&crate::metrics::ResultLabels { result: result.into() })
+            .inc();
+    };
     if !st.authority.check_client(&id, &secret) {
+        count("refused");
         tracing::info!(client = %id, "PACT API: a token was refused (wrong client id or secret)");
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Authentication failed");
     }
+    count("issued");
     let (access_token, expires_in) = st.authority.issue(&id);
     (
         StatusCode::OK,
