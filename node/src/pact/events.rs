@@ -667,7 +667,119 @@ fn write_durably(path: &Path, v: &Value) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// JSON with the names and values PACT events use, nested, in any combination.
+    fn json() -> impl Strategy<Value = Value> {
+        let words = prop::sample::select(vec![
+            "1.0",
+            "0.3",
+            "",
+            "org.wbcsd.pact.ProductFootprint.RequestCreatedEvent.3",
+            "org.wbcsd.pact.ProductFootprint.RequestFulfilledEvent.3",
+            "org.wbcsd.pact.ProductFootprint.RequestRejectedEvent.3",
+            "org.wbcsd.pact.ProductFootprint.PublishedEvent.3",
+            "2025-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "0000-01-01T00:00:00+23:59",
+            "3a6c14a7-4deb-498a-b5ea-16ce2535b576",
+            "https://a.example/3/events",
+            "//a.example",
+            "Active",
+            "Deprecated",
+        ]);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            ".{0,12}".prop_map(Value::String),
+            words.prop_map(|w| json!(w)),
+        ];
+        let keys = prop::sample::select(vec![
+            "specversion",
+            "id",
+            "source",
+            "time",
+            "type",
+            "data",
+            "pfIds",
+            "pfs",
+            "requestEventId",
+            "error",
+            "code",
+            "message",
+            "productId",
+            "companyId",
+            "geography",
+            "classification",
+            "validOn",
+            "validAfter",
+            "validBefore",
+            "status",
+            "comment",
+            "pf",
+            "productIds",
+            "companyIds",
+            "created",
+            "specVersion",
+            "companyName",
+            "productDescription",
+            "productNameCompany",
+            "pcf",
+            "referencePeriodEnd",
+            "validityPeriodStart",
+            "validityPeriodEnd",
+        ]);
+        leaf.prop_recursive(4, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(keys.clone().prop_map(String::from), inner, 0..10)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Whatever a client posts, checking it answers (an event or a 400), never panics.
+        #[test]
+        fn event_checks_never_panic(v in json()) {
+            if let Ok(ev) = check(v.clone()) {
+                // A request's criteria can be applied to anything without panicking either.
+                if let Ok(f) = criteria(&ev.body["data"]) {
+                    let _ = f.matches(&v);
+                    let _ = f.matches(&ev.body["data"]);
+                }
+            } else {
+                prop_assert!(check(v).unwrap_err().message.len() < 2000);
+            }
+        }
+
+        /// Filters on footprints of any shape answer, never panic.
+        #[test]
+        fn filters_never_panic(pf in json(), on in json(), after in json(), before in json()) {
+            let f = query::Filter {
+                product_ids: vec!["urn:a".into()],
+                valid_on: on.as_str().and_then(query::parse_time),
+                valid_after: after.as_str().and_then(query::parse_time),
+                valid_before: before.as_str().and_then(query::parse_time),
+                ..query::Filter::default()
+            };
+            let _ = f.matches(&pf);
+            let _ = query::effective_validity(&pf);
+        }
+
+        /// Any query string is parsed or refused with a 400.
+        #[test]
+        fn list_queries_never_panic(q in ".{0,80}", k in "[a-zA-Z$]{1,14}", v in ".{0,20}") {
+            let _ = super::super::parse_list_query(Some(&q));
+            let _ = super::super::parse_list_query(Some(&format!("{k}={v}")));
+        }
+    }
 
     #[test]
     fn reply_targets() {
