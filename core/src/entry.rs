@@ -140,7 +140,7 @@ impl SignedEntry {
 /// Decodes and verifies many entries, checking their signatures in batches. The result has
 /// one item per entry, equal to what [`SignedEntry::verify`] gives for it.
 pub fn verify_many(entries: Vec<SignedEntry>) -> Vec<Result<VerifiedEntry, EntryError>> {
-    let decoded: Vec<Result<Entry, DecodeError>> = entries.into_iter().map(|s| s.decode()).collect();
+    let decoded: Vec<Result<Entry, DecodeError>> = crate::par::map(&entries, SignedEntry::decode);
     let bytes: Vec<Vec<u8>> = decoded
         .iter()
         .filter_map(|d| d.as_ref().ok())

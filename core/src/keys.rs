@@ -296,23 +296,7 @@ pub fn verify_each(items: &[(PublicKey, &[u8], Signature)]) -> Vec<Result<(), Si
 /// agree on every entry); measured with `greenledger-bench`, that check costs more than the
 /// batch saves (docs/BENCHMARKS.md), so the batch is kept for callers who choose it.
 pub fn verify_all(items: &[(PublicKey, &[u8], Signature)]) -> Vec<Result<(), SignatureError>> {
-    // Large lists are split over the machine's cores (scoped threads; no runtime needed).
-    const PARALLEL_FROM: usize = 512;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() < PARALLEL_FROM || threads < 2 {
-        return verify_each(items);
-    }
-    let per = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|chunk| (chunk.len(), s.spawn(move || verify_each(chunk))))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![Err(SignatureError::Invalid); n]))
-            .collect()
-    })
+    crate::par::map(items, |(k, m, s)| k.verify(m, s))
 }
 
 /// Batch-verifies in chunks and, if a chunk fails, pinpoints the failures with single

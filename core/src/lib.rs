@@ -38,6 +38,7 @@ pub mod log;
 pub mod membership;
 pub mod model;
 pub mod pact;
+mod par;
 pub mod rollup;
 pub mod rules;
 pub mod sync;
