@@ -168,12 +168,11 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn pact_client(id: &str) -> Result<()> {
+    let (secret, secret_hash) = crate::pact::auth::new_secret();
     let client = crate::config::PactClient {
         id: id.to_string(),
-        secret_hash: String::new(),
+        secret_hash,
     };
-    let (secret, secret_hash) = crate::pact::auth::new_secret();
-    let client = crate::config::PactClient { secret_hash, ..client };
     crate::pact::auth::check_clients(std::slice::from_ref(&client))?;
     println!("client_id:     {}", client.id);
     println!("client_secret: {secret}");

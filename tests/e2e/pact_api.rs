@@ -866,6 +866,20 @@ fn a_reply_owed_when_the_node_is_killed_is_sent_after_restart() {
         ),
     );
     assert_eq!(r.status, 200, "{}", r.body);
+    // A clean stop while the reply is owed (and being retried) ends promptly and keeps it owed.
+    let t0 = Instant::now();
+    assert_eq!(s.owner.stop(), 0, "{}", s.owner.log());
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "stopping took {:?}",
+        t0.elapsed()
+    );
+    s.owner = TestNode::start_with(
+        &s.owner.data_dir,
+        &s.env.genesis,
+        &["--config", &s.owner_cfg.display().to_string()],
+    );
+    // And a kill -9 loses nothing either.
     s.owner.kill9();
     // Both come back (the buyer on its old address); the owner still owes the reply.
     let cfg = std::fs::read_to_string(&s.buyer_cfg)

@@ -351,6 +351,8 @@ pub struct Events {
     write: std::sync::Mutex<()>,
     /// Replies being computed at once (each reads the log).
     scans: tokio::sync::Semaphore,
+    /// Cancelled when the node stops.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Events {
@@ -362,6 +364,7 @@ impl Events {
         recipients: Vec<PactRecipient>,
         own_source: String,
         retry_for: Duration,
+        shutdown: tokio_util::sync::CancellationToken,
     ) -> Result<Arc<Self>> {
         let dir = data_dir.join("pact-events");
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -374,6 +377,7 @@ impl Events {
             retry_for,
             write: std::sync::Mutex::new(()),
             scans: tokio::sync::Semaphore::new(2),
+            shutdown,
         }))
     }
 
@@ -460,7 +464,13 @@ impl Events {
     fn spawn_reply(self: &Arc<Self>, path: PathBuf, event: Value, received: SystemTime) {
         let me = self.clone();
         tokio::spawn(async move {
-            let (result, outcome) = me.reply(&event, received).await;
+            // A reply still owed when the node stops stays owed (no marker): it is resumed at
+            // the next start. The task must end here, because it holds the store, and the
+            // store's writer stops only once every handle is gone.
+            let (result, outcome) = tokio::select! {
+                r = me.reply(&event, received) => r,
+                _ = me.shutdown.cancelled() => return,
+            };
             me.metrics
                 .pact_replies
                 .get_or_create(&crate::metrics::ResultLabels { result: result.into() })

@@ -179,6 +179,7 @@ pub fn start(
         cfg.pact.recipients.clone(),
         format!("{}/3/events", base.trim_end_matches('/')),
         cfg.pact.reply_retry_for,
+        shutdown.clone(),
     )?;
     events.resume();
     let state = PactState {
