@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::util::{Env, Key, read, write};
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../core/tests/data/pact")
         .join(name)
@@ -317,19 +317,7 @@ fn online_import_and_export_marks_superseded() {
     let node = TestNode::start(&env.path("node"), &env.genesis);
     let url = node.url.clone();
     let on = |args: &[&str]| env.run_on(&url, args);
-    let cells = env.key("cells");
-    on(&[
-        "admit",
-        "--key",
-        &env.admin.path.display().to_string(),
-        "--member",
-        &cells.public,
-        "--name",
-        "Zellfabrik Ost",
-        "--role",
-        "supplier",
-    ])
-    .ok();
+    let cells = env.supplier_on(&url, "cells", "Zellfabrik Ost");
     let key = cells.path.display().to_string();
     let file = fixture("v3-minimal-piece.json").display().to_string();
     let first = on(&["attest", "--key", &key, "--pact", &file]).ok().last_line();

@@ -278,23 +278,10 @@ fn setup() -> Setup {
     );
     let url = owner.url.clone();
     let on = |args: &[&str]| env.run_on(&url, args);
-    let cells = env.key("cells");
-    on(&[
-        "admit",
-        "--key",
-        &env.admin.path.display().to_string(),
-        "--member",
-        &cells.public,
-        "--name",
-        "Zellfabrik Ost",
-        "--role",
-        "supplier",
-    ])
-    .ok();
+    let cells = env.supplier_on(&url, "cells", "Zellfabrik Ost");
     let key = cells.path.display().to_string();
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/pact");
-    let steel = data.join("v3-steel.json").display().to_string();
-    let piece = data.join("v3-minimal-piece.json").display().to_string();
+    let steel = crate::pact::fixture("v3-steel.json").display().to_string();
+    let piece = crate::pact::fixture("v3-minimal-piece.json").display().to_string();
     on(&["attest", "--key", &key, "--pact", &steel]).ok();
     let first = on(&["attest", "--key", &key, "--pact", &piece]).ok().last_line();
     on(&["attest", "--key", &key, "--pact", &piece, "--supersedes", &first]).ok();

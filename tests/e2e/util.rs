@@ -318,6 +318,17 @@ impl Env {
         k
     }
 
+    /// Like [`Env::supplier`], admitted through the node at `url`.
+    pub(crate) fn supplier_on(&self, url: &str, name: &str, org: &str) -> Key {
+        let k = self.key(name);
+        let admin = self.admin.path.display().to_string();
+        let args = [
+            "admit", "--key", &admin, "--member", &k.public, "--name", org, "--role", "supplier",
+        ];
+        self.run_on(url, &args).ok();
+        k
+    }
+
     /// The genesis admin admits `member` with `role`; returns the admission's id.
     pub(crate) fn admit(&self, member: &Key, org: &str, role: &str) -> String {
         self.run_offline(&[

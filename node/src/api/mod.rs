@@ -81,31 +81,48 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
         .with_state(state)
 }
 
-/// Counts requests by route and status, and turns any non-JSON error response (from axum's
-/// extractors, method routing or the timeout layer) into the API's JSON error shape.
-async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Response {
+/// A request's `Content-Type` as sent ("" when absent or not text), and its media type in
+/// lower case without parameters (`application/json; charset=utf-8` → `application/json`).
+pub(crate) fn content_type(headers: &axum::http::HeaderMap) -> (&str, String) {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    (ct, ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Runs the request and counts it in `greenledger_http_requests` by route, method and status
+/// (shared by the `/v1` and PACT routers).
+pub(crate) async fn counted(metrics: &Metrics, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
     // The metrics label: a client may invent any number of method names, and each would be a
     // new series kept forever.
-    let method_label = match req.method().as_str() {
+    let method = match req.method().as_str() {
         m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "TRACE" | "CONNECT") => m.to_string(),
         _ => "other".to_string(),
     };
     let resp = next.run(req).await;
-    let status = resp.status();
-    st.metrics
+    metrics
         .http
         .get_or_create(&crate::metrics::HttpLabels {
             route,
-            method: method_label,
-            status: status.as_u16(),
+            method,
+            status: resp.status().as_u16(),
         })
         .inc();
+    resp
+}
+
+/// Counts requests by route and status, and turns any non-JSON error response (from axum's
+/// extractors, method routing or the timeout layer) into the API's JSON error shape.
+async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let resp = counted(&st.metrics, req, next).await;
+    let status = resp.status();
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)

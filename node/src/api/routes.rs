@@ -30,11 +30,7 @@ fn parse_id(s: &str) -> Result<EntryId, ApiError> {
 
 /// `POST /v1/entries`: submit one signed entry (its JSON envelope).
 pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (ct, media) = super::content_type(&headers);
     if media != "application/json" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -418,7 +418,7 @@ impl Events {
             "type": ev.kind.label(),
             "event": ev.body,
         });
-        write_durably(&path, &record).map_err(|e| {
+        write_json(&path, &record).map_err(|e| {
             tracing::error!(cause = %format!("{e:#}"), "cannot keep a PACT event");
             PactApiError::internal("the event could not be stored; send it again later")
         })?;
@@ -479,7 +479,7 @@ impl Events {
                 "at": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
                 "outcome": outcome,
             });
-            if let Err(e) = write_durably(&replied_marker(&path), &marker) {
+            if let Err(e) = write_json(&replied_marker(&path), &marker) {
                 tracing::warn!(cause = %format!("{e:#}"), "cannot record a PACT reply as sent");
             }
         });
@@ -660,19 +660,8 @@ fn deliver(r: &PactRecipient, target: &str, event: &Value) -> Result<(), Deliver
     }
 }
 
-/// Writes a JSON file so that it survives a crash once this returns (temp file, fsync,
-/// rename, fsync of the directory).
-fn write_durably(path: &Path, v: &Value) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(&serde_json::to_vec_pretty(v)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+fn write_json(path: &Path, v: &Value) -> Result<()> {
+    super::write_file(path, &serde_json::to_vec_pretty(v)?, false)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 use axum::{
     Router,
     body::{Body, Bytes},
-    extract::{MatchedPath, Path as UrlPath, RawQuery, Request, State},
+    extract::{Path as UrlPath, RawQuery, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -38,6 +38,32 @@ use crate::{config::Config, metrics::Metrics, store::Store};
 /// Log records one ListFootprints request reads at most (a page with fewer matches than asked
 /// for then ends with a `next` link).
 const SCAN_BUDGET: usize = 20_000;
+
+/// Writes a file so that after a crash it is either complete or absent: a uniquely named temp
+/// file, fsync, rename, fsync of the directory. `private`: mode 0600 (keys, token keys).
+pub(crate) fn write_file(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut f = o
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
 
 /// An error of the PACT API, in the spec's shape.
 #[derive(Debug)]
@@ -229,31 +255,13 @@ pub fn router(state: PactState, timeout: Duration, max_body: usize) -> Router {
 /// Counts requests, and gives errors made by axum or tower (wrong method, body too large,
 /// timeout) the spec's shape.
 async fn spec_errors(State(st): State<PactState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = match req.method().as_str() {
-        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m.to_string(),
-        _ => "other".to_string(),
-    };
-    let resp = next.run(req).await;
+    let resp = crate::api::counted(&st.metrics, req, next).await;
     let status = resp.status();
-    st.metrics
-        .http
-        .get_or_create(&crate::metrics::HttpLabels {
-            route,
-            method,
-            status: status.as_u16(),
-        })
-        .inc();
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if (status.is_client_error() || status.is_server_error()) && !is_json {
-        let allow = resp.headers().get(header::ALLOW).cloned();
         let message = match status {
             StatusCode::METHOD_NOT_ALLOWED => {
                 "this method is not allowed on this route (the Allow header lists those that are)".to_string()
@@ -269,11 +277,14 @@ async fn spec_errors(State(st): State<PactState>, req: Request, next: Next) -> R
             s if s.is_server_error() => "InternalError",
             _ => "BadRequest",
         };
-        let mut r = PactApiError::new(status, code, message).into_response();
-        if let Some(a) = allow {
-            r.headers_mut().insert(header::ALLOW, a);
-        }
-        return r;
+        // The response keeps its status and headers (`Allow`, …); only the body is replaced.
+        let (mut parts, _) = resp.into_parts();
+        parts
+            .headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let body = json!({"code": code, "message": message}).to_string();
+        return Response::from_parts(parts, Body::from(body));
     }
     resp
 }
@@ -330,17 +341,7 @@ fn oauth_error(status: StatusCode, error: &'static str, description: &str) -> Re
 
 /// `POST /auth/token`: client credentials → access token.
 async fn token(State(st): State<PactState>, headers: HeaderMap, body: Bytes) -> Response {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-    {
+    if crate::api::content_type(&headers).1 != "application/x-www-form-urlencoded" {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -618,11 +619,7 @@ async fn get_one(
 /// `POST /3/events`.
 async fn event(State(st): State<PactState>, headers: HeaderMap, body: Body) -> Result<Response, PactApiError> {
     let client = authorize(&st, &headers)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (ct, media) = crate::api::content_type(&headers);
     if media != "application/cloudevents+json" && media != "application/json" {
         return Err(PactApiError::bad_request(format!(
             "send the event as application/cloudevents+json (structured CloudEvents 1.0), not {:?}",

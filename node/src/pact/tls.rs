@@ -89,32 +89,11 @@ fn generate_if_missing(dir: &Path, names: &[String]) -> Result<PathBuf> {
     let key = rcgen::KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca, &ca_key)?;
 
-    write_new(&key_path, key.serialize_pem().as_bytes(), true)?;
-    write_new(&cert_path, format!("{}{}", cert.pem(), ca.pem()).as_bytes(), false)?;
-    write_new(&ca_path, ca.pem().as_bytes(), false)?;
+    super::write_file(&key_path, key.serialize_pem().as_bytes(), true)?;
+    super::write_file(&cert_path, format!("{}{}", cert.pem(), ca.pem()).as_bytes(), false)?;
+    super::write_file(&ca_path, ca.pem().as_bytes(), false)?;
     tracing::info!(ca = %ca_path.display(), "made a testnet certificate for the PACT API; clients trust it with this CA file");
     Ok(ca_path)
-}
-
-fn write_new(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let mut f = o
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// A listener whose connections are TLS streams. Handshakes run in their own tasks, bounded
