@@ -861,7 +861,7 @@ impl Body {
         }
     }
 
-    pub(crate) fn to_value(&self) -> Result<Value, DecodeError> {
+    fn to_value(&self) -> Result<Value, DecodeError> {
         let r = match self {
             Body::MemberAdmit(b) => serde_json::to_value(b),
             Body::MemberRevoke(b) => serde_json::to_value(b),
@@ -967,9 +967,73 @@ struct RawPayload {
     body: Value,
 }
 
+/// [`RawPayload`] borrowed from a [`Payload`], for encoding it without copies. It must
+/// serialize exactly as `RawPayload` does (a test compares the two).
+#[derive(Serialize)]
+struct PayloadFields<'a> {
+    version: u64,
+    network: &'a NetworkId,
+    signer: &'a PublicKey,
+    seq: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<&'a EntryId>,
+    timestamp: &'a str,
+    kind: Kind,
+    body: BodyFields<'a>,
+}
+
+/// A body as the fields of its kind's struct (no tag: the kind is a field of the payload).
+struct BodyFields<'a>(&'a Body);
+
+impl Serialize for BodyFields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Body::MemberAdmit(b) => b.serialize(s),
+            Body::MemberRevoke(b) => b.serialize(s),
+            Body::Attestation(b) => b.serialize(s),
+        }
+    }
+}
+
+/// The wire shape of a payload read straight from its bytes, the body left as text until the
+/// kind is known.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayloadText<'a> {
+    version: u64,
+    network: NetworkId,
+    signer: PublicKey,
+    seq: u64,
+    #[serde(default)]
+    prev: Option<EntryId>,
+    timestamp: String,
+    kind: Kind,
+    #[serde(borrow)]
+    body: &'a serde_json::value::RawValue,
+}
+
 impl Payload {
     /// The canonical bytes of this payload.
     pub fn to_canonical(&self) -> Result<Vec<u8>, DecodeError> {
+        self.check_chain_fields()?;
+        self.body.check()?;
+        let fields = PayloadFields {
+            version: FORMAT_VERSION,
+            network: &self.network,
+            signer: &self.signer,
+            seq: self.seq,
+            prev: self.prev.as_ref(),
+            timestamp: &self.timestamp,
+            kind: self.body.kind(),
+            body: BodyFields(&self.body),
+        };
+        Ok(canonical::encode(&fields)?)
+    }
+
+    /// The canonical bytes the way they were made before [`Payload::to_canonical`] wrote them
+    /// directly: through [`RawPayload`] and a `Value`. Public for differential tests only.
+    #[doc(hidden)]
+    pub fn to_canonical_through_value(&self) -> Result<Vec<u8>, DecodeError> {
         self.check_chain_fields()?;
         self.body.check()?;
         let raw = RawPayload {
@@ -982,12 +1046,53 @@ impl Payload {
             kind: self.body.kind(),
             body: self.body.to_value()?,
         };
-        Ok(canonical::encode(&raw)?)
+        let value = serde_json::to_value(&raw).map_err(|e| DecodeError::Field(e.to_string()))?;
+        Ok(canonical::to_canonical(&value)?)
     }
 
     /// Decodes and checks canonical payload bytes: canonical form, version, known kind, known
     /// fields only, field rules.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        // Nearly every payload a node sees is valid: read it straight into its types and prove
+        // it canonical by encoding it again. Anything that fails that is decoded again the long
+        // way, through a `Value`, which names what is wrong; both ways accept the same bytes and
+        // give the same payload (tests compare them).
+        if let Some(payload) = Self::decode_direct(bytes) {
+            return Ok(payload);
+        }
+        Self::decode_through_value(bytes)
+    }
+
+    /// The fast way of [`Payload::decode`]: `None` for anything that is not a valid payload in
+    /// canonical form. Public for differential tests and fuzzing only.
+    #[doc(hidden)]
+    pub fn decode_direct(bytes: &[u8]) -> Option<Self> {
+        let text: PayloadText<'_> = serde_json::from_slice(bytes).ok()?;
+        if text.version != FORMAT_VERSION {
+            return None;
+        }
+        let body = text.body.get();
+        let body = match text.kind {
+            Kind::MemberAdmit => Body::MemberAdmit(serde_json::from_str(body).ok()?),
+            Kind::MemberRevoke => Body::MemberRevoke(serde_json::from_str(body).ok()?),
+            Kind::Attestation => Body::Attestation(Box::new(serde_json::from_str(body).ok()?)),
+        };
+        let payload = Payload {
+            network: text.network,
+            signer: text.signer,
+            seq: text.seq,
+            prev: text.prev,
+            timestamp: text.timestamp,
+            body,
+        };
+        // `to_canonical` checks the chain fields and the body's rules first.
+        (payload.to_canonical().ok()? == bytes).then_some(payload)
+    }
+
+    /// The careful way of [`Payload::decode`], whose errors say what is wrong. Public for
+    /// differential tests and fuzzing only.
+    #[doc(hidden)]
+    pub fn decode_through_value(bytes: &[u8]) -> Result<Self, DecodeError> {
         let value: Value =
             serde_json::from_slice(bytes).map_err(|e| crate::error::CanonicalError::NotJson(e.to_string()))?;
         let payload = Self::from_value(value)?;

@@ -561,6 +561,40 @@ proptest! {
     }
 }
 
+// ---- (d) the fast paths equal the reference ones --------------------------------------------
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Payloads are encoded directly and decoded straight into their types; the reference
+    /// ways go through a `serde_json::Value`. They must give the same bytes, the same payload
+    /// and, for damaged bytes, the same verdict.
+    #[test]
+    fn direct_encoding_and_decoding_equal_the_reference(
+        p in payload(),
+        (at, byte) in mutation(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let bytes = p.to_canonical().unwrap();
+        prop_assert_eq!(&bytes, &p.to_canonical_through_value().unwrap());
+        // A valid payload takes the fast way.
+        prop_assert_eq!(Payload::decode_direct(&bytes), Some(p.clone()));
+        prop_assert_eq!(Payload::decode_through_value(&bytes), Ok(p.clone()));
+        let mut changed = bytes.clone();
+        let i = at.index(changed.len());
+        changed[i] = byte;
+        let truncated = &bytes[..cut.index(bytes.len())];
+        let spaced = String::from_utf8(bytes.clone()).unwrap().replacen(',', ", ", 1).into_bytes();
+        for damaged in [changed.as_slice(), truncated, spaced.as_slice()] {
+            let reference = Payload::decode_through_value(damaged);
+            if let Some(direct) = Payload::decode_direct(damaged) {
+                prop_assert_eq!(Ok(direct), reference.clone());
+            }
+            prop_assert_eq!(Payload::decode(damaged), reference);
+        }
+    }
+}
+
 /// A pool of signed entries to build bundles from.
 static POOL: LazyLock<Vec<SignedEntry>> = LazyLock::new(|| {
     let mut runner = TestRunner::deterministic();
@@ -624,6 +658,11 @@ proptest! {
 fn genesis_round_trip() {
     let g = &*GENESIS;
     let canonical_bytes = g.canonical_bytes();
+    // The direct encoder writes what the reference (through a `Value`) writes.
+    assert_eq!(
+        canonical_bytes,
+        canonical::to_canonical(&serde_json::to_value(g).unwrap()).unwrap()
+    );
     let back = greenledger_core::Genesis::from_json(&canonical_bytes).unwrap();
     assert_eq!(&back, g);
     assert_eq!(back.network_id(), g.network_id());

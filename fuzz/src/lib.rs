@@ -236,10 +236,20 @@ pub fn entry(data: &[u8]) {
         }
         Err(e) => has_message(e),
     }
-    match Payload::decode(data) {
-        Ok(p) => assert_eq!(p.to_canonical().expect("a decoded payload encodes"), data),
+    let decoded = Payload::decode(data);
+    match &decoded {
+        Ok(p) => {
+            assert_eq!(p.to_canonical().expect("a decoded payload encodes"), data);
+            assert_eq!(p.to_canonical_through_value().expect("and the reference encodes"), data);
+        }
         Err(e) => has_message(e),
     }
+    // The fast decoder and the reference decoder agree on every input.
+    let reference = Payload::decode_through_value(data);
+    if let Some(direct) = Payload::decode_direct(data) {
+        assert_eq!(Ok(direct), reference);
+    }
+    assert_eq!(decoded, reference);
     match canonical::parse_strict(data) {
         Ok(v) => match Payload::from_value(v) {
             Ok(p) => {
