@@ -100,6 +100,8 @@ fn machine() -> Machine {
 }
 
 fn main() -> ExitCode {
+    // The in-process nodes allocate as a node process does.
+    greenledger_node::memory::tune_allocator();
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "__node") {
         argv.remove(1);

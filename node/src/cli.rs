@@ -73,6 +73,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    crate::memory::tune_allocator();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -20,6 +20,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod identity;
+pub mod memory;
 pub mod metrics;
 pub mod node;
 pub mod p2p;

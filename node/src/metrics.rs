@@ -8,8 +8,6 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::store::Shared;
-
 /// Labels of HTTP request counts.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -145,6 +143,10 @@ pub struct Metrics {
     pub pact_replies: Family<ResultLabels, Counter>,
     /// PACT API: token requests, by outcome (`issued`, `refused`).
     pub pact_tokens: Family<ResultLabels, Counter>,
+    /// RocksDB's memory by use (`memtables`, `block_cache`, `table_readers`), in bytes.
+    pub storage_memory: Family<KindLabels, Gauge>,
+    /// The process's resident memory, in bytes (Linux; 0 elsewhere).
+    pub resident: Gauge,
 }
 
 impl Default for Metrics {
@@ -209,7 +211,21 @@ impl Metrics {
             "PACT token requests, by outcome (issued, refused)",
             pact_tokens.clone(),
         );
+        let storage_memory = Family::<KindLabels, Gauge>::default();
+        let resident = Gauge::default();
+        registry.register(
+            "storage_memory_bytes",
+            "RocksDB's memory by use: memtables, block_cache, table_readers",
+            storage_memory.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the node process",
+            resident.clone(),
+        );
         Metrics {
+            storage_memory,
+            resident,
             p2p,
             pact_events,
             pact_replies,
@@ -226,7 +242,19 @@ impl Metrics {
     }
 
     /// The text exposition, with gauges refreshed from the store.
-    pub fn render(&self, shared: &Shared) -> String {
+    pub fn render(&self, store: &crate::store::Store) -> String {
+        let shared = store.shared();
+        let memory = store.memory();
+        for (kind, bytes) in [
+            ("memtables", memory.memtables),
+            ("block_cache", memory.block_cache),
+            ("table_readers", memory.table_readers),
+        ] {
+            self.storage_memory
+                .get_or_create(&KindLabels { kind: kind.into() })
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
+        self.resident.set(resident_bytes().unwrap_or(0));
         self.log_size.set(shared.log_size.load(Ordering::Relaxed) as i64);
         self.pending.set(shared.pending_entries.load(Ordering::Relaxed) as i64);
         self.pending_bytes
@@ -238,4 +266,18 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The process's resident memory, from the `VmRSS` line of `/proc/self/status` (in kB).
+fn resident_bytes() -> Option<i64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: i64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
 }

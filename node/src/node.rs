@@ -37,6 +37,7 @@ pub struct Node {
 impl Node {
     /// Opens the store, binds the HTTP listener and starts serving.
     pub async fn start(cfg: Config, data_dir: &Path, genesis: &Genesis) -> Result<Node> {
+        crate::memory::trim_periodically();
         let identity = Identity::load(data_dir)?;
         // Everything that can fail on bad flags fails before the store opens.
         let p2p_addrs = p2p::check_config(&cfg)?;

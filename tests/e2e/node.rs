@@ -352,6 +352,21 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert!(metrics.contains("greenledger_ingest_latency_seconds"), "{metrics}");
     assert!(metrics.contains("result=\"rollup_mismatch\""), "{metrics}");
     assert!(metrics.contains("greenledger_http_requests_total"), "{metrics}");
+    // Memory, for operators sizing a machine: the process's, and RocksDB's by use. Entries
+    // were written, so the memtables hold something; the process holds at least that.
+    let gauge = |name: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let resident = gauge("greenledger_process_resident_memory_bytes ");
+    let memtables = gauge("greenledger_storage_memory_bytes{kind=\"memtables\"}");
+    assert!(memtables > 0.0, "{metrics}");
+    assert!(resident > memtables, "{metrics}");
+    gauge("greenledger_storage_memory_bytes{kind=\"block_cache\"}");
+    gauge("greenledger_storage_memory_bytes{kind=\"table_readers\"}");
 }
 
 #[test]

@@ -420,7 +420,7 @@ pub(crate) async fn peers(State(st): State<AppState>) -> Json<Value> {
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics(State(st): State<AppState>) -> Response {
-    let text = st.metrics.render(st.store.shared());
+    let text = st.metrics.render(&st.store);
     (
         [(
             header::CONTENT_TYPE,

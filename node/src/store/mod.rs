@@ -81,6 +81,17 @@ pub(crate) enum WriterMsg {
     Tick,
 }
 
+/// RocksDB's memory, in bytes ([`Store::memory`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemoryUse {
+    /// Memtables, active and waiting to be flushed.
+    pub memtables: u64,
+    /// The block cache (data, index and filter blocks).
+    pub block_cache: u64,
+    /// Table readers held outside the cache.
+    pub table_readers: u64,
+}
+
 /// A handle on the store: submit entries (through the writer) and read.
 #[derive(Clone)]
 pub struct Store {
@@ -279,6 +290,28 @@ impl Store {
         v.sort();
         v.truncate(limit);
         v
+    }
+
+    /// What RocksDB holds in memory now, summed over the column families.
+    pub fn memory(&self) -> MemoryUse {
+        let sum = |property: &str| -> u64 {
+            schema::ALL
+                .iter()
+                .filter_map(|name| self.db.cf_handle(name))
+                .filter_map(|cf| self.db.property_int_value_cf(cf, property).ok().flatten())
+                .sum()
+        };
+        MemoryUse {
+            memtables: sum("rocksdb.size-all-mem-tables"),
+            table_readers: sum("rocksdb.estimate-table-readers-mem"),
+            // One cache serves every column family: read it once.
+            block_cache: self
+                .db
+                .property_int_value_cf(self.cf(schema::ENTRIES), "rocksdb.block-cache-usage")
+                .ok()
+                .flatten()
+                .unwrap_or(0),
+        }
     }
 
     /// A copy of the current membership.
