@@ -13,6 +13,8 @@
 //! Errors are `anyhow` errors mapped to exit codes in one place ([`run`]): a [`Refused`] error
 //! (verification failed, the ledger rules refuse the entry) exits 1, anything else 2.
 
+#![forbid(unsafe_code)]
+
 pub mod args;
 mod client;
 mod cmd;

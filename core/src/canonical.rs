@@ -3,7 +3,9 @@
 //! Canonical JSON here is RFC 8785 (JCS) restricted to what greenledger uses:
 //!
 //! * UTF-8, no whitespace between tokens;
-//! * object members sorted by key, compared as byte strings (all keys are ASCII);
+//! * object members sorted by key, compared as UTF-8 byte strings (greenledger's own keys are
+//!   ASCII, where this is JCS's UTF-16 order; keys under `extensions` may be any text, and
+//!   are sorted by their UTF-8 bytes too);
 //! * numbers are integers only (no fraction, no exponent, no `-0`), within ±(2^53 − 1);
 //! * strings escaped minimally: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control
 //!   characters as `\u00xx` (lowercase hex), everything else literally;
@@ -646,6 +648,33 @@ fn write_string_by_chars(s: &str, out: &mut Vec<u8>) {
         }
     }
     out.push(b'"');
+}
+
+/// How deeply the arrays and objects of `json` nest (0 for a scalar), counting brackets outside
+/// strings. For JSON that does not parse, a number that means nothing.
+pub fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Parses `bytes` as JSON and checks that they are exactly the canonical encoding of what they

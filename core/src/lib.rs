@@ -23,6 +23,7 @@
 //! * [`sync`] — the node-to-node sync protocol's messages (serde types, no network code).
 //! * [`error`] — error types, one per concern.
 
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 

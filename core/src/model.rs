@@ -967,6 +967,9 @@ struct RawPayload {
     body: Value,
 }
 
+/// The deepest payload [`Payload::decode_direct`] reads (serde_json's own limit is 127).
+const DIRECT_DEPTH_MAX: usize = 64;
+
 /// [`RawPayload`] borrowed from a [`Payload`], for encoding it without copies. It must
 /// serialize exactly as `RawPayload` does (a test compares the two).
 #[derive(Serialize)]
@@ -1067,6 +1070,12 @@ impl Payload {
     /// canonical form. Public for differential tests and fuzzing only.
     #[doc(hidden)]
     pub fn decode_direct(bytes: &[u8]) -> Option<Self> {
+        // serde_json refuses JSON nested deeper than 127 levels. The body is parsed on its own
+        // here, one level down, so near that limit the two ways could disagree: deep payloads
+        // (never made by greenledger) take the reference way.
+        if canonical::nesting_depth(bytes) > DIRECT_DEPTH_MAX {
+            return None;
+        }
         let text: PayloadText<'_> = serde_json::from_slice(bytes).ok()?;
         if text.version != FORMAT_VERSION {
             return None;

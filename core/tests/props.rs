@@ -563,6 +563,54 @@ proptest! {
 
 // ---- (d) the fast paths equal the reference ones --------------------------------------------
 
+/// Deep JSON inside `extensions`: serde_json refuses nesting beyond 127 levels, and the fast
+/// decoder must not move that boundary (it reads the body one level down). Around the limit,
+/// both decoders give the same verdict, and deep payloads never take the fast way.
+#[test]
+fn deep_extensions_get_the_same_verdict_from_both_decoders() {
+    use greenledger_core::model::{Body, Emissions, Unit};
+    let mut verdicts = Vec::new();
+    for depth in [1usize, 60, 63, 64, 100, 123, 124, 125, 126, 127, 200] {
+        let mut nested = Value::from(1);
+        for _ in 0..depth {
+            nested = Value::Array(vec![nested]);
+        }
+        let mut a = greenledger_core::model::Attestation::new(
+            "urn:greenledger:test:deep",
+            Unit::Kilogram,
+            Emissions::headline(amount::Mass(1_000)),
+        );
+        a.extensions = Some([("x".to_string(), nested)].into_iter().collect());
+        let p = Payload {
+            network: common::GENESIS.network_id(),
+            signer: common::SIGNER.public(),
+            seq: 1,
+            prev: None,
+            timestamp: "2026-01-02T00:00:00Z".into(),
+            body: Body::Attestation(Box::new(a)),
+        };
+        // The encoder has no depth limit of its own; the decoders do.
+        let Ok(bytes) = p.to_canonical() else { continue };
+        let reference = Payload::decode_through_value(&bytes);
+        assert_eq!(Payload::decode(&bytes), reference, "depth {depth}");
+        if canonical::nesting_depth(&bytes) > 64 {
+            assert_eq!(Payload::decode_direct(&bytes), None, "depth {depth}");
+        }
+        verdicts.push((depth, reference.is_ok()));
+    }
+    // The boundary is inside the range tried: shallow payloads pass, the deepest do not.
+    assert!(verdicts.first().is_some_and(|v| v.1), "{verdicts:?}");
+    assert!(verdicts.last().is_some_and(|v| !v.1), "{verdicts:?}");
+}
+
+#[test]
+fn nesting_depth_counts_brackets_outside_strings() {
+    assert_eq!(canonical::nesting_depth(b"1"), 0);
+    assert_eq!(canonical::nesting_depth(br#"{"a":[1,{"b":[]}]}"#), 4);
+    assert_eq!(canonical::nesting_depth(br#"{"a":"[[[{{{\"[[["}"#), 1);
+    assert_eq!(canonical::nesting_depth(br#"["\\",["x"]]"#), 2);
+}
+
 proptest! {
     #![proptest_config(config(512))]
 

@@ -56,7 +56,7 @@ pub fn trim_periodically() {
                 }
             });
             if let Err(e) = spawned {
-                tracing::debug!(error = %e, "no malloc-trim thread; memory is still bounded, only less tightly");
+                tracing::warn!(error = %e, "no malloc-trim thread: freed heap memory is returned to the system less promptly");
             }
         });
     }
@@ -76,10 +76,7 @@ fn malloc_trim() {
 #[allow(unsafe_code)]
 fn mallopt(param: i32, value: i32) {
     // SAFETY: mallopt takes two integers, touches no memory of ours and is thread-safe (it
-    // takes glibc's arena locks); an unknown or refused setting returns 0, which only means
-    // the default stays.
-    let ok = unsafe { libc::mallopt(param, value) };
-    if ok == 0 {
-        tracing::debug!(param, value, "mallopt refused a setting; glibc's default stays");
-    }
+    // takes glibc's arena locks). A refused setting returns 0 and leaves glibc's default,
+    // which is only less economical: nothing to report (logging is not set up yet).
+    let _ = unsafe { libc::mallopt(param, value) };
 }

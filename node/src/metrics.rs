@@ -145,7 +145,7 @@ pub struct Metrics {
     pub pact_tokens: Family<ResultLabels, Counter>,
     /// RocksDB's memory by use (`memtables`, `block_cache`, `table_readers`), in bytes.
     pub storage_memory: Family<KindLabels, Gauge>,
-    /// The process's resident memory, in bytes (Linux; 0 elsewhere).
+    /// The process's resident memory, in bytes (exposed on Linux only).
     pub resident: Gauge,
 }
 
@@ -218,11 +218,14 @@ impl Metrics {
             "RocksDB's memory by use: memtables, block_cache, table_readers",
             storage_memory.clone(),
         );
-        registry.register(
-            "process_resident_memory_bytes",
-            "Resident memory of the node process",
-            resident.clone(),
-        );
+        // Only where it can be read (Linux): a 0 elsewhere would look like a reading.
+        if resident_bytes().is_some() {
+            registry.register(
+                "process_resident_memory_bytes",
+                "Resident memory of the node process",
+                resident.clone(),
+            );
+        }
         Metrics {
             storage_memory,
             resident,
@@ -254,7 +257,9 @@ impl Metrics {
                 .get_or_create(&KindLabels { kind: kind.into() })
                 .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
-        self.resident.set(resident_bytes().unwrap_or(0));
+        if let Some(bytes) = resident_bytes() {
+            self.resident.set(bytes);
+        }
         self.log_size.set(shared.log_size.load(Ordering::Relaxed) as i64);
         self.pending.set(shared.pending_entries.load(Ordering::Relaxed) as i64);
         self.pending_bytes
