@@ -19,8 +19,7 @@ while read -r i http p2p; do
     fi
     port_busy "$http" && die "port $http (node $i's HTTP API) is taken by another program; stop it or create the testnet with another --base-port"
     port_busy "$p2p" && die "port $p2p (node $i's peer-to-peer port) is taken by another program; stop it or create the testnet with another --base-port"
-    # Two malloc arenas: less memory at the same speed on glibc (docs/BENCHMARKS.md).
-    MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" RUST_LOG="${RUST_LOG:-info}" nohup "$GLN" run --data-dir "$DIR/node$i" --genesis "$DIR/genesis.json" \
+    RUST_LOG="${RUST_LOG:-info}" nohup "$GLN" run --data-dir "$DIR/node$i" --genesis "$DIR/genesis.json" \
         --config "$DIR/node$i.toml" >>"$DIR/logs/node$i.log" 2>&1 &
     echo $! >"$pidf"
     started+=("$i $http")
