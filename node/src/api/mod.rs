@@ -117,17 +117,24 @@ pub(crate) async fn counted(metrics: &Metrics, req: Request, next: Next) -> Resp
     resp
 }
 
+/// An error response that is not JSON: made by axum or tower (extractors, method routing,
+/// body limits, timeouts), so it still needs the API's error shape.
+pub(crate) fn is_bare_error(resp: &Response) -> bool {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    (status.is_client_error() || status.is_server_error()) && !is_json
+}
+
 /// Counts requests by route and status, and turns any non-JSON error response (from axum's
 /// extractors, method routing or the timeout layer) into the API's JSON error shape.
 async fn json_errors(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let resp = counted(&st.metrics, req, next).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+    if is_bare_error(&resp) {
         let (parts, body) = resp.into_parts();
         let detail = axum::body::to_bytes(body, 4096)
             .await

@@ -257,11 +257,7 @@ pub fn router(state: PactState, timeout: Duration, max_body: usize) -> Router {
 async fn spec_errors(State(st): State<PactState>, req: Request, next: Next) -> Response {
     let resp = crate::api::counted(&st.metrics, req, next).await;
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if (status.is_client_error() || status.is_server_error()) && !is_json {
+    if crate::api::is_bare_error(&resp) {
         let message = match status {
             StatusCode::METHOD_NOT_ALLOWED => {
                 "this method is not allowed on this route (the Allow header lists those that are)".to_string()
