@@ -18,11 +18,13 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::{
+    engine::LedgerView,
     entry::{Entry, SignedEntry},
     error::DecodeError,
-    id::EntryId,
+    id::{EntryId, NetworkId},
     keys::PublicKey,
-    model::{Body, Genesis, Kind},
+    membership::Membership,
+    model::{Body, Genesis},
 };
 
 /// The `format` field of a bundle.
@@ -397,6 +399,31 @@ impl EntrySet {
             .collect()
     }
 
+    /// An entry by id.
+    pub fn entry(&self, id: &EntryId) -> Option<&Entry> {
+        self.by_id.get(id)
+    }
+
+    /// Attestations that name `id` in `supersedes`.
+    pub fn superseded_by_refs(&self, id: &EntryId) -> Vec<&Entry> {
+        self.supersessions
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| self.by_id.get(s))
+            .collect()
+    }
+
+    /// Every position that holds two or more entries: (signer, seq, first id, second id).
+    pub fn fork_pairs(&self) -> impl Iterator<Item = (PublicKey, u64, EntryId, EntryId)> + '_ {
+        self.by_chain
+            .iter()
+            .filter_map(|((signer, seq), ids)| match ids.as_slice() {
+                [a, b, ..] => Some((*signer, *seq, *a, *b)),
+                _ => None,
+            })
+    }
+
     /// The ids a signer has at one seq (more than one is a fork).
     pub fn ids_at(&self, signer: &PublicKey, seq: u64) -> &[EntryId] {
         self.by_chain.get(&(*signer, seq)).map(Vec::as_slice).unwrap_or(&[])
@@ -432,7 +459,7 @@ impl EntrySource for EntrySet {
         let mut v: Vec<Entry> = self
             .by_id
             .values()
-            .filter(|e| e.payload.body.kind() != Kind::Attestation)
+            .filter(|e| e.payload.body.kind().role() == crate::model::Role::Admin)
             .cloned()
             .collect();
         v.sort_by_key(|e| e.id);
@@ -458,5 +485,81 @@ impl EntrySource for EntrySet {
             }
         }
         out
+    }
+}
+
+/// A [`LedgerView`] over an [`EntrySet`]: a bundle's entries, or a folder of entry files. It
+/// holds parts of chains (a link is checked where both ends are present); forks are the
+/// positions that hold two entries, and any fork proofs given.
+#[derive(Debug)]
+pub struct SetView<'a> {
+    set: &'a EntrySet,
+    network: NetworkId,
+    membership: Membership,
+    forks: BTreeMap<PublicKey, u64>,
+}
+
+impl<'a> SetView<'a> {
+    /// The view of `set` in the network of `genesis`, with the forks `proofs` prove (each a
+    /// signer and a seq, already checked) besides those among the entries themselves.
+    /// Membership is computed from the membership entries not at or after a fork.
+    pub fn new(genesis: &Genesis, set: &'a EntrySet, proofs: impl IntoIterator<Item = (PublicKey, u64)>) -> Self {
+        let mut forks: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        let pairs = set
+            .by_chain
+            .iter()
+            .filter(|(_, ids)| ids.len() > 1)
+            .map(|((signer, seq), _)| (*signer, *seq));
+        for (signer, seq) in pairs.chain(proofs) {
+            let f = forks.entry(signer).or_insert(seq);
+            *f = (*f).min(seq);
+        }
+        let forked = |e: &&Entry| forks.get(&e.payload.signer).is_some_and(|f| e.payload.seq >= *f);
+        let membership = Membership::compute(genesis, set.iter().filter(|e| !forked(e)));
+        SetView {
+            set,
+            network: genesis.network_id(),
+            membership,
+            forks,
+        }
+    }
+
+    /// The set viewed.
+    pub fn set(&self) -> &'a EntrySet {
+        self.set
+    }
+
+    /// Every signer that forked, with the lowest seq of its fork.
+    pub fn forks(&self) -> &BTreeMap<PublicKey, u64> {
+        &self.forks
+    }
+}
+
+impl LedgerView for SetView<'_> {
+    fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    fn entry(&self, id: &EntryId) -> Option<std::borrow::Cow<'_, Entry>> {
+        self.set.by_id.get(id).map(std::borrow::Cow::Borrowed)
+    }
+
+    fn chain_at(&self, signer: &PublicKey, seq: u64) -> Option<EntryId> {
+        match self.set.ids_at(signer, seq) {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+
+    fn chains_complete(&self) -> bool {
+        false
+    }
+
+    fn forked_at(&self, signer: &PublicKey) -> Option<u64> {
+        self.forks.get(signer).copied()
     }
 }

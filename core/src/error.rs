@@ -121,7 +121,7 @@ pub enum DecodeError {
     #[error("unsupported format version {0} (this build reads version 1)")]
     UnsupportedVersion(u64),
     /// An entry kind this build does not know.
-    #[error("unknown entry kind {0:?} (known: member.admit, member.revoke, attestation)")]
+    #[error("unknown entry kind {0:?} (known: {known})", known = crate::kinds::known_kinds())]
     UnknownKind(String),
     /// A field is missing, unknown or of the wrong type.
     #[error("{0}")]

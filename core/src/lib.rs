@@ -10,13 +10,14 @@
 //! * [`id`] — entry and network ids (blake3).
 //! * [`canonical`] — the canonical JSON form of signed payloads.
 //! * [`amount`] — fixed-point amounts: mg CO2e, millionths of a unit, basis points.
-//! * [`model`] — genesis, payloads, entry kinds, attestations.
+//! * [`model`] — the genesis, payloads, roles, units, emissions.
+//! * [`kinds`] — the entry kinds, one module each: body, checks, role, dependencies, rules.
+//! * [`engine`] — the ledger rules, once: one entry decided against a view of ledger state.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`log`] — the node's hash-chained log records and signed checkpoints.
 //! * [`pact`] — PACT v3 ProductFootprint import and export.
 //! * [`catenax`] — Catena-X PCF 9.x import and export, as a mapping to and from PACT v3.
 //! * [`rollup`] — the exact carbon roll-up.
-//! * [`rules`] — roll-up, input and supersession rules shared by verifier and node.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
 //! * [`bundle`] — provenance bundles and their assembly.
 //! * [`verify`] — bundle verification as numbered steps.
@@ -31,22 +32,24 @@ pub mod amount;
 pub mod bundle;
 pub mod canonical;
 pub mod catenax;
+pub mod engine;
 pub mod entry;
 pub mod error;
 pub mod id;
 pub mod keys;
+pub mod kinds;
 pub mod log;
 pub mod membership;
 pub mod model;
 pub mod pact;
 mod par;
 pub mod rollup;
-pub mod rules;
 pub mod sync;
 pub mod verify;
 
 pub use amount::{Mass, Quantity, Share};
-pub use bundle::{Bundle, EntrySet, EntrySource, ForkProof};
+pub use bundle::{Bundle, EntrySet, EntrySource, ForkProof, SetView};
+pub use engine::{LedgerView, Verdict, Violation};
 pub use entry::{Entry, SignedEntry, VerifiedEntry};
 pub use id::{EntryId, NetworkId};
 pub use keys::{PublicKey, SecretKey, Signature};

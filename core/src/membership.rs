@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::{
     entry::Entry,
     keys::PublicKey,
-    model::{Body, Genesis, Kind, Role},
+    model::{Body, Genesis, Role},
 };
 
 /// The membership state derived from a genesis and a set of membership entries.
@@ -73,7 +73,7 @@ impl Membership {
             match &e.payload.body {
                 Body::MemberAdmit(a) => admits.push((e.payload.signer, e.payload.seq, e.id, a)),
                 Body::MemberRevoke(r) => revokes.push((e.payload.signer, e.payload.seq, r)),
-                Body::Attestation(_) => {}
+                _ => {}
             }
         }
         // Deterministic order (for names): by (admitting signer, seq, id).
@@ -141,13 +141,10 @@ impl Membership {
         }
     }
 
-    /// Checks that `signer` may sign an entry of `kind` at `seq`.
-    pub fn authorize(&self, signer: &PublicKey, seq: u64, kind: Kind) -> Result<(), AuthError> {
+    /// Checks that `signer` holds the role `needed` (an entry kind's [`crate::Kind::role`]) and
+    /// was not revoked before `seq`.
+    pub fn authorize(&self, signer: &PublicKey, seq: u64, needed: Role) -> Result<(), AuthError> {
         let who = self.describe(signer);
-        let needed = match kind {
-            Kind::MemberAdmit | Kind::MemberRevoke => Role::Admin,
-            Kind::Attestation => Role::Supplier,
-        };
         let Some(roles) = self.roles.get(signer) else {
             return Err(AuthError::NotAdmitted(who));
         };

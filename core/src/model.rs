@@ -1,20 +1,26 @@
-//! The ledger's data model: genesis, entry payloads and the three entry kinds.
+//! The ledger's data model: the genesis, entry payloads, roles, declared units and emissions.
+//! The entry kinds' bodies live in [`crate::kinds`] (re-exported here).
 //!
 //! JSON field names follow the PACT v3 `CarbonFootprint` where PACT has the concept
 //! (`declaredUnitOfMeasurement`, `pcfExcludingBiogenicUptake`, `referencePeriodStart`, …);
 //! the encodings are greenledger's own: integers, never floats (see [`crate::amount`]).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use crate::kinds::{
+    Body, Kind,
+    attestation::{Attestation, Dqi, Evidence, Input, check_part},
+    member_admit::MemberAdmit,
+    member_revoke::MemberRevoke,
+};
 use crate::{
-    amount::{Mass, Quantity, Share},
+    amount::Mass,
     canonical,
     error::DecodeError,
     id::{EntryId, NetworkId},
     keys::PublicKey,
+    kinds::BodyFields,
 };
 
 /// The version of the payload format (and of the domain tags).
@@ -178,37 +184,6 @@ pub(crate) fn check_timestamp(field: &'static str, s: &str) -> Result<(), Decode
         })
 }
 
-/// The kind of an entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Kind {
-    /// An admin admits a member.
-    #[serde(rename = "member.admit")]
-    MemberAdmit,
-    /// An admin revokes a member after one of its sequence numbers.
-    #[serde(rename = "member.revoke")]
-    MemberRevoke,
-    /// A supplier's carbon-footprint attestation.
-    #[serde(rename = "attestation")]
-    Attestation,
-}
-
-impl Kind {
-    /// The kind's name as written in payloads.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Kind::MemberAdmit => "member.admit",
-            Kind::MemberRevoke => "member.revoke",
-            Kind::Attestation => "attestation",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A member's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -242,34 +217,6 @@ impl std::str::FromStr for Role {
             _ => Err(format!("unknown role {s:?} (supplier, admin or node)")),
         }
     }
-}
-
-/// Body of `member.admit`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MemberAdmit {
-    /// The admitted key.
-    pub member: PublicKey,
-    /// The organisation's name.
-    pub name: String,
-    /// The member's role.
-    pub role: Role,
-    /// For role `node`: the node's libp2p peer id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peer_id: Option<String>,
-}
-
-/// Body of `member.revoke`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MemberRevoke {
-    /// The revoked key.
-    pub member: PublicKey,
-    /// The member's entries with `seq <= afterSeq` stay valid; later ones are not.
-    pub after_seq: u64,
-    /// Why (free text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
 /// A declared unit: the PACT v3 set plus `piece`.
@@ -514,427 +461,6 @@ impl Emissions {
     }
 }
 
-/// One upstream input of an attestation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Input {
-    /// The input attestation's entry id.
-    pub entry: EntryId,
-    /// How much of the input goes into one declared unit of this product, in the **input's**
-    /// declared unit (millionths).
-    pub quantity: Quantity,
-}
-
-/// Data-quality indicators, PACT v3 names, each a rating × 100 (1.00–3.00 → 100–300).
-#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Dqi {
-    /// Coverage, in basis points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub coverage_percent: Option<Share>,
-    /// Technological data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "technologicalDQR")]
-    pub technological_dqr: Option<u16>,
-    /// Temporal data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "temporalDQR")]
-    pub temporal_dqr: Option<u16>,
-    /// Geographical data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "geographicalDQR")]
-    pub geographical_dqr: Option<u16>,
-    /// Completeness data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "completenessDQR")]
-    pub completeness_dqr: Option<u16>,
-    /// Reliability data-quality rating × 100.
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "reliabilityDQR")]
-    pub reliability_dqr: Option<u16>,
-}
-
-/// A document that backs the attestation, by blake3 hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Evidence {
-    /// blake3 of the document, 64 lowercase hex characters.
-    pub hash: String,
-    /// A name for people (e.g. the file name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-/// Body of `attestation`: the carbon footprint of one part or batch, per declared unit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Attestation {
-    /// The part or batch: a URN (`urn:epc:id:sgtin:…`, `urn:epc:class:lgtin:…`, `urn:greenledger:…`).
-    pub part: String,
-    /// The declared unit (PACT v3 `declaredUnitOfMeasurement`). Every figure is per one unit.
-    pub declared_unit_of_measurement: Unit,
-    /// The batch's produced quantity, in declared units (millionths).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub produced_quantity: Option<Quantity>,
-    /// The supplier's own emissions per declared unit.
-    pub own: Emissions,
-    /// Upstream attestations consumed per declared unit.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inputs: Vec<Input>,
-    /// The claimed cradle-to-gate footprint per declared unit: `own + Σ quantity × input.total`.
-    pub total: Emissions,
-    /// Energy used per declared unit, in kWh (millionths).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub energy_consumption_kwh: Option<Quantity>,
-    /// The renewable share of that energy, in basis points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub renewable_energy_share: Option<Share>,
-    /// Start of the reference period (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference_period_start: Option<String>,
-    /// End of the reference period (RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference_period_end: Option<String>,
-    /// ISO 3166-1 alpha-2 country code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub geography_country: Option<String>,
-    /// ISO 3166-2 subdivision code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub geography_country_subdivision: Option<String>,
-    /// UN M49 region or subregion name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub geography_region_or_subregion: Option<String>,
-    /// Standards followed, e.g. `ISO 14067`, `GHGP-Product`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cross_sectoral_standards: Vec<String>,
-    /// Share of primary data, in basis points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_data_share: Option<Share>,
-    /// Data-quality indicators.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dqi: Option<Dqi>,
-    /// Evidence documents, by hash.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<Evidence>,
-    /// The signer's own earlier attestation that this one corrects.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supersedes: Option<EntryId>,
-    /// The product's name (PACT `productNameCompany`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_name_company: Option<String>,
-    /// A description (PACT `productDescription`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_description: Option<String>,
-    /// A comment (PACT `comment`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// Free-form extension data (e.g. fields of an imported PACT footprint). Integers only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<Map<String, Value>>,
-}
-
-impl Attestation {
-    /// An attestation with the required fields; `total` equals `own` until inputs are added
-    /// and [`crate::rollup::roll_up`] is applied.
-    pub fn new(part: &str, unit: Unit, own: Emissions) -> Self {
-        Attestation {
-            part: part.to_string(),
-            declared_unit_of_measurement: unit,
-            produced_quantity: None,
-            total: own.clone(),
-            own,
-            inputs: Vec::new(),
-            energy_consumption_kwh: None,
-            renewable_energy_share: None,
-            reference_period_start: None,
-            reference_period_end: None,
-            geography_country: None,
-            geography_country_subdivision: None,
-            geography_region_or_subregion: None,
-            cross_sectoral_standards: Vec::new(),
-            primary_data_share: None,
-            dqi: None,
-            evidence: Vec::new(),
-            supersedes: None,
-            product_name_company: None,
-            product_description: None,
-            comment: None,
-            extensions: None,
-        }
-    }
-
-    /// Structural rules that need no other entry: identifier form, positive quantities, sign
-    /// rules, ranges, no duplicate inputs, text lengths.
-    pub fn check(&self) -> Result<(), DecodeError> {
-        check_part(&self.part)?;
-        if let Some(q) = self.produced_quantity
-            && q.0 <= 0
-        {
-            return Err(DecodeError::Invalid {
-                field: "producedQuantity",
-                why: "must be greater than 0".into(),
-            });
-        }
-        self.own.check_signs("own")?;
-        self.total.check_signs("total")?;
-        if self.inputs.len() > MAX_INPUTS {
-            return Err(DecodeError::Invalid {
-                field: "inputs",
-                why: format!("more than {MAX_INPUTS} inputs"),
-            });
-        }
-        let mut seen: Vec<EntryId> = self.inputs.iter().map(|i| i.entry).collect();
-        seen.sort();
-        if seen.windows(2).any(|w| w[0] == w[1]) {
-            return Err(DecodeError::Invalid {
-                field: "inputs",
-                why: "an input is listed twice; give it once with the summed quantity".into(),
-            });
-        }
-        for i in &self.inputs {
-            if i.quantity.0 <= 0 {
-                return Err(DecodeError::Invalid {
-                    field: "inputs",
-                    why: format!("quantity of input {} must be greater than 0", i.entry.fmt_short()),
-                });
-            }
-        }
-        if let Some(q) = self.energy_consumption_kwh
-            && q.0 < 0
-        {
-            return Err(DecodeError::Invalid {
-                field: "energyConsumptionKwh",
-                why: "must not be negative".into(),
-            });
-        }
-        for (field, share) in [
-            ("renewableEnergyShare", self.renewable_energy_share),
-            ("primaryDataShare", self.primary_data_share),
-        ] {
-            if let Some(s) = share
-                && s.0 > 10_000
-            {
-                return Err(DecodeError::Invalid {
-                    field,
-                    why: "a share is at most 10000 basis points (100%)".into(),
-                });
-            }
-        }
-        if let Some(d) = &self.dqi {
-            if let Some(c) = d.coverage_percent
-                && c.0 > 10_000
-            {
-                return Err(DecodeError::Invalid {
-                    field: "dqi",
-                    why: "coveragePercent is at most 10000 basis points".into(),
-                });
-            }
-            for r in [
-                d.technological_dqr,
-                d.temporal_dqr,
-                d.geographical_dqr,
-                d.completeness_dqr,
-                d.reliability_dqr,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if !(100..=300).contains(&r) {
-                    return Err(DecodeError::Invalid {
-                        field: "dqi",
-                        why: format!("a data-quality rating × 100 is between 100 and 300, got {r}"),
-                    });
-                }
-            }
-        }
-        for (field, t) in [
-            ("referencePeriodStart", &self.reference_period_start),
-            ("referencePeriodEnd", &self.reference_period_end),
-        ] {
-            if let Some(t) = t {
-                check_timestamp(field, t)?;
-            }
-        }
-        if let (Some(a), Some(b)) = (&self.reference_period_start, &self.reference_period_end)
-            && let (Ok(a), Ok(b)) = (humantime::parse_rfc3339(a), humantime::parse_rfc3339(b))
-            && a >= b
-        {
-            return Err(DecodeError::Invalid {
-                field: "referencePeriodEnd",
-                why: "the reference period must end after it starts".into(),
-            });
-        }
-        if let Some(c) = &self.geography_country
-            && (c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
-        {
-            return Err(DecodeError::Invalid {
-                field: "geographyCountry",
-                why: format!("{c:?} is not an ISO 3166-1 alpha-2 code such as DE"),
-            });
-        }
-        for e in &self.evidence {
-            if e.hash.len() != 64 || !e.hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-                return Err(DecodeError::Invalid {
-                    field: "evidence",
-                    why: format!("{:?} is not a blake3 hash (64 lowercase hex characters)", e.hash),
-                });
-            }
-        }
-        let texts = [
-            ("geographyCountrySubdivision", &self.geography_country_subdivision),
-            ("geographyRegionOrSubregion", &self.geography_region_or_subregion),
-            ("productNameCompany", &self.product_name_company),
-            ("productDescription", &self.product_description),
-            ("comment", &self.comment),
-        ];
-        for (field, t) in texts {
-            if let Some(t) = t {
-                check_text(field, t, MAX_TEXT)?;
-            }
-        }
-        for s in &self.cross_sectoral_standards {
-            check_text("crossSectoralStandards", s, 200)?;
-        }
-        Ok(())
-    }
-}
-
-/// Checks a part identifier: a URN (`urn:` then a namespace and a specific string), no
-/// whitespace or control characters, at most [`MAX_URN`] bytes.
-pub fn check_part(part: &str) -> Result<(), DecodeError> {
-    let invalid = |why: &str| DecodeError::Invalid {
-        field: "part",
-        why: format!("{part:?} {why}"),
-    };
-    if part.len() > MAX_URN {
-        return Err(invalid(&format!("is longer than {MAX_URN} bytes")));
-    }
-    // Compared as bytes: the fourth byte of an untrusted string may fall inside a character.
-    if part
-        .as_bytes()
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case(b"urn:"))
-        && !part.starts_with("urn:")
-    {
-        return Err(invalid(
-            "must start with lowercase \"urn:\" (one spelling per part, so that lookups match)",
-        ));
-    }
-    let Some(rest) = part.strip_prefix("urn:") else {
-        return Err(invalid(
-            "is not a URN (urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…)",
-        ));
-    };
-    let mut it = rest.splitn(2, ':');
-    let nid = it.next().unwrap_or("");
-    let nss = it.next().unwrap_or("");
-    if nid.is_empty() || nss.is_empty() {
-        return Err(invalid("needs a namespace and a name after urn: (urn:NAMESPACE:NAME)"));
-    }
-    if part.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid("contains whitespace or control characters"));
-    }
-    Ok(())
-}
-
-/// A decoded entry body.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Body {
-    /// `member.admit`
-    MemberAdmit(MemberAdmit),
-    /// `member.revoke`
-    MemberRevoke(MemberRevoke),
-    /// `attestation`
-    Attestation(Box<Attestation>),
-}
-
-impl Body {
-    /// The body's kind.
-    pub fn kind(&self) -> Kind {
-        match self {
-            Body::MemberAdmit(_) => Kind::MemberAdmit,
-            Body::MemberRevoke(_) => Kind::MemberRevoke,
-            Body::Attestation(_) => Kind::Attestation,
-        }
-    }
-
-    /// The attestation, if this is one.
-    pub fn as_attestation(&self) -> Option<&Attestation> {
-        match self {
-            Body::Attestation(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    fn to_value(&self) -> Result<Value, DecodeError> {
-        let r = match self {
-            Body::MemberAdmit(b) => serde_json::to_value(b),
-            Body::MemberRevoke(b) => serde_json::to_value(b),
-            Body::Attestation(b) => serde_json::to_value(b),
-        };
-        r.map_err(|e| DecodeError::Field(e.to_string()))
-    }
-
-    pub(crate) fn from_value(kind: Kind, v: Value) -> Result<Self, DecodeError> {
-        // Errors name the field's path, e.g. `attestation body: own.pcfExcludingBiogenicUptake: …`.
-        fn typed<T: serde::de::DeserializeOwned>(kind: Kind, v: Value) -> Result<T, DecodeError> {
-            serde_path_to_error::deserialize(v).map_err(|e| {
-                let path = e.path().to_string();
-                let at = if path == "." {
-                    String::new()
-                } else {
-                    format!("{path}: ")
-                };
-                DecodeError::Field(format!("{kind} body: {at}{}", e.inner()))
-            })
-        }
-        let body = match kind {
-            Kind::MemberAdmit => Body::MemberAdmit(typed(kind, v)?),
-            Kind::MemberRevoke => Body::MemberRevoke(typed(kind, v)?),
-            Kind::Attestation => Body::Attestation(Box::new(typed(kind, v)?)),
-        };
-        body.check()?;
-        Ok(body)
-    }
-
-    /// Structural rules of the body alone.
-    pub fn check(&self) -> Result<(), DecodeError> {
-        match self {
-            Body::MemberAdmit(a) => {
-                check_text("name", &a.name, 200)?;
-                if a.name.trim().is_empty() {
-                    return Err(DecodeError::Invalid {
-                        field: "name",
-                        why: "the organisation's name must not be empty".into(),
-                    });
-                }
-                match (a.role, &a.peer_id) {
-                    (Role::Node, None) => Err(DecodeError::Invalid {
-                        field: "peerId",
-                        why: "a member with role node must name its peer id".into(),
-                    }),
-                    (Role::Node, Some(p)) => {
-                        check_peer_id(p).map_err(|why| DecodeError::Invalid { field: "peerId", why })
-                    }
-                    (_, Some(_)) => Err(DecodeError::Invalid {
-                        field: "peerId",
-                        why: "only a member with role node has a peer id".into(),
-                    }),
-                    (_, None) => Ok(()),
-                }
-            }
-            Body::MemberRevoke(r) => {
-                if r.after_seq > canonical::MAX_SAFE_INTEGER {
-                    return Err(DecodeError::Invalid {
-                        field: "afterSeq",
-                        why: "too large".into(),
-                    });
-                }
-                if let Some(t) = &r.reason {
-                    check_text("reason", t, MAX_TEXT)?;
-                }
-                Ok(())
-            }
-            Body::Attestation(a) => a.check(),
-        }
-    }
-}
-
 /// The signed content of an entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payload {
@@ -983,19 +509,6 @@ struct PayloadFields<'a> {
     timestamp: &'a str,
     kind: Kind,
     body: BodyFields<'a>,
-}
-
-/// A body as the fields of its kind's struct (no tag: the kind is a field of the payload).
-struct BodyFields<'a>(&'a Body);
-
-impl Serialize for BodyFields<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Body::MemberAdmit(b) => b.serialize(s),
-            Body::MemberRevoke(b) => b.serialize(s),
-            Body::Attestation(b) => b.serialize(s),
-        }
-    }
 }
 
 /// The wire shape of a payload read straight from its bytes, the body left as text until the
@@ -1080,12 +593,7 @@ impl Payload {
         if text.version != FORMAT_VERSION {
             return None;
         }
-        let body = text.body.get();
-        let body = match text.kind {
-            Kind::MemberAdmit => Body::MemberAdmit(serde_json::from_str(body).ok()?),
-            Kind::MemberRevoke => Body::MemberRevoke(serde_json::from_str(body).ok()?),
-            Kind::Attestation => Body::Attestation(Box::new(serde_json::from_str(body).ok()?)),
-        };
+        let body = Body::from_text(text.kind, text.body.get())?;
         let payload = Payload {
             network: text.network,
             signer: text.signer,
@@ -1128,7 +636,7 @@ impl Payload {
     pub fn from_value(value: Value) -> Result<Self, DecodeError> {
         check_version(&value)?;
         if let Some(k) = value.get("kind").and_then(Value::as_str)
-            && serde_json::from_value::<Kind>(Value::String(k.to_string())).is_err()
+            && Kind::from_name(k).is_none()
         {
             return Err(DecodeError::UnknownKind(k.to_string()));
         }
@@ -1168,21 +676,5 @@ impl Payload {
             _ => {}
         }
         check_timestamp("timestamp", &self.timestamp)
-    }
-}
-
-impl Body {
-    /// A one-line summary for terminal output.
-    pub fn summary(&self) -> String {
-        match self {
-            Body::MemberAdmit(a) => format!("admit {} as {} ({})", a.member.fmt_short(), a.role.as_str(), a.name),
-            Body::MemberRevoke(r) => format!("revoke {} after its seq {}", r.member.fmt_short(), r.after_seq),
-            Body::Attestation(a) => format!(
-                "{} total {} kg CO2e/{}",
-                a.part,
-                a.total.pcf_excluding_biogenic_uptake.kg_string(),
-                a.declared_unit_of_measurement.symbol()
-            ),
-        }
     }
 }

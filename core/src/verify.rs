@@ -18,21 +18,31 @@
 //! 8. **supersession** — a `supersedes` reference names an earlier attestation of the same
 //!    signer and part; a target that has been superseded is reported.
 //!
-//! Every problem is collected (not only the first), naming the entry and its signer.
+//! Every problem is collected (not only the first), naming the entry and its signer. Steps 1
+//! and 2 check the bundle itself; the ledger rules of steps 1 and 3–8 are
+//! [`crate::engine::check`]'s, the same function a node's writer calls at ingest.
+//!
+//! Which entries can make a bundle invalid: the target and everything it depends on (its
+//! inputs, transitively, and what they supersede), and the membership entries (they decide who
+//! may sign). A membership entry that grants nothing is ignored with a warning. A correction
+//! of the target (or of an input) counts if its signer could sign it where it stands.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::{
     amount::{Mass, Quantity, SCALE},
-    bundle::Bundle,
+    bundle::{Bundle, EntrySet, SetView},
+    engine::{self, LedgerView, Violation, ViolationKind},
     entry::{Entry, SignedEntry},
+    error::DecodeError,
     id::{EntryId, NetworkId},
     keys::{self, PublicKey},
+    kinds::DepRole,
     membership::Membership,
-    model::{Genesis, Unit},
-    rollup, rules,
+    model::{Genesis, Role, Unit},
+    rollup,
 };
 
 /// The names of the steps, in order (step n is `STEPS[n - 1]`).
@@ -156,14 +166,15 @@ pub struct Report {
     pub tree: Option<TreeNode>,
 }
 
+/// Collects problems; a message gets its "entry … by …" prefix in [`Ctx::finish`], once the
+/// signers' names are known.
 struct Ctx {
     reasons: Vec<Reason>,
+    warnings: Vec<String>,
     names: HashMap<PublicKey, String>,
 }
 
 impl Ctx {
-    /// Records a problem; the message gets its "entry … by …" prefix in [`Ctx::finish`],
-    /// once the signers' names are known.
     fn fail(&mut self, step: u8, entry: Option<EntryId>, signer: Option<PublicKey>, message: String) {
         self.reasons.push(Reason {
             step,
@@ -175,7 +186,12 @@ impl Ctx {
         });
     }
 
-    fn finish(mut self) -> Vec<Reason> {
+    /// Reports a rule the engine found broken.
+    fn violation(&mut self, v: &Violation) {
+        self.fail(v.rule().step(), Some(v.entry), Some(v.signer), v.kind.to_string());
+    }
+
+    fn finish(mut self) -> (Vec<Reason>, Vec<String>) {
         for r in &mut self.reasons {
             r.signer_name = r.signer.and_then(|s| self.names.get(&s).cloned());
             let prefix = match (r.entry, r.signer) {
@@ -190,7 +206,7 @@ impl Ctx {
             r.message = format!("{prefix}{}", r.message);
         }
         self.reasons.sort_by_key(|r| r.step);
-        self.reasons
+        (self.reasons, self.warnings)
     }
 }
 
@@ -201,33 +217,117 @@ fn describe(name: Option<&str>, k: &PublicKey) -> String {
     }
 }
 
+/// What steps 1 and 2 leave: the bundle's entries that decoded and whose signatures verify,
+/// in bundle order, and what became of the others.
+struct Decoded {
+    /// Decoded, signature verified, in bundle order (each id once).
+    good: Vec<Entry>,
+    /// Decoded, but the signature does not verify.
+    bad_sig: HashSet<EntryId>,
+    /// Their signers (named in reports like any other).
+    bad_signers: Vec<PublicKey>,
+}
+
 /// Verifies a bundle. Never panics; every problem becomes a [`Reason`].
+///
+/// Steps 1 and 2 are the bundle's own (its genesis, each entry's encoding and signature); the
+/// ledger rules of steps 1 and 3–8 are [`crate::engine::check`]'s, run over a
+/// [`SetView`] of the bundle's entries for every entry the target depends on (its inputs,
+/// transitively, and what they supersede) and every membership entry. Other entries (the
+/// corrections of the target and of its inputs) cannot make the bundle invalid; a correction
+/// counts only if it breaks no rule.
 pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let mut ctx = Ctx {
         reasons: Vec::new(),
+        warnings: Vec::new(),
         names: HashMap::new(),
     };
-    let mut warnings = Vec::new();
     let target = bundle.target;
+    let (genesis, pinned) = step_genesis(bundle, opts, &mut ctx);
+    let decoded = step_signatures(bundle, &mut ctx);
+    let proofs = fork_proofs(bundle, genesis.map(Genesis::network_id), &mut ctx);
 
-    // ---- step 1: network (genesis) --------------------------------------------------------
-    let genesis: Option<&Genesis> = match &bundle.genesis {
+    let mut set = EntrySet::new();
+    let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
+    for e in decoded.good {
+        set.insert(e);
+    }
+    let Some(genesis) = genesis else {
+        // No network to check anything against: steps 1 and 2 said why.
+        return report(ctx, None, opts, pinned, bundle, &set, &Membership::default(), target);
+    };
+    // Entries of another network leave the view (step 1), so that nothing rests on them.
+    let network = genesis.network_id();
+    let foreign: HashSet<EntryId> = order
+        .iter()
+        .filter(|id| set.entry(id).is_some_and(|e| e.payload.network != network))
+        .copied()
+        .collect();
+    let mut own = EntrySet::new();
+    for id in &order {
+        if let Some(e) = set.entry(id)
+            && !foreign.contains(id)
+        {
+            own.insert(e.clone());
+        }
+    }
+    let view = SetView::new(genesis, &own, proofs.iter().map(|p| (p.signer, p.seq)));
+    for k in &decoded.bad_signers {
+        if let Some(n) = view.membership().name(k) {
+            ctx.names.insert(*k, n.to_string());
+        }
+    }
+    for id in &order {
+        if let Some(e) = set.entry(id) {
+            if let Some(n) = view.membership().name(&e.payload.signer) {
+                ctx.names.insert(e.payload.signer, n.to_string());
+            }
+            if foreign.contains(id) {
+                for v in engine::check(e, &view).violations {
+                    ctx.violation(&v);
+                }
+            }
+        }
+    }
+
+    let dag = walk_dag(&view, target, &decoded.bad_sig, &foreign, &mut ctx);
+    step_rules(&view, target, &order, &dag, &decoded.bad_sig, &foreign, &mut ctx);
+    step_forks(&view, &proofs, &dag, &mut ctx);
+    step_corrections(&view, target, &dag, &mut ctx);
+    let membership = view.membership().clone();
+    report(ctx, Some(genesis), opts, pinned, bundle, &own, &membership, target)
+}
+
+/// Step 1, the bundle's half: its genesis is usable and is the network the user pinned.
+fn step_genesis<'b>(bundle: &'b Bundle, opts: &VerifyOptions, ctx: &mut Ctx) -> (Option<&'b Genesis>, bool) {
+    let genesis = match &bundle.genesis {
         Ok(g) => Some(g),
         Err(e) => {
             ctx.fail(1, None, None, format!("the bundle's genesis is unusable: {e}"));
             None
         }
     };
-    let network_id = genesis.map(Genesis::network_id);
     let mut pinned = false;
-    match (opts.expected_network, network_id) {
-        (Some(want), Some(got)) if want != got => ctx.fail(1, None, None, format!("the bundle belongs to network {got}, not the expected network {want}")),
+    match (opts.expected_network, genesis.map(Genesis::network_id)) {
+        (Some(want), Some(got)) if want != got => ctx.fail(
+            1,
+            None,
+            None,
+            format!("the bundle belongs to network {got}, not the expected network {want}"),
+        ),
         (Some(_), Some(_)) => pinned = true,
-        (None, Some(_)) => warnings.push("network not pinned: this proves the bundle is consistent with its own genesis; pass --genesis FILE or --network ID to check that it is your consortium".to_string()),
+        (None, Some(_)) => ctx.warnings.push(
+            "network not pinned: this proves the bundle is consistent with its own genesis; pass --genesis FILE or --network ID to check that it is your consortium"
+                .to_string(),
+        ),
         _ => {}
     }
+    (genesis, pinned)
+}
 
-    // ---- step 2: decode + signatures (needed by step 1's per-entry check too) -------------
+/// Step 2: every entry decodes (canonical payload, known version, kind and fields) and its
+/// signature verifies (batched on every core, then singly to name the culprits).
+fn step_signatures(bundle: &Bundle, ctx: &mut Ctx) -> Decoded {
     let mut decoded: Vec<Entry> = Vec::new();
     // Decoding (JSON, the canonical-form check, the typed payload) is most of the work after
     // the signatures: it runs on every core, the findings are then reported in bundle order.
@@ -239,7 +339,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
                 Err(err) => {
                     // A reformatted entry hashes to an id nobody knows; name the entry it was.
                     let was = match (&err, se.canonical_form_id()) {
-                        (crate::error::DecodeError::Canonical(_), Some(id)) if id != se.id() => {
+                        (DecodeError::Canonical(_), Some(id)) if id != se.id() => {
                             format!(
                                 " (reformatted copy of entry {}; use the file as it was signed)",
                                 id.fmt_short()
@@ -258,7 +358,6 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             ),
         }
     }
-    // Deduplicate by id.
     let mut seen = HashSet::new();
     decoded.retain(|e| seen.insert(e.id));
     let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
@@ -269,60 +368,58 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         .collect();
     let sig_ok = keys::verify_all(&items);
     drop(items);
-    let mut bad_sig = Vec::new();
-    let mut entries: Vec<Entry> = Vec::with_capacity(decoded.len());
+    let mut good = Vec::with_capacity(decoded.len());
+    let mut bad_sig = HashSet::new();
+    let mut bad_signers = Vec::new();
     for (e, ok) in decoded.into_iter().zip(sig_ok) {
-        if ok.is_ok() { entries.push(e) } else { bad_sig.push(e) }
+        if ok.is_ok() {
+            good.push(e);
+        } else {
+            ctx.fail(
+                2,
+                Some(e.id),
+                Some(e.payload.signer),
+                "signature does not verify: the entry was altered after signing, or signed by another key".into(),
+            );
+            bad_sig.insert(e.id);
+            bad_signers.push(e.payload.signer);
+        }
     }
+    Decoded {
+        good,
+        bad_sig,
+        bad_signers,
+    }
+}
 
-    // Back to step 1 for entries: network membership.
-    let mut dropped: HashSet<EntryId> = HashSet::new();
-    if let Some(net) = network_id {
-        entries.retain(|e| {
-            if e.payload.network == net {
-                true
-            } else {
-                dropped.insert(e.id);
-                ctx.fail(
-                    1,
-                    Some(e.id),
-                    Some(e.payload.signer),
-                    format!(
-                        "belongs to network {}, not this bundle's network {}",
-                        e.payload.network.fmt_short(),
-                        net.fmt_short()
-                    ),
-                );
-                false
-            }
-        });
-    }
-    for e in &bad_sig {
-        ctx.fail(
-            2,
-            Some(e.id),
-            Some(e.payload.signer),
-            "signature does not verify: the entry was altered after signing, or signed by another key".into(),
-        );
-    }
+/// A checked fork proof of the bundle's network.
+struct CheckedProof {
+    signer: PublicKey,
+    seq: u64,
+    a: EntryId,
+    b: EntryId,
+}
 
-    // Fork proofs (checked here, reported in step 5).
-    let mut forks: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    let mut fork_notes: Vec<(PublicKey, u64, EntryId, EntryId)> = Vec::new();
+/// The bundle's fork proofs, each checked on its own (a bad one is a step-2 problem).
+fn fork_proofs(bundle: &Bundle, network: Option<NetworkId>, ctx: &mut Ctx) -> Vec<CheckedProof> {
+    let mut out = Vec::new();
     for p in &bundle.fork_proofs {
         match p {
             Ok(p) => match p.check() {
                 Ok((signer, seq)) => {
                     let same_net =
                         p.a.decode()
-                            .map(|e| Some(e.payload.network) == network_id)
+                            .map(|e| Some(e.payload.network) == network)
                             .unwrap_or(false);
                     if same_net {
-                        let f = forks.entry(signer).or_insert(seq);
-                        *f = (*f).min(seq);
-                        fork_notes.push((signer, seq, p.a.id(), p.b.id()));
+                        out.push(CheckedProof {
+                            signer,
+                            seq,
+                            a: p.a.id(),
+                            b: p.b.id(),
+                        });
                     } else {
-                        warnings.push(format!(
+                        ctx.warnings.push(format!(
                             "a fork proof of signer {} belongs to another network; ignored",
                             signer.fmt_short()
                         ));
@@ -333,305 +430,249 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             Err(err) => ctx.fail(2, None, None, format!("a fork proof is malformed: {err}")),
         }
     }
-    let mut by_chain: BTreeMap<(PublicKey, u64), Vec<usize>> = BTreeMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        by_chain.entry((e.payload.signer, e.payload.seq)).or_default().push(i);
-    }
-    for ((signer, seq), idx) in &by_chain {
-        if idx.len() > 1 {
-            let f = forks.entry(*signer).or_insert(*seq);
-            *f = (*f).min(*seq);
-            fork_notes.push((*signer, *seq, entries[idx[0]].id, entries[idx[1]].id));
-        }
-    }
-    let forked = |e: &Entry| forks.get(&e.payload.signer).is_some_and(|s| e.payload.seq >= *s);
+    out
+}
 
-    // ---- step 3: membership ----------------------------------------------------------------
-    let membership = match genesis {
-        Some(g) => Membership::compute(g, entries.iter().filter(|e| !forked(e))),
-        None => Membership::default(),
+/// The target's DAG: the target, its inputs (transitively) and what they supersede, with the
+/// attestations of it in post-order (inputs before their consumers).
+struct Dag {
+    /// Every entry the target depends on, the target included (ids present in the view).
+    relevant: HashSet<EntryId>,
+    /// The attestations reachable through inputs, inputs before consumers.
+    reachable: Vec<EntryId>,
+}
+
+/// Walks the target's DAG (step 6's traversal): the target must be there, and the inputs form
+/// no cycle. Missing inputs are the engine's to report, per consumer.
+fn walk_dag(
+    view: &SetView<'_>,
+    target: EntryId,
+    bad_sig: &HashSet<EntryId>,
+    foreign: &HashSet<EntryId>,
+    ctx: &mut Ctx,
+) -> Dag {
+    let set = view.set();
+    let mut dag = Dag {
+        relevant: HashSet::new(),
+        reachable: Vec::new(),
     };
-    for e in entries.iter().chain(&bad_sig) {
-        if let Some(n) = membership.name(&e.payload.signer) {
-            ctx.names.insert(e.payload.signer, n.to_string());
+    let Some(t) = set.entry(&target) else {
+        if !bad_sig.contains(&target) && !foreign.contains(&target) {
+            ctx.fail(
+                6,
+                Some(target),
+                None,
+                "the target entry is not in the bundle (or did not decode)".into(),
+            );
+        }
+        return dag;
+    };
+    if t.attestation().is_none() {
+        ctx.warnings.push(format!(
+            "the target is a {} entry, not an attestation: there is no roll-up to check",
+            t.payload.body.kind()
+        ));
+    }
+    // Iterative DFS with colours: 1 = on the stack, 2 = done.
+    let mut colour: HashMap<EntryId, u8> = HashMap::from([(target, 1)]);
+    let mut stack: Vec<(EntryId, usize)> = vec![(target, 0)];
+    dag.relevant.insert(target);
+    while let Some((id, next)) = stack.pop() {
+        let e = set.entry(&id);
+        let inputs = e
+            .and_then(|e| e.attestation())
+            .map(|a| a.inputs.as_slice())
+            .unwrap_or(&[]);
+        if next < inputs.len() {
+            stack.push((id, next + 1));
+            let child = inputs[next].entry;
+            match colour.get(&child) {
+                Some(1) => {
+                    let signer = e.map(|e| e.payload.signer);
+                    ctx.fail(
+                        6,
+                        Some(id),
+                        signer,
+                        format!("input {} forms a cycle", child.fmt_short()),
+                    );
+                }
+                Some(_) => {}
+                None => match set.entry(&child) {
+                    Some(c) if c.attestation().is_some() => {
+                        colour.insert(child, 1);
+                        stack.push((child, 0));
+                        dag.relevant.insert(child);
+                    }
+                    _ => {
+                        colour.insert(child, 2);
+                    }
+                },
+            }
+        } else {
+            colour.insert(id, 2);
+            dag.reachable.push(id); // post-order: inputs before consumers
         }
     }
-    // What the target depends on: its inputs (transitively), what it supersedes, what
-    // supersedes it. Membership entries matter through the membership they grant; one that
-    // grants nothing (e.g. signed by a non-admin) is ignored with a warning.
-    let relevant = relevant_entries(&entries, target);
-    let mut invalid: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
-    if genesis.is_some() {
-        for e in &entries {
-            if let Err(err) = membership.authorize(&e.payload.signer, e.payload.seq, e.payload.body.kind()) {
-                if !relevant.contains(&e.id) {
-                    warnings.push(format!(
+    // What the DAG's attestations supersede is part of what they claim.
+    let superseded: Vec<EntryId> = dag
+        .reachable
+        .iter()
+        .filter_map(|id| set.entry(id).and_then(|e| e.attestation()).and_then(|a| a.supersedes))
+        .filter(|s| set.entry(s).is_some())
+        .collect();
+    dag.relevant.extend(superseded);
+    dag
+}
+
+/// Steps 1 and 3–8 for each entry: the engine's rules, for every entry the target depends on
+/// and every membership entry.
+fn step_rules(
+    view: &SetView<'_>,
+    target: EntryId,
+    order: &[EntryId],
+    dag: &Dag,
+    bad_sig: &HashSet<EntryId>,
+    foreign: &HashSet<EntryId>,
+    ctx: &mut Ctx,
+) {
+    for id in order {
+        let Some(e) = view.set().entry(id) else { continue };
+        let is_member = e.payload.body.kind().role() == Role::Admin;
+        let verdict = engine::check(e, view);
+        if !is_member && !dag.relevant.contains(id) {
+            // Not something the target depends on (a correction, say): it cannot make the
+            // bundle invalid, but what is wrong with it is worth knowing.
+            for v in &verdict.violations {
+                ctx.warnings.push(format!(
+                    "ignored {} entry {}: {}",
+                    e.payload.body.kind(),
+                    id.fmt_short(),
+                    v.kind
+                ));
+            }
+            continue;
+        }
+        for v in &verdict.violations {
+            match &v.kind {
+                // A membership entry that grants nothing is ignored, unless it is the target.
+                ViolationKind::NotAuthorized { err, .. } if is_member && *id != target => {
+                    ctx.warnings.push(format!(
                         "ignored {} entry {}: {err}",
                         e.payload.body.kind(),
-                        e.id.fmt_short()
+                        id.fmt_short()
                     ));
-                    invalid.insert(e.id);
-                    continue;
                 }
-                ctx.fail(
-                    3,
-                    Some(e.id),
-                    Some(e.payload.signer),
-                    format!("{} not authorised: {err}", e.payload.body.kind()),
-                );
-                invalid.insert(e.id);
+                _ => ctx.violation(v),
             }
         }
-    }
-
-    // ---- step 4: chain links ---------------------------------------------------------------
-    let id_at: HashMap<(PublicKey, u64), EntryId> = by_chain
-        .iter()
-        .filter(|(_, v)| v.len() == 1)
-        .map(|(k, v)| (*k, entries[v[0]].id))
-        .collect();
-    for e in &entries {
-        if e.payload.seq > 1
-            && let Some(prev_id) = id_at.get(&(e.payload.signer, e.payload.seq - 1))
-            && e.payload.prev != Some(*prev_id)
-        {
-            ctx.fail(
-                4,
-                Some(e.id),
-                Some(e.payload.signer),
-                format!(
-                    "seq {} does not link to the signer's entry {} at seq {}",
-                    e.payload.seq,
-                    prev_id.fmt_short(),
-                    e.payload.seq - 1
-                ),
-            );
-            invalid.insert(e.id);
+        for m in &verdict.missing {
+            let (step, message) = match m.role {
+                DepRole::Input => {
+                    let why = if bad_sig.contains(&m.id) {
+                        "is in the bundle but its signature does not verify"
+                    } else if foreign.contains(&m.id) {
+                        "is in the bundle but belongs to another network"
+                    } else {
+                        "is missing from the bundle"
+                    };
+                    (6, format!("input {} {why}", m.id.fmt_short()))
+                }
+                DepRole::Supersedes => (8, format!("supersedes {} which is not in the bundle", m.id.fmt_short())),
+                DepRole::Prev => continue, // a bundle holds parts of chains
+            };
+            ctx.fail(step, Some(*id), Some(e.payload.signer), message);
         }
     }
+}
 
-    // ---- step 5: forks ---------------------------------------------------------------------
-    fork_notes.sort();
-    fork_notes.dedup();
-    for (signer, seq, a, b) in &fork_notes {
+/// Step 5, the signers' half: each fork is reported once, against the signer; it fails the
+/// bundle only if an entry the target depends on, or a membership entry, is at or after it.
+fn step_forks(view: &SetView<'_>, proofs: &[CheckedProof], dag: &Dag, ctx: &mut Ctx) {
+    let set = view.set();
+    let mut notes: Vec<(PublicKey, u64, EntryId, EntryId)> =
+        proofs.iter().map(|p| (p.signer, p.seq, p.a, p.b)).collect();
+    notes.extend(set.fork_pairs());
+    notes.sort();
+    notes.dedup();
+    for (signer, seq, a, b) in &notes {
         let who = describe(ctx.names.get(signer).map(String::as_str), signer);
-        let affected = entries.iter().any(|e| {
+        let affected = set.iter().any(|e| {
             e.payload.signer == *signer
                 && e.payload.seq >= *seq
-                && (relevant.contains(&e.id) || e.attestation().is_none())
+                && (dag.relevant.contains(&e.id) || e.attestation().is_none())
         });
-        if !affected {
-            warnings.push(format!(
+        if affected {
+            ctx.fail(
+                5,
+                None,
+                Some(*signer),
+                format!(
+                    "fork: {who} signed two different entries at seq {seq} ({} and {})",
+                    a.fmt_short(),
+                    b.fmt_short()
+                ),
+            );
+        } else {
+            ctx.warnings.push(format!(
                 "{who} signed two different entries at seq {seq} ({} and {}); nothing verified here is at or after that seq",
                 a.fmt_short(),
                 b.fmt_short()
             ));
-            continue;
-        }
-        ctx.fail(
-            5,
-            None,
-            Some(*signer),
-            format!(
-                "fork: {who} signed two different entries at seq {seq} ({} and {})",
-                a.fmt_short(),
-                b.fmt_short()
-            ),
-        );
-    }
-    for e in &entries {
-        if let Some(s) = forks.get(&e.payload.signer)
-            && e.payload.seq >= *s
-        {
-            invalid.insert(e.id);
         }
     }
+}
 
-    // ---- steps 6 and 7: inputs and roll-up over the target's DAG ---------------------------
-    let index: HashMap<EntryId, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
-    let bad_index: HashSet<EntryId> = bad_sig.iter().map(|e| e.id).collect();
-    let mut reachable: Vec<EntryId> = Vec::new();
-    match index.get(&target) {
-        None if bad_index.contains(&target) || dropped.contains(&target) => {}
-        None => ctx.fail(
-            6,
-            Some(target),
-            None,
-            "the target entry is not in the bundle (or did not decode)".into(),
-        ),
-        Some(t) => {
-            if t.attestation().is_none() {
-                warnings.push(format!(
-                    "the target is a {} entry, not an attestation: there is no roll-up to check",
-                    t.payload.body.kind()
-                ));
-            }
-            // Iterative DFS with colours: 1 = on stack, 2 = done.
-            let mut colour: HashMap<EntryId, u8> = HashMap::new();
-            let mut stack: Vec<(EntryId, usize)> = vec![(target, 0)];
-            colour.insert(target, 1);
-            while let Some((id, next)) = stack.pop() {
-                let inputs = index
-                    .get(&id)
-                    .and_then(|e| e.attestation())
-                    .map(|a| a.inputs.as_slice())
-                    .unwrap_or(&[]);
-                if next < inputs.len() {
-                    stack.push((id, next + 1));
-                    let child = inputs[next].entry;
-                    match colour.get(&child) {
-                        Some(1) => {
-                            let e = index[&id];
-                            ctx.fail(
-                                6,
-                                Some(id),
-                                Some(e.payload.signer),
-                                format!("input {} forms a cycle", child.fmt_short()),
-                            );
-                            invalid.insert(id);
-                        }
-                        Some(_) => {}
-                        None => {
-                            let parent = index[&id];
-                            match index.get(&child) {
-                                Some(c) if c.attestation().is_some() => {
-                                    colour.insert(child, 1);
-                                    stack.push((child, 0));
-                                }
-                                Some(c) => {
-                                    ctx.fail(
-                                        6,
-                                        Some(id),
-                                        Some(parent.payload.signer),
-                                        rules::check_input(c).err().map(|e| e.to_string()).unwrap_or_default(),
-                                    );
-                                    invalid.insert(id);
-                                    colour.insert(child, 2);
-                                }
-                                None => {
-                                    let why = if bad_index.contains(&child) {
-                                        "is in the bundle but its signature does not verify"
-                                    } else if dropped.contains(&child) {
-                                        "is in the bundle but belongs to another network"
-                                    } else {
-                                        "is missing from the bundle"
-                                    };
-                                    ctx.fail(
-                                        6,
-                                        Some(id),
-                                        Some(parent.payload.signer),
-                                        format!("input {} {why}", child.fmt_short()),
-                                    );
-                                    invalid.insert(id);
-                                    colour.insert(child, 2);
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    colour.insert(id, 2);
-                    reachable.push(id); // post-order: inputs before consumers
-                }
-            }
-        }
-    }
-    for id in &reachable {
-        let e = index[id];
-        let Some(a) = e.attestation() else { continue };
-        let totals: Option<Vec<(Quantity, &crate::model::Emissions)>> = a
-            .inputs
-            .iter()
-            .map(|i| {
-                index
-                    .get(&i.entry)
-                    .and_then(|c| c.attestation())
-                    .map(|c| (i.quantity, &c.total))
-            })
-            .collect();
-        let Some(totals) = totals else { continue }; // already reported in step 6
-        if let Err(err) = rules::check_rollup(a, &totals) {
-            ctx.fail(7, Some(e.id), Some(e.payload.signer), err.to_string());
-            invalid.insert(e.id);
-        }
-    }
-
-    // ---- step 8: supersession --------------------------------------------------------------
-    for e in &entries {
-        let Some(a) = e.attestation() else { continue };
-        let Some(old) = a.supersedes else { continue };
-        let problem = match index.get(&old) {
-            None => Some(format!("supersedes {} which is not in the bundle", old.fmt_short())),
-            Some(o) => rules::check_supersession(e, o).err().map(|e| e.to_string()),
-        };
-        if let Some(p) = problem {
-            // Only entries that matter (target's DAG) make the bundle invalid.
-            ctx.fail(8, Some(e.id), Some(e.payload.signer), p);
-            invalid.insert(e.id);
-        }
-    }
-    if let Some(t) = index.get(&target) {
-        for e in &entries {
-            if let Some(a) = e.attestation()
-                && a.supersedes == Some(target)
-                && e.payload.signer == t.payload.signer
-                && !invalid.contains(&e.id)
-            {
+/// Step 8, the corrections' half: a target its own signer has corrected fails; an input that
+/// was corrected after its consumer used it is a warning. A correction counts only if it breaks
+/// no rule (its own inputs, which a bundle does not carry, may be missing).
+fn step_corrections(view: &SetView<'_>, target: EntryId, dag: &Dag, ctx: &mut Ctx) {
+    let set = view.set();
+    let counts = |c: &Entry| engine::check(c, view).violations.is_empty();
+    if let Some(t) = set.entry(&target) {
+        for c in set.superseded_by_refs(&target) {
+            if c.payload.signer == t.payload.signer && counts(c) {
                 ctx.fail(
                     8,
                     Some(target),
                     Some(t.payload.signer),
                     format!(
                         "has been superseded by {} (a correction by the same signer); verify that entry instead",
-                        e.id.fmt_short()
+                        c.id.fmt_short()
                     ),
                 );
             }
         }
     }
-    let reachable_set: HashSet<EntryId> = reachable.iter().copied().collect();
-    // Corrections by what they supersede (one pass, not one per reachable entry).
-    let mut corrections: HashMap<EntryId, Vec<&Entry>> = HashMap::new();
-    for other in &entries {
-        if let Some(old) = other.attestation().and_then(|a| a.supersedes) {
-            corrections.entry(old).or_default().push(other);
-        }
-    }
-    for id in &reachable {
-        let e = index[id];
+    let reachable: HashSet<EntryId> = dag.reachable.iter().copied().collect();
+    for id in &dag.reachable {
+        let Some(e) = set.entry(id) else { continue };
         if *id == target {
             continue;
         }
-        for other in corrections.get(id).map(Vec::as_slice).unwrap_or_default() {
-            if other.payload.signer == e.payload.signer && !reachable_set.contains(&other.id) {
-                warnings.push(format!(
+        for c in set.superseded_by_refs(id) {
+            if c.payload.signer == e.payload.signer && !reachable.contains(&c.id) && counts(c) {
+                ctx.warnings.push(format!(
                     "input {} has been superseded by {}; the consumer used the earlier figures",
                     id.fmt_short(),
-                    other.id.fmt_short()
+                    c.id.fmt_short()
                 ));
             }
         }
     }
+}
 
-    // Entries in the target's DAG that are invalid for a reason reported against the signer
-    // (forks) need their own line, so the reader sees what the target depends on.
-    for id in &reachable {
-        let e = index[id];
-        if let Some(s) = forks.get(&e.payload.signer)
-            && e.payload.seq >= *s
-        {
-            ctx.fail(
-                5,
-                Some(*id),
-                Some(e.payload.signer),
-                format!(
-                    "is at seq {} of a forked chain (fork at seq {s}); it cannot be trusted",
-                    e.payload.seq
-                ),
-            );
-        }
-    }
-
-    let tree = build_tree(&index, &membership, target);
+#[allow(clippy::too_many_arguments)]
+fn report(
+    ctx: Ctx,
+    genesis: Option<&Genesis>,
+    opts: &VerifyOptions,
+    pinned: bool,
+    bundle: &Bundle,
+    set: &EntrySet,
+    membership: &Membership,
+    root: EntryId,
+) -> Report {
+    let tree = build_tree(set, membership, root);
     let steps = (1..=8u8)
         .map(|n| {
             let problems = ctx.reasons.iter().filter(|r| r.step == n).count();
@@ -643,56 +684,33 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
             }
         })
         .collect();
-    let reasons = ctx.finish();
+    let (reasons, warnings) = ctx.finish();
     Report {
         valid: reasons.is_empty(),
         reasons,
         warnings,
         network_name: genesis.map(|g| g.name.clone()),
-        network_id,
+        network_id: genesis.map(Genesis::network_id),
         network_pinned: pinned,
         expected_network: opts.expected_network,
-        target,
+        target: bundle.target,
         steps,
         entries: bundle.entries.len(),
         tree,
     }
 }
 
-/// The target, its inputs (transitively) and the entries they supersede, by id (only ids
-/// present in `entries`). Entries that supersede the target are not part of it: a correction
-/// that is itself invalid (e.g. signed after a revocation) must not spoil the original.
-fn relevant_entries(entries: &[Entry], target: EntryId) -> HashSet<EntryId> {
-    let index: HashMap<EntryId, &Entry> = entries.iter().map(|e| (e.id, e)).collect();
-    let mut seen = HashSet::new();
-    let mut stack = vec![target];
-    while let Some(id) = stack.pop() {
-        if !seen.insert(id) {
-            continue;
-        }
-        if let Some(a) = index.get(&id).and_then(|e| e.attestation()) {
-            stack.extend(a.inputs.iter().map(|i| i.entry).filter(|i| index.contains_key(i)));
-            if let Some(s) = a.supersedes
-                && index.contains_key(&s)
-            {
-                stack.push(s);
-            }
-        }
-    }
-    seen
-}
-
 /// Deepest level of the provenance tree that is expanded (the verification itself has no such
 /// limit; it walks the DAG iteratively). Deeper inputs are summarised, not shown.
 pub const MAX_TREE_DEPTH: usize = 64;
 
-fn build_tree(index: &HashMap<EntryId, &Entry>, m: &Membership, root: EntryId) -> Option<TreeNode> {
+fn build_tree(set: &EntrySet, m: &Membership, root: EntryId) -> Option<TreeNode> {
     let mut shown = HashSet::new();
-    node(index, m, root, None, 100.0, &mut shown, 0)
+    node(set, m, root, None, 100.0, &mut shown, 0)
 }
 
 fn node(
-    index: &HashMap<EntryId, &Entry>,
+    set: &EntrySet,
     m: &Membership,
     id: EntryId,
     quantity: Option<Quantity>,
@@ -700,7 +718,7 @@ fn node(
     shown: &mut HashSet<EntryId>,
     depth: usize,
 ) -> Option<TreeNode> {
-    let e = index.get(&id)?;
+    let e = set.entry(&id)?;
     let a = e.attestation()?;
     let total = a.total.pcf_excluding_biogenic_uptake;
     let contribution = quantity.map(|q| {
@@ -711,7 +729,7 @@ fn node(
     let mut inputs = Vec::new();
     if !repeated && !truncated {
         for i in &a.inputs {
-            let Some(c) = index.get(&i.entry).and_then(|c| c.attestation()) else {
+            let Some(c) = set.entry(&i.entry).and_then(|c| c.attestation()) else {
                 continue;
             };
             let contrib = i.quantity.0 as f64 * c.total.pcf_excluding_biogenic_uptake.0 as f64 / SCALE as f64;
@@ -720,7 +738,7 @@ fn node(
             } else {
                 0.0
             };
-            inputs.extend(node(index, m, i.entry, Some(i.quantity), child_share, shown, depth + 1));
+            inputs.extend(node(set, m, i.entry, Some(i.quantity), child_share, shown, depth + 1));
         }
     }
     Some(TreeNode {

@@ -20,7 +20,9 @@ use greenledger_core::{
     bundle::{self, EntrySet, ForkProof},
     canonical, entry,
     model::{Attestation, MemberAdmit, MemberRevoke, Role, Unit, check_peer_id},
-    rollup, rules,
+    SetView, engine,
+    kinds::attestation,
+    rollup,
     sync::{SyncRequest, SyncResponse},
     verify::{VerifyOptions, verify_bundle},
 };
@@ -331,36 +333,35 @@ fn lookup(id: &EntryId) -> Option<&'static Entry> {
 }
 
 fn store_rules(e: &Entry) {
-    let p = &e.payload;
-    let _ = p.network == FIXTURE.genesis.network_id();
-    if let Err(err) = FIXTURE.membership.authorize(&p.signer, p.seq, p.body.kind()) {
-        has_message(err);
+    // The ledger's rules, as the node's writer and every verifier apply them.
+    let mut set = EntrySet::new();
+    for f in &FIXTURE.entries {
+        set.insert(f.entry().clone());
     }
-    let _ = FIXTURE.membership.describe(&p.signer);
-    let Body::Attestation(a) = &p.body else { return };
-    let mut totals: Vec<(Quantity, Emissions)> = Vec::new();
-    for (i, input) in a.inputs.iter().enumerate() {
-        match lookup(&input.entry) {
-            Some(ie) => match rules::check_input(ie) {
-                Ok(ia) => totals.push((input.quantity, ia.total.clone())),
-                Err(err) => has_message(err),
-            },
-            // Unknown inputs: use the fixture's totals in turn, so that the roll-up runs on
-            // the input's quantities anyway.
-            None => {
-                let atts: Vec<&Attestation> = FIXTURE.entries.iter().filter_map(|e| e.entry().attestation()).collect();
-                totals.push((input.quantity, atts[i % atts.len()].total.clone()));
-            }
-        }
+    let view = SetView::new(&FIXTURE.genesis, &set, []);
+    let verdict = engine::check(e, &view);
+    for v in verdict.violations {
+        let _ = (v.rule(), v.code(), v.class(), v.is_final());
+        has_message(v);
     }
-    if let Some(old) = a.supersedes {
-        let old = lookup(&old).unwrap_or_else(|| FIXTURE.entries[3].entry());
-        if let Err(err) = rules::check_supersession(e, old) {
-            has_message(err);
-        }
-    }
+    let _ = FIXTURE.membership.describe(&e.payload.signer);
+    let Body::Attestation(a) = &e.payload.body else { return };
+    // Unknown inputs: use the fixture's totals in turn, so that the roll-up runs on the input's
+    // quantities anyway.
+    let atts: Vec<&Attestation> = FIXTURE.entries.iter().filter_map(|e| e.entry().attestation()).collect();
+    let totals: Vec<(Quantity, Emissions)> = a
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let t = lookup(&input.entry)
+                .and_then(|ie| ie.attestation())
+                .unwrap_or(atts[i % atts.len()]);
+            (input.quantity, t.total.clone())
+        })
+        .collect();
     let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-    if let Err(err) = rules::check_rollup(a, &refs) {
+    if let Err(err) = attestation::check_rollup(a, &refs) {
         has_message(err);
     }
     let _ = rollup::roll_up(&a.own, &refs);
@@ -368,7 +369,7 @@ fn store_rules(e: &Entry) {
     for other in FIXTURE
         .entries
         .iter()
-        .filter(|o| o.payload().signer == p.signer && o.payload().seq == p.seq)
+        .filter(|o| o.payload().signer == e.payload.signer && o.payload().seq == e.payload.seq)
     {
         if let Err(err) = ForkProof::new(other.signed().clone(), e.signed.clone()).check() {
             has_message(err);

@@ -496,7 +496,7 @@ fn a_fork_is_kept_as_proof_and_fails_verification_of_what_depends_on_it() {
             )
             .to_json(),
     );
-    assert_eq!((st, error_code(&body)), (422, "invalid_input"), "{body}");
+    assert_eq!((st, error_code(&body)), (422, "forked_input"), "{body}");
     // Verifying the part fails and names the fork; the earlier entry still verifies.
     let url = s.node.url.clone();
     let genesis = s.env.genesis.display().to_string();

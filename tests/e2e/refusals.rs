@@ -501,7 +501,9 @@ fn a_fork_is_proved_in_the_bundle_and_named() {
     let cells = env.supplier("cells", "CellMaker Ltd");
     let packs = env.supplier("packs", "PackAssembly SE");
     let cell = env.attest(&cells, "urn:greenledger:t:cell", "piece", "3.125", &[]);
-    // The same key signs another entry at seq 1: an equivocation.
+    // The pack is made before anyone knows of a fork…
+    let pack = env.attest(&packs, "urn:greenledger:t:pack", "piece", "10", &[(&cell, "96")]);
+    // …then the cell maker's key signs another entry at seq 1: an equivocation.
     let twin = env
         .sign_payload(
             &cells,
@@ -515,8 +517,26 @@ fn a_fork_is_proved_in_the_bundle_and_named() {
         )
         .to_hex();
     assert_ne!(twin, cell);
+    // Once the fork is known, nothing new is signed on the forked entry.
+    env.run_offline(&[
+        "attest",
+        "--key",
+        &packs.path.display().to_string(),
+        "--part",
+        "urn:greenledger:t:pack2",
+        "--unit",
+        "piece",
+        "--own",
+        "10",
+        "--input",
+        &format!("{cell}=96"),
+    ])
+    .code(1)
+    .stderr_has(&format!(
+        "input {} is at seq 1 of a forked chain (fork at seq 1); it cannot be trusted",
+        short(&cell)
+    ));
 
-    let pack = env.attest(&packs, "urn:greenledger:t:pack", "piece", "10", &[(&cell, "96")]);
     let v = env
         .run_offline(&["bundle", &pack, "--out", "pack.bundle", "--json"])
         .ok()
@@ -526,7 +546,7 @@ fn a_fork_is_proved_in_the_bundle_and_named() {
     let (a, b) = if cell < twin { (&cell, &twin) } else { (&twin, &cell) };
     env.verify(&env.path("pack.bundle"), &[])
         .code(1)
-        .stdout_has("5. forks ........... FAILED (2)")
+        .stdout_has("5. forks ........... FAILED (3)")
         .reason(
             "5. forks",
             &[&format!(
@@ -543,7 +563,14 @@ fn a_fork_is_proved_in_the_bundle_and_named() {
                 "is at seq 1 of a forked chain (fork at seq 1); it cannot be trusted",
             ],
         )
-        .reason_count(2);
+        .reason(
+            "5. forks",
+            &[
+                &format!("entry {} by {}", short(&pack), who("PackAssembly SE", &packs)),
+                &format!("input {} is at seq 1 of a forked chain (fork at seq 1)", short(&cell)),
+            ],
+        )
+        .reason_count(3);
 
     // A prepared payload that names a seq already used is refused before it is signed.
     write(
@@ -674,9 +701,8 @@ fn entries_of_another_network_are_refused() {
             &[
                 &format!("entry {}", short(&foreign)),
                 &format!(
-                    "belongs to network {}, not this bundle's network {}",
-                    short(&elsewhere.network_id),
-                    short(&env.network_id)
+                    "belongs to network {}, not to network {}",
+                    elsewhere.network_id, env.network_id
                 ),
             ],
         )

@@ -9,11 +9,14 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Kind, Mass, Membership, NetworkId, Payload,
-    PublicKey, Quantity, Role, SecretKey, Share, Unit, catenax, entry,
+    Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Mass, Membership, NetworkId, Payload, PublicKey,
+    Quantity, Role, SecretKey, SetView, Share, Unit, catenax,
+    engine::{self, ViolationKind},
+    entry,
+    kinds::{DepRole, attestation},
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
-    pact, rollup, rules,
+    pact, rollup,
 };
 
 use crate::{
@@ -108,7 +111,13 @@ impl Signer {
             let e = self
                 .lookup(&i.entry)
                 .with_context(|| format!("input {}", i.entry.fmt_short()))?;
-            let a = rules::check_input(&e).map_err(|err| anyhow!("{err}"))?;
+            let a = e.attestation().ok_or_else(|| {
+                anyhow!(
+                    "input {} is a {} entry, not an attestation",
+                    e.id.fmt_short(),
+                    e.payload.body.kind()
+                )
+            })?;
             totals.push((i.quantity, a.total.clone()));
         }
         Ok(totals)
@@ -194,30 +203,63 @@ impl Signer {
         })
     }
 
-    fn authorize(&self, seq: u64, kind: Kind) -> Result<()> {
+    /// Offline, decides the signed entry with the ledger's own rules ([`engine::check`]) over
+    /// the genesis and `--entries DIR`, before it is written: what the ledger would refuse is
+    /// not written. (Online, the node decides when it is submitted.)
+    fn check(&self, entry: &greenledger_core::Entry) -> Result<()> {
         if self.client.is_some() {
-            return Ok(()); // the node applies the same rules and says why it refuses
+            return Ok(());
         }
-        let m = self.membership();
+        let empty = EntrySet::new();
+        let set = self.set.as_ref().unwrap_or(&empty);
+        let view = SetView::new(&self.genesis, set, []);
+        let verdict = engine::check(entry, &view);
+        let kind = entry.payload.body.kind();
         let me = self.key.public();
-        match m.authorize(&me, seq, kind) {
-            Ok(()) => Ok(()),
-            Err(AuthError::NotAdmitted(_)) if kind == Kind::Attestation => {
-                eprintln!(
-                    "warning: no admission of key {} as a supplier was found{}; verification will fail unless the network holds one",
-                    me.fmt_short(),
-                    if self.set.is_some() { " in --entries DIR" } else { " (no --entries DIR given)" }
-                );
-                Ok(())
+        for v in &verdict.violations {
+            match &v.kind {
+                ViolationKind::NotAuthorized {
+                    err: AuthError::NotAdmitted(_),
+                    ..
+                } if kind.role() == Role::Supplier => {
+                    eprintln!(
+                        "warning: no admission of key {} as a supplier was found{}; verification will fail unless the network holds one",
+                        me.fmt_short(),
+                        if self.set.is_some() {
+                            " in --entries DIR"
+                        } else {
+                            " (no --entries DIR given)"
+                        }
+                    );
+                }
+                ViolationKind::NotAuthorized {
+                    err: AuthError::NotAdmitted(_),
+                    ..
+                } => {
+                    return Err(Refused(format!(
+                        "key {} is not an admin of network {:?}: only a genesis admin or an admitted admin may sign {kind} entries (if this key was admitted as admin, put that admit entry in --entries DIR)",
+                        me.fmt_short(),
+                        self.genesis.name
+                    ))
+                    .into());
+                }
+                _ => {
+                    return Err(Refused(format!("the ledger would refuse this {kind} entry: {}", v.kind)).into());
+                }
             }
-            Err(AuthError::NotAdmitted(_)) => Err(Refused(format!(
-                "key {} is not an admin of network {:?}: only a genesis admin or an admitted admin may sign {kind} entries (if this key was admitted as admin, put that admit entry in --entries DIR)",
-                me.fmt_short(),
-                self.genesis.name
-            ))
-            .into()),
-            Err(e) => Err(Refused(format!("the ledger would refuse this {kind} entry: {e}")).into()),
         }
+        for m in &verdict.missing {
+            match m.role {
+                // A folder of entry files may hold only part of the key's chain.
+                DepRole::Prev => {}
+                DepRole::Input | DepRole::Supersedes => bail!(
+                    "{} {} is not in the entries folder; put the signed entry there (or sign against a node with --node URL)",
+                    m.role.describe(),
+                    m.id
+                ),
+            }
+        }
+        Ok(())
     }
 
     fn payload(&self, seq: u64, prev: Option<EntryId>, body: Body) -> Payload {
@@ -242,6 +284,7 @@ impl Signer {
             files::check_out(o, self.target.force)?;
         }
         let v = entry::sign(&self.key, &payload).context("cannot sign this entry")?;
+        self.check(v.entry())?;
         let mut bytes = v.signed().to_json();
         let mut status = serde_json::Value::Null;
         let head = ChainHead {
@@ -317,7 +360,6 @@ pub(crate) fn admit(a: AdmitArgs, node: Option<&str>, json: bool) -> Result<Exit
     body.check().context("invalid admission")?;
     let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
-    s.authorize(seq, Kind::MemberAdmit)?;
     if s.client.is_none()
         && let Some(limit) = s.membership().limit(&member)
     {
@@ -339,7 +381,6 @@ pub(crate) fn revoke(a: RevokeArgs, node: Option<&str>, json: bool) -> Result<Ex
     body.check().context("invalid revocation")?;
     let s = Signer::open(&a.target, node)?;
     let (seq, prev) = s.position()?;
-    s.authorize(seq, Kind::MemberRevoke)?;
     // Say what the revocation does to entries that already exist, and whether it does anything.
     let head = match (&s.client, &s.set) {
         (Some(c), _) => c.head(&member)?.map(|(h, _)| h),
@@ -622,7 +663,6 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     let body = Body::Attestation(Box::new(att));
     body.check().context("invalid attestation")?;
     let (seq, prev) = s.position()?;
-    s.authorize(seq, Kind::Attestation)?;
     let p = s.payload(seq, prev, body);
     s.finish(p, json)
 }
@@ -685,7 +725,6 @@ pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Resul
         ))
         .into());
     }
-    s.authorize(seq, payload.body.kind())?;
     if let Body::Attestation(att) = &payload.body {
         // The same rule the node and every verifier apply (an attestation without inputs must
         // have total = own); the inputs must be at hand so that the total can be checked.
@@ -693,7 +732,7 @@ pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Resul
             .input_totals(&att.inputs)
             .context("the payload's inputs must be available (--entries DIR or --node) so that its total can be checked before it is signed")?;
         let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-        rules::check_rollup(att, &refs).map_err(|e| Refused(e.to_string()))?;
+        attestation::check_rollup(att, &refs).map_err(|e| Refused(e.to_string()))?;
     }
     s.finish(payload, json)
 }

@@ -8,11 +8,9 @@ use axum::{
 use greenledger_core::{
     entry::EntryError,
     error::{CanonicalError, DecodeError},
-    membership::AuthError,
-    rules::RuleError,
 };
 
-use crate::store::IngestError;
+use crate::store::{ErrorClass, IngestError};
 
 /// An API error: status, stable code, message for people.
 #[derive(Debug)]
@@ -116,25 +114,14 @@ impl From<EntryError> for ApiError {
 impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         use StatusCode as S;
-        let (status, code) = match &e {
-            IngestError::WrongNetwork { .. } => (S::UNPROCESSABLE_ENTITY, "wrong_network"),
-            IngestError::NotAuthorized(AuthError::NotAdmitted(_)) => (S::FORBIDDEN, "unknown_signer"),
-            IngestError::NotAuthorized(AuthError::WrongRole { .. }) => (S::FORBIDDEN, "not_authorized"),
-            IngestError::NotAuthorized(AuthError::Revoked { .. }) => (S::FORBIDDEN, "revoked_signer"),
-            IngestError::Fork { .. } => (S::CONFLICT, "fork"),
-            IngestError::SignerForked { .. } => (S::CONFLICT, "signer_forked"),
-            IngestError::SeqTaken { .. } => (S::CONFLICT, "seq_taken"),
-            IngestError::ChainMismatch { .. } => (S::CONFLICT, "chain_mismatch"),
-            IngestError::Rule(RuleError::RollupMismatch(_) | RuleError::Rollup(_)) => {
-                (S::UNPROCESSABLE_ENTITY, "rollup_mismatch")
-            }
-            IngestError::Rule(RuleError::Supersession(_)) => (S::UNPROCESSABLE_ENTITY, "invalid_supersession"),
-            IngestError::Rule(RuleError::InputNotAttestation(..)) => (S::UNPROCESSABLE_ENTITY, "invalid_input"),
-            IngestError::DependsOnRefused { .. } => (S::UNPROCESSABLE_ENTITY, "depends_on_refused"),
-            IngestError::PendingFull { .. } => (S::SERVICE_UNAVAILABLE, "pending_full"),
-            IngestError::Storage(_) => (S::INTERNAL_SERVER_ERROR, "storage_error"),
-            IngestError::ShuttingDown => (S::SERVICE_UNAVAILABLE, "shutting_down"),
+        let status = match e.class() {
+            ErrorClass::Forbidden => S::FORBIDDEN,
+            ErrorClass::Conflict => S::CONFLICT,
+            ErrorClass::Invalid => S::UNPROCESSABLE_ENTITY,
+            ErrorClass::Unavailable => S::SERVICE_UNAVAILABLE,
+            ErrorClass::Internal => S::INTERNAL_SERVER_ERROR,
         };
+        let code = e.code();
         let mut message = e.to_string();
         if code == "unknown_signer" {
             message.push_str(

@@ -34,7 +34,9 @@ use std::{
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use greenledger_core::{EntryId, PublicKey, SignedEntry, VerifiedEntry, entry::verify_many, membership::AuthError};
+use greenledger_core::{
+    EntryId, PublicKey, SignedEntry, VerifiedEntry, engine::ViolationKind, entry::verify_many, membership::AuthError,
+};
 use libp2p::{
     Multiaddr, PeerId, Swarm, allow_block_list, connection_limits,
     core::ConnectedPoint,
@@ -58,7 +60,7 @@ use crate::{
     config::Config,
     identity::Identity,
     metrics::Metrics,
-    store::{IngestError, Outcome, Store},
+    store::{Outcome, Store},
 };
 
 /// The behaviours of a greenledger swarm. The allow list comes first, so that a refused peer
@@ -1261,32 +1263,30 @@ async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static st
         Ok(v) => v,
         Err(_) => return (MessageAcceptance::Reject, "invalid", false),
     };
-    match store.ingest(verified).await {
-        Ok(Outcome::Stored { .. }) => (MessageAcceptance::Accept, "stored", false),
-        Ok(Outcome::Duplicate { .. }) => (MessageAcceptance::Ignore, "duplicate", false),
-        Ok(Outcome::Pending { .. }) => (MessageAcceptance::Ignore, "pending", true),
+    let e = match store.ingest(verified).await {
+        Ok(Outcome::Stored { .. }) => return (MessageAcceptance::Accept, "stored", false),
+        Ok(Outcome::Duplicate { .. }) => return (MessageAcceptance::Ignore, "duplicate", false),
+        Ok(Outcome::Pending { .. }) => return (MessageAcceptance::Ignore, "pending", true),
+        Err(e) => e,
+    };
+    match e.violation().map(|v| &v.kind) {
         // The second entry of a fork is evidence: forward it so that every node flags the signer.
-        Err(IngestError::Fork { .. }) => (MessageAcceptance::Accept, "fork", false),
-        Err(IngestError::SeqTaken { .. } | IngestError::SignerForked { .. }) => {
-            (MessageAcceptance::Ignore, "forked_signer", false)
-        }
+        Some(ViolationKind::Fork { .. }) => (MessageAcceptance::Accept, "fork", false),
+        // No honest node forwards another network's entry.
+        Some(ViolationKind::WrongNetwork { .. }) => (MessageAcceptance::Reject, "wrong_network", false),
         // Its admission may still be on its way: pull the sender's log, which has it first.
-        Err(IngestError::NotAuthorized(AuthError::NotAdmitted(_))) => {
-            (MessageAcceptance::Ignore, "unknown_signer", true)
+        Some(ViolationKind::NotAuthorized {
+            err: AuthError::NotAdmitted(_),
+            ..
+        }) => (MessageAcceptance::Ignore, "unknown_signer", true),
+        Some(ViolationKind::SeqTaken { .. } | ViolationKind::SignerForked { .. }) => {
+            (MessageAcceptance::Ignore, "forked_signer", false)
         }
         // Not forwarded, but no penalty: an honest sender may have accepted it before it
         // learned of a fork or a revocation this node already knows.
-        Err(
-            IngestError::NotAuthorized(_)
-            | IngestError::ChainMismatch { .. }
-            | IngestError::Rule(_)
-            | IngestError::DependsOnRefused { .. },
-        ) => (MessageAcceptance::Ignore, "refused", false),
-        // No honest node forwards another network's entry.
-        Err(IngestError::WrongNetwork { .. }) => (MessageAcceptance::Reject, "wrong_network", false),
-        Err(IngestError::PendingFull { .. } | IngestError::Storage(_) | IngestError::ShuttingDown) => {
-            (MessageAcceptance::Ignore, "not_stored", false)
-        }
+        Some(_) => (MessageAcceptance::Ignore, "refused", false),
+        // The node could not take it now (a full pending area, storage, shutdown).
+        None => (MessageAcceptance::Ignore, "not_stored", false),
     }
 }
 
@@ -1351,8 +1351,9 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
         match r {
             Ok(Outcome::Stored { .. }) => stored += 1,
             Ok(_) => {}
-            Err(IngestError::WrongNetwork { .. }) => invalid += 1,
-            Err(e @ (IngestError::PendingFull { .. } | IngestError::Storage(_) | IngestError::ShuttingDown)) => {
+            Err(e) if e.code() == "wrong_network" => invalid += 1,
+            // Not handled (yet): asked for again.
+            Err(e) if e.violation().is_none() => {
                 if pos < handled {
                     handled = pos;
                     error = Some(e.to_string());

@@ -168,7 +168,7 @@ fn export(store: &Store, membership: &Membership, id: &EntryId) -> Result<Option
     // Only what a verifier accepts today: not after the signer's revocation, not at or after
     // a fork of its chain.
     let (signer, seq) = (e.payload.signer, e.payload.seq);
-    if membership.authorize(&signer, seq, Kind::Attestation).is_err() {
+    if membership.authorize(&signer, seq, Kind::Attestation.role()).is_err() {
         return Ok(None);
     }
     if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0

@@ -35,7 +35,7 @@ use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, I
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-pub use writer::{IngestError, Outcome};
+pub use writer::{ErrorClass, IngestError, Outcome};
 
 use crate::{config::Config, identity::Identity};
 

@@ -20,8 +20,11 @@ use std::{
 
 use anyhow::{Context, Result};
 use greenledger_core::{
-    Body, Emissions, EntryId, ForkProof, Genesis, Kind, Membership, NetworkId, PublicKey, Quantity, SignedEntry,
-    entry::Entry, log::record_hash, membership::AuthError, rules, rules::RuleError,
+    EntryId, ForkProof, Genesis, LedgerView, Membership, NetworkId, PublicKey, SignedEntry, Violation,
+    engine::{self, ViolationKind},
+    entry::Entry,
+    kinds::IndexRow,
+    log::record_hash,
 };
 use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 use serde_json::value::RawValue;
@@ -50,69 +53,12 @@ pub enum Outcome {
     },
 }
 
-/// Why the ledger refused an entry.
+/// Why the ledger did not take an entry.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestError {
-    /// Another network's entry.
-    #[error("the entry belongs to network {got}, but this node serves network {want}")]
-    WrongNetwork {
-        /// The entry's network.
-        got: NetworkId,
-        /// This node's.
-        want: NetworkId,
-    },
-    /// The signer may not sign this.
+    /// A ledger rule refuses it: the engine's verdict, naming the rule, the entry and the signer.
     #[error("{0}")]
-    NotAuthorized(AuthError),
-    /// The signer equivocated with this entry.
-    #[error(
-        "fork: signer {signer} already has entry {existing} at seq {seq}; both entries are kept as a fork proof and the signer is flagged"
-    )]
-    Fork {
-        /// The signer (short).
-        signer: String,
-        /// The seq.
-        seq: u64,
-        /// The entry already there.
-        existing: EntryId,
-    },
-    /// Another entry already holds this (signer, seq) and this one cannot be checked yet.
-    #[error(
-        "the signer already has entry {existing} at seq {seq}; this entry cannot be checked (it waits for other entries) and is not kept"
-    )]
-    SeqTaken {
-        /// The seq.
-        seq: u64,
-        /// The entry already there.
-        existing: EntryId,
-    },
-    /// The signer is flagged for a fork.
-    #[error("signer {signer} is flagged for a fork at seq {seq}; its entries from that seq on are refused")]
-    SignerForked {
-        /// The signer (short).
-        signer: String,
-        /// The fork's seq.
-        seq: u64,
-    },
-    /// `prev` does not link to the signer's previous entry.
-    #[error("prev {got} is not the signer's entry at seq {prev_seq} ({want})")]
-    ChainMismatch {
-        /// The entry's prev.
-        got: String,
-        /// The seq before.
-        prev_seq: u64,
-        /// The id at that seq.
-        want: String,
-    },
-    /// A ledger rule (roll-up, input, supersession).
-    #[error("{0}")]
-    Rule(RuleError),
-    /// It needs an entry this node refused, so it can never be admitted.
-    #[error("it depends on entry {parent}, which this node refused; an entry built on a refused one is refused too")]
-    DependsOnRefused {
-        /// The refused entry it needs.
-        parent: EntryId,
-    },
+    Refused(Box<Violation>),
     /// The pending area is full.
     #[error(
         "the pending area is full ({entries} entries, {bytes} bytes waiting for their prev or inputs); submit the missing entries first, or retry later"
@@ -129,6 +75,63 @@ pub enum IngestError {
     /// The node is stopping.
     #[error("the node is shutting down; retry on another node or after restart")]
     ShuttingDown,
+}
+
+/// What kind of failure an ingest error is: the one classification that the HTTP API, gossip
+/// validation and sync branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// The signer may not sign the entry (not admitted — perhaps not yet —, wrong role, revoked).
+    Forbidden,
+    /// The entry conflicts with its signer's chain (a fork, a broken link).
+    Conflict,
+    /// The entry breaks a rule of its content, or belongs to another network.
+    Invalid,
+    /// The node cannot take it now (a full pending area, shutting down): retry later.
+    Unavailable,
+    /// The node's storage failed.
+    Internal,
+}
+
+impl IngestError {
+    /// The class of the failure.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            IngestError::Refused(v) => match v.class() {
+                engine::Class::Forbidden => ErrorClass::Forbidden,
+                engine::Class::Conflict => ErrorClass::Conflict,
+                engine::Class::Invalid => ErrorClass::Invalid,
+            },
+            IngestError::PendingFull { .. } | IngestError::ShuttingDown => ErrorClass::Unavailable,
+            IngestError::Storage(_) => ErrorClass::Internal,
+        }
+    }
+
+    /// A stable identifier for programs: the rule's code ([`Violation::code`]), or the node's
+    /// own condition.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::Refused(v) => v.code(),
+            IngestError::PendingFull { .. } => "pending_full",
+            IngestError::Storage(_) => "storage_error",
+            IngestError::ShuttingDown => "shutting_down",
+        }
+    }
+
+    /// The rule broken, if a rule refused the entry.
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            IngestError::Refused(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the entry can never be admitted, whatever arrives later (see
+    /// [`Violation::is_final`]); the node's own conditions (a full pending area, storage,
+    /// shutdown) pass.
+    fn is_final(&self) -> bool {
+        self.violation().is_some_and(Violation::is_final)
+    }
 }
 
 type ManyReply = tokio::sync::oneshot::Sender<Vec<Result<Outcome, IngestError>>>;
@@ -167,21 +170,50 @@ pub(crate) struct Ledger {
 /// Most ids remembered in [`Ledger::refused`]; the set starts over when full.
 const MAX_REFUSED: usize = 100_000;
 
-impl IngestError {
-    /// Whether the entry can never be admitted, whatever arrives later. (An unknown signer
-    /// may be admitted, a wrong role granted, a full pending area drained.)
-    fn is_final(&self) -> bool {
-        matches!(
-            self,
-            IngestError::WrongNetwork { .. }
-                | IngestError::NotAuthorized(AuthError::Revoked { .. })
-                | IngestError::Fork { .. }
-                | IngestError::SeqTaken { .. }
-                | IngestError::SignerForked { .. }
-                | IngestError::ChainMismatch { .. }
-                | IngestError::Rule(_)
-                | IngestError::DependsOnRefused { .. }
-        )
+/// The ledger as the rules see it while a batch is built: the database, plus the entries
+/// accepted earlier in the same batch.
+struct StoreView<'a> {
+    ledger: &'a Ledger,
+    batch: &'a Batch,
+}
+
+impl LedgerView for StoreView<'_> {
+    fn network(&self) -> NetworkId {
+        self.ledger.network
+    }
+
+    fn membership(&self) -> &Membership {
+        &self.ledger.membership
+    }
+
+    fn entry(&self, id: &EntryId) -> Option<std::borrow::Cow<'_, Entry>> {
+        if let Some((_, e)) = self.batch.staged.get(id) {
+            return Some(std::borrow::Cow::Borrowed(e));
+        }
+        self.ledger.lookup(id, self.batch).map(std::borrow::Cow::Owned)
+    }
+
+    fn chain_at(&self, signer: &PublicKey, seq: u64) -> Option<EntryId> {
+        // Chains are contiguous, and the heads (kept in memory, batch included) answer the
+        // common questions — the head itself, and nothing above it — without a read.
+        match self.ledger.heads.get(signer) {
+            None => None,
+            Some((head, _)) if seq > *head => None,
+            Some((head, id)) if seq == *head => Some(*id),
+            Some(_) => self.ledger.chain_at(signer, seq, self.batch),
+        }
+    }
+
+    fn chains_complete(&self) -> bool {
+        true
+    }
+
+    fn forked_at(&self, signer: &PublicKey) -> Option<u64> {
+        self.ledger.forked.get(signer).copied()
+    }
+
+    fn refused(&self, id: &EntryId) -> bool {
+        self.ledger.refused.contains(id)
     }
 }
 
@@ -553,16 +585,8 @@ impl Ledger {
     }
 
     fn ingest_one(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
-        let p = &entry.payload;
         let id = entry.id;
-        // 1. network
-        if p.network != self.network {
-            return Err(IngestError::WrongNetwork {
-                got: p.network,
-                want: self.network,
-            });
-        }
-        // 2. duplicates
+        // Already here (stored, or waiting): submitting again is harmless.
         if let Some(log_index) = self.lookup_index(&id, batch) {
             return Ok(Outcome::Duplicate { log_index });
         }
@@ -571,121 +595,21 @@ impl Ledger {
                 missing: pe.missing.iter().copied().collect(),
             });
         }
-        // 3. membership: a signer that may not sign this cannot fork or be held either.
-        self.membership
-            .authorize(&p.signer, p.seq, p.body.kind())
-            .map_err(IngestError::NotAuthorized)?;
-        // 4. inputs, supersession, roll-up: the rules that need no chain position.
-        let mut missing = Vec::new();
-        let mut totals: Vec<(Quantity, Emissions)> = Vec::new();
-        if let Body::Attestation(a) = &p.body {
-            for input in &a.inputs {
-                match self.lookup(&input.entry, batch) {
-                    Some(ie) => {
-                        let ia = rules::check_input(&ie).map_err(IngestError::Rule)?;
-                        if let Some(f) = self.forked.get(&ie.payload.signer)
-                            && ie.payload.seq >= *f
-                        {
-                            return Err(IngestError::Rule(RuleError::InputNotAttestation(
-                                format!(
-                                    "{} (its signer forked at seq {f}; it cannot be trusted)",
-                                    ie.id.fmt_short()
-                                ),
-                                "untrustworthy",
-                            )));
-                        }
-                        totals.push((input.quantity, ia.total.clone()));
-                    }
-                    None => missing.push(input.entry),
-                }
+        // The ledger rules, as the bundle verifier applies them: the first one broken refuses it.
+        let verdict = engine::check(&entry, &StoreView { ledger: self, batch });
+        if let Some(v) = verdict.first() {
+            // The second entry at a (signer, seq), valid in every other respect, is the
+            // evidence of a fork: kept with the first as a proof, and the signer is flagged.
+            if let ViolationKind::Fork { seq, existing } = v.kind
+                && let Some(other) = self.lookup(&existing, batch)
+            {
+                let signer = entry.payload.signer;
+                self.record_fork(ForkProof::new(other.signed, entry.signed.clone()), &signer, seq, batch);
             }
-            if let Some(old) = a.supersedes {
-                match self.lookup(&old, batch) {
-                    Some(o) => rules::check_supersession(&entry, &o).map_err(IngestError::Rule)?,
-                    None => missing.push(old),
-                }
-            }
-            if missing.is_empty() {
-                let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-                rules::check_rollup(a, &refs).map_err(IngestError::Rule)?;
-            }
+            return Err(IngestError::Refused(Box::new(v.clone())));
         }
-        // 5. forks: a second entry at a taken (signer, seq) is a fork proof only if it is valid
-        // in every other respect; one the ledger refuses anyway (or cannot check yet) is not.
-        if let Some(existing) = self.chain_at(&p.signer, p.seq, batch)
-            && existing != id
-        {
-            if !missing.is_empty() {
-                return Err(IngestError::SeqTaken { seq: p.seq, existing });
-            }
-            if let Some(other) = self.lookup(&existing, batch) {
-                self.record_fork(
-                    ForkProof::new(other.signed.clone(), entry.signed.clone()),
-                    &p.signer,
-                    p.seq,
-                    batch,
-                );
-            }
-            return Err(IngestError::Fork {
-                signer: self.membership.describe(&p.signer),
-                seq: p.seq,
-                existing,
-            });
-        }
-        if let Some(s) = self.forked.get(&p.signer)
-            && p.seq >= *s
-        {
-            return Err(IngestError::SignerForked {
-                signer: self.membership.describe(&p.signer),
-                seq: *s,
-            });
-        }
-        // 6. chain link
-        let head = self.heads.get(&p.signer).copied();
-        let expected = head.map(|(s, _)| s + 1).unwrap_or(1);
-        if p.seq > expected {
-            if let Some(prev) = p.prev {
-                match self.lookup(&prev, batch) {
-                    // A known prev can only be the signer's entry at seq - 1, which would make
-                    // this seq the expected one: anything else never links.
-                    Some(pe) => {
-                        return Err(IngestError::ChainMismatch {
-                            got: format!(
-                                "{} (seq {} of signer {})",
-                                prev.fmt_short(),
-                                pe.payload.seq,
-                                pe.payload.signer.fmt_short()
-                            ),
-                            prev_seq: p.seq - 1,
-                            want: "the signer's entry at that seq".into(),
-                        });
-                    }
-                    None => missing.push(prev),
-                }
-            }
-        } else if p.seq == expected {
-            if p.prev != head.map(|(_, h)| h) {
-                return Err(IngestError::ChainMismatch {
-                    got: p.prev.map(|x| x.fmt_short()).unwrap_or_else(|| "none".into()),
-                    prev_seq: p.seq.saturating_sub(1),
-                    want: head.map(|(_, h)| h.fmt_short()).unwrap_or_else(|| "none".into()),
-                });
-            }
-        } else {
-            // Below the head but no entry at that seq: cannot happen with contiguous chains.
-            return Err(IngestError::ChainMismatch {
-                got: format!("seq {}", p.seq),
-                prev_seq: p.seq.saturating_sub(1),
-                want: format!("seq {expected}"),
-            });
-        }
-        if !missing.is_empty() {
-            missing.sort();
-            missing.dedup(); // prev and an input may be the same entry
-            if let Some(parent) = missing.iter().find(|m| self.refused.contains(m)) {
-                return Err(IngestError::DependsOnRefused { parent: *parent });
-            }
-            return self.hold(entry, missing, batch, from_pending);
+        if !verdict.missing.is_empty() {
+            return self.hold(entry, verdict.missing_ids(), batch, from_pending);
         }
         Ok(Outcome::Stored {
             log_index: self.accept(entry, batch),
@@ -793,34 +717,29 @@ impl Ledger {
         rec[32..].copy_from_slice(&hash);
         wb.put_cf(self.cf(schema::LOG), idx.to_be_bytes(), rec);
         wb.put_cf(self.cf(schema::CHAINS), schema::chain_key(&p.signer, p.seq), id.0);
-        match &p.body {
-            Body::Attestation(a) => {
-                wb.put_cf(self.cf(schema::PARTS), schema::part_key(&a.part, &id), []);
-                wb.put_cf(
+        let rows = p.body.index_rows();
+        let is_member = rows.contains(&IndexRow::Member);
+        for row in rows {
+            match row {
+                IndexRow::Member => wb.put_cf(self.cf(schema::MEMBERS), id.0, []),
+                IndexRow::Part(part) => wb.put_cf(self.cf(schema::PARTS), schema::part_key(&part, &id), []),
+                IndexRow::Consumes { input, quantity } => wb.put_cf(
+                    self.cf(schema::CONSUMERS),
+                    schema::pair_key(&input, &id),
+                    quantity.0.to_be_bytes(),
+                ),
+                IndexRow::Supersedes(old) => wb.put_cf(self.cf(schema::SUPERSEDES), schema::pair_key(&old, &id), []),
+                IndexRow::Footprint => wb.put_cf(
                     self.cf(schema::PACT_IDS),
                     greenledger_core::pact::footprint_uuid(&id),
                     id.0,
-                );
-                for i in &a.inputs {
-                    wb.put_cf(
-                        self.cf(schema::CONSUMERS),
-                        schema::pair_key(&i.entry, &id),
-                        i.quantity.0.to_be_bytes(),
-                    );
-                }
-                if let Some(old) = a.supersedes {
-                    wb.put_cf(self.cf(schema::SUPERSEDES), schema::pair_key(&old, &id), []);
-                }
-            }
-            Body::MemberAdmit(_) | Body::MemberRevoke(_) => {
-                wb.put_cf(self.cf(schema::MEMBERS), id.0, []);
+                ),
             }
         }
         self.log_size += 1;
         self.head_hash = hash;
         self.heads.insert(p.signer, (p.seq, id));
         batch.chain_staged.insert((p.signer, p.seq), id);
-        let is_member = p.body.kind() != Kind::Attestation;
         batch.staged.insert(id, (idx, entry.clone()));
         if is_member {
             self.members.push(entry);
