@@ -299,6 +299,11 @@ pub struct ShowArgs {
     /// A folder of signed entry files to look ids and parts up in.
     #[arg(long, value_name = "DIR")]
     pub entries: Option<PathBuf>,
+    /// The network's genesis file: with --entries, a part resolves to its current attestation
+    /// by the ledger's rules (which corrections hold); without it, only a part with a single
+    /// attestation in the folder resolves.
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
     /// Output format: text (decoded, the default), pact (the attestation as a PACT v3
     /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded) or
     /// catenax (the same footprint as a Catena-X PCF 9.0.0 JSON document).

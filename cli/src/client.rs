@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use greenledger_core::{EntryId, Genesis, PublicKey, SignedEntry};
-use serde::Deserialize;
-use serde_json::{Value, value::RawValue};
+use greenledger_core::{
+    EntryId, Genesis, PublicKey, SignedEntry,
+    api::{EntryInfo, ErrorBody, PartInfo, SignerInfo, Submitted},
+};
+use serde_json::Value;
 
 use crate::Refused;
 
@@ -29,20 +31,22 @@ impl Reply {
         serde_json::from_slice(&self.body).context("the node answered with invalid JSON")
     }
 
-    /// Whether the body has the API's error shape, `{"error": {"code", "message"}}`.
+    /// The body as the API's error shape, `{"error": {"code", "message"}}`, if it is one.
+    fn api_error(&self) -> Option<ErrorBody> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// Whether the body has the API's error shape.
     fn is_api_error(&self) -> bool {
-        self.json()
-            .is_ok_and(|v| v["error"]["code"].is_string() && v["error"]["message"].is_string())
+        self.api_error().is_some()
     }
 
     /// The API error's message, if the body has the error shape.
     pub(crate) fn error_message(&self) -> String {
-        match self.json() {
-            Ok(v) => match (v["error"]["code"].as_str(), v["error"]["message"].as_str()) {
-                (Some(c), Some(m)) => format!("{m} [{c}]"),
-                _ => format!("HTTP {}", self.status),
-            },
-            Err(_) => format!(
+        match (self.api_error(), self.json()) {
+            (Some(e), _) => format!("{} [{}]", e.error.message, e.error.code),
+            (None, Ok(_)) => format!("HTTP {}", self.status),
+            (None, Err(_)) => format!(
                 "HTTP {}: {}",
                 self.status,
                 String::from_utf8_lossy(&self.body)
@@ -154,26 +158,14 @@ impl Client {
                 r.error_message()
             );
         }
-        let v = r.json()?;
-        match v.get("head") {
-            Some(Value::Object(h)) => {
-                let seq = h.get("seq").and_then(Value::as_u64).context("bad head")?;
-                let id: EntryId = h.get("id").and_then(Value::as_str).context("bad head")?.parse()?;
-                Ok(Some((seq, id)))
-            }
-            _ => Ok(None),
-        }
+        let info: SignerInfo = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
+        Ok(info.head.map(|h| (h.seq, h.id)))
     }
 
     /// An entry, exactly as stored (its envelope verbatim), checked against its id.
     pub(crate) fn entry(&self, id: &EntryId) -> Result<SignedEntry> {
-        #[derive(Deserialize)]
-        struct R<'a> {
-            #[serde(borrow)]
-            entry: &'a RawValue,
-        }
         let r = self.get_ok(&format!("/v1/entries/{id}"))?;
-        let parsed: R<'_> = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
+        let parsed: EntryInfo = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
         let se = SignedEntry::from_json(parsed.entry.get().as_bytes()).context("the node sent a malformed entry")?;
         if se.id() != *id {
             bail!("the node sent an entry whose id is {}, not the requested {id}", se.id());
@@ -183,26 +175,25 @@ impl Client {
 
     /// The current (non-superseded) attestation of a part; an error if none or several.
     pub(crate) fn current_for_part(&self, part: &str) -> Result<EntryId> {
-        let r = self.get_ok(&format!("/v1/parts/{}", encode_segment(part)))?;
-        let v = r.json()?;
-        let current: Vec<String> = v["current"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
-            .unwrap_or_default();
-        match current.as_slice() {
+        let info = self.part(part)?;
+        match info.current.as_slice() {
             [] => bail!("part {part} has no current attestation on the node"),
-            [one] => Ok(one.parse()?),
-            many => bail!(
-                "part {part} has {} current attestations (several suppliers or batches not superseding each other, or a fork); name one by id:\n  {}",
-                many.len(),
-                many.join("\n  ")
-            ),
+            [one] => Ok(*one),
+            many => {
+                let ids: Vec<String> = many.iter().map(EntryId::to_hex).collect();
+                bail!(
+                    "part {part} has {} current attestations (several suppliers or batches not superseding each other, or a fork); name one by id:\n  {}",
+                    many.len(),
+                    ids.join("\n  ")
+                )
+            }
         }
     }
 
     /// `GET /v1/parts/{urn}`: the part's attestations, which supersede which, and their suppliers.
-    pub(crate) fn part(&self, part: &str) -> Result<Value> {
-        self.get_ok(&format!("/v1/parts/{}", encode_segment(part)))?.json()
+    pub(crate) fn part(&self, part: &str) -> Result<PartInfo> {
+        let r = self.get_ok(&format!("/v1/parts/{}", encode_segment(part)))?;
+        serde_json::from_slice(&r.body).context("unexpected answer from the node")
     }
 
     /// Resolves an id or part URN.
@@ -215,10 +206,10 @@ impl Client {
     }
 
     /// Submits an envelope; a refusal is a [`Refused`] error.
-    pub(crate) fn submit(&self, envelope: &[u8]) -> Result<Value> {
+    pub(crate) fn submit(&self, envelope: &[u8]) -> Result<Submitted> {
         let r = self.post_json("/v1/entries", envelope)?;
         match r.status {
-            200..=202 => r.json(),
+            200..=202 => serde_json::from_slice(&r.body).context("unexpected answer from the node"),
             400..=499 => Err(Refused(format!("the node refused the entry: {}", r.error_message())).into()),
             _ => bail!("the node failed to store the entry: {}", r.error_message()),
         }

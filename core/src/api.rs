@@ -267,3 +267,23 @@ pub struct Health {
     /// The latest checkpoint.
     pub last_checkpoint: Option<CheckpointInfo>,
 }
+
+/// `GET /v1/log/head`: the log's size and head, signed by the node (a checkpoint).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedHead {
+    /// The network.
+    pub network: NetworkId,
+    /// Number of log records.
+    pub size: u64,
+    /// Hash of the last record (hex; zeros when empty).
+    pub head: String,
+    /// The node's ed25519 public key.
+    pub node_key: PublicKey,
+    /// The node's libp2p peer id.
+    pub peer_id: String,
+    /// Signature over `greenledger/checkpoint/v1\0 ‖ network ‖ size (u64 BE) ‖ head`
+    /// ([`crate::log::checkpoint_message`]).
+    pub signature: String,
+    /// When it was signed (node clock, informative).
+    pub timestamp: String,
+}

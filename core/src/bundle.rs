@@ -383,22 +383,6 @@ impl EntrySet {
         v
     }
 
-    /// The current attestation of a part: those not superseded by another attestation of the
-    /// same signer in this set. Several may remain (several suppliers, or a fork).
-    pub fn current_for_part(&self, part: &str) -> Vec<&Entry> {
-        self.by_part(part)
-            .into_iter()
-            .filter(|e| {
-                !self
-                    .supersessions
-                    .get(&e.id)
-                    .into_iter()
-                    .flatten()
-                    .any(|s| self.by_id.get(s).is_some_and(|x| x.payload.signer == e.payload.signer))
-            })
-            .collect()
-    }
-
     /// An entry by id.
     pub fn entry(&self, id: &EntryId) -> Option<&Entry> {
         self.by_id.get(id)
@@ -527,6 +511,23 @@ impl<'a> SetView<'a> {
     /// The set viewed.
     pub fn set(&self) -> &'a EntrySet {
         self.set
+    }
+
+    /// The current attestations of a part: those no correction of their own signer supersedes
+    /// ([`crate::engine::corrects`]), oldest seq first. Several may remain (several suppliers,
+    /// or a fork).
+    pub fn current_for_part(&self, part: &str) -> Vec<&'a Entry> {
+        self.set
+            .by_part(part)
+            .into_iter()
+            .filter(|e| {
+                !self
+                    .set
+                    .superseded_by_refs(&e.id)
+                    .into_iter()
+                    .any(|c| crate::engine::corrects(c, e, self))
+            })
+            .collect()
     }
 
     /// Every signer that forked, with the lowest seq of its fork.

@@ -556,3 +556,12 @@ pub fn check_standing<V: LedgerView + ?Sized>(entry: &Entry, view: &V) -> Verdic
     }
     s.verdict
 }
+
+/// Whether `correction` corrects `of`: an attestation by the same signer that names `of` in
+/// `supersedes` and breaks no rule in the view (its own dependencies may be missing: a bundle
+/// carries corrections, not their inputs). What "current" and "superseded" mean everywhere.
+pub fn corrects<V: LedgerView + ?Sized>(correction: &Entry, of: &Entry, view: &V) -> bool {
+    correction.attestation().and_then(|a| a.supersedes) == Some(of.id)
+        && correction.payload.signer == of.payload.signer
+        && check(correction, view).violations.is_empty()
+}

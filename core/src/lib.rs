@@ -9,6 +9,7 @@
 //! * [`keys`] — ed25519 keys and signatures (strict; batch verification with the same accept set).
 //! * [`id`] — entry and network ids (blake3).
 //! * [`canonical`] — the canonical JSON form of signed payloads.
+//! * [`api`] — the node's HTTP answers as typed values, shared by the node and its clients.
 //! * [`amount`] — fixed-point amounts: mg CO2e, millionths of a unit, basis points.
 //! * [`model`] — the genesis, payloads, roles, units, emissions.
 //! * [`kinds`] — the entry kinds, one module each: body, checks, role, dependencies, rules.
@@ -29,6 +30,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod amount;
+pub mod api;
 pub mod bundle;
 pub mod canonical;
 pub mod catenax;

@@ -627,10 +627,9 @@ fn step_forks(view: &SetView<'_>, proofs: &[CheckedProof], dag: &Dag, ctx: &mut 
 /// no rule (its own inputs, which a bundle does not carry, may be missing).
 fn step_corrections(view: &SetView<'_>, target: EntryId, dag: &Dag, ctx: &mut Ctx) {
     let set = view.set();
-    let counts = |c: &Entry| engine::check(c, view).violations.is_empty();
     if let Some(t) = set.entry(&target) {
         for c in set.superseded_by_refs(&target) {
-            if c.payload.signer == t.payload.signer && counts(c) {
+            if engine::corrects(c, t, view) {
                 ctx.fail(
                     8,
                     Some(target),
@@ -650,7 +649,7 @@ fn step_corrections(view: &SetView<'_>, target: EntryId, dag: &Dag, ctx: &mut Ct
             continue;
         }
         for c in set.superseded_by_refs(id) {
-            if c.payload.signer == e.payload.signer && !reachable.contains(&c.id) && counts(c) {
+            if !reachable.contains(&c.id) && engine::corrects(c, e, view) {
                 ctx.warnings.push(format!(
                     "input {} has been superseded by {}; the consumer used the earlier figures",
                     id.fmt_short(),

@@ -10,6 +10,7 @@
 //! * [`config`] — the TOML configuration (defaults bind to loopback).
 //! * [`identity`] — the node's ed25519 key (libp2p identity; signs checkpoints).
 //! * [`store`] — RocksDB: one writer thread with group commit, concurrent readers.
+//! * [`read`] — the read model: typed answers, how entries stand today, which are current.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
 //! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents).
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod node;
 pub mod p2p;
 pub mod pact;
+pub mod read;
 pub mod store;
 
 pub use config::Config;

@@ -236,7 +236,7 @@ fn submit_reports_what_was_stored_when_the_node_fails_midway() {
         0 => (
             201,
             "application/json",
-            r#"{"id":"x","log_index":0,"status":"stored"}"#.to_string(),
+            format!(r#"{{"id":"{}","log_index":0,"status":"stored"}}"#, "ab".repeat(32)),
         ),
         _ => (503, "text/html", HTML_404.replace("404", "503")),
     });
@@ -251,7 +251,7 @@ fn submit_reports_what_was_stored_when_the_node_fails_midway() {
         0 => (
             201,
             "application/json",
-            r#"{"id":"x","log_index":0,"status":"stored"}"#.to_string(),
+            format!(r#"{{"id":"{}","log_index":0,"status":"stored"}}"#, "ab".repeat(32)),
         ),
         _ => (500, "text/plain", "internal".to_string()),
     });

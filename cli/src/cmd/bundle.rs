@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use greenledger_core::{Bundle, bundle::assemble};
+use greenledger_core::{Bundle, SetView, bundle::assemble};
 
 use crate::{args::BundleArgs, client::Client, cmd::resolve, files};
 
@@ -12,7 +12,7 @@ pub(crate) fn bundle(a: BundleArgs, node: Option<&str>, json: bool) -> Result<Ex
         (Some(g), Some(dir), _) => {
             let genesis = files::load_genesis(g)?;
             let set = files::load_entries(dir, Some(genesis.network_id()))?;
-            let target = resolve(&set, &a.what)?;
+            let target = resolve(&set, Some(&SetView::new(&genesis, &set, [])), &a.what)?;
             let b = assemble(&genesis, target, &set)
                 .context("cannot assemble a complete bundle from the entries folder")?;
             (target, b.to_json(), b)

@@ -2,7 +2,7 @@
 
 mod bundle;
 mod keys;
-mod online;
+pub(crate) mod online;
 mod show;
 mod sign;
 mod verify;
@@ -10,7 +10,7 @@ mod verify;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use greenledger_core::{EntryId, EntrySet};
+use greenledger_core::{EntryId, EntrySet, SetView};
 
 use crate::args::{Cli, Command, LogCommand};
 
@@ -34,11 +34,23 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Resolves an entry id, a unique id prefix (at least 8 hex characters) or a part URN (its
-/// current, non-superseded attestation) in an entry set.
-pub(crate) fn resolve(set: &EntrySet, what: &str) -> Result<EntryId> {
+/// current attestation: no correction of its own signer that holds supersedes it) in an entry
+/// set. Which corrections hold takes the network's genesis (`view`); without it, a part
+/// resolves only if the folder holds a single attestation of it.
+pub(crate) fn resolve(set: &EntrySet, view: Option<&SetView<'_>>, what: &str) -> Result<EntryId> {
     let what = what.trim();
     if what.starts_with("urn:") {
-        let current = set.current_for_part(what);
+        let current = match view {
+            Some(v) => v.current_for_part(what),
+            None => match set.by_part(what).as_slice() {
+                [one] => vec![*one],
+                [] => vec![],
+                many => bail!(
+                    "the entries folder holds {} attestations of part {what}; which one is current depends on which corrections hold: give --genesis FILE, or name one by id",
+                    many.len()
+                ),
+            },
+        };
         return match current.as_slice() {
             [] => bail!("no attestation for part {what} in the entries folder"),
             [one] => Ok(one.id),

@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
-use greenledger_core::{EntryId, PublicKey, Signature, SignedEntry, keys, log};
-use serde::Deserialize;
-use serde_json::value::RawValue;
+use greenledger_core::{
+    PublicKey, Signature, SignedEntry,
+    api::{LogPage, SignedHead, SubmitStatus, Submitted},
+    keys, log,
+};
 
 use crate::{Refused, args::SubmitArgs, client::Client, files};
 
@@ -79,12 +81,9 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
             };
             match r.status {
                 200..=202 => {
-                    let v = r.json()?;
+                    let v: Submitted = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
                     if !json {
-                        match v["status"].as_str().unwrap_or("?") {
-                            "pending" => eprintln!("{}: pending (waiting for {})", path.display(), v["missing"]),
-                            st => eprintln!("{}: {st} at log index {}", path.display(), v["log_index"]),
-                        }
+                        eprintln!("{}: {}", path.display(), describe_submitted(&v));
                         println!("{id}");
                     }
                     results.push(serde_json::json!({"file": path, "id": id, "result": v}));
@@ -151,30 +150,18 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Deserialize)]
-struct Page<'a> {
-    size: u64,
-    #[serde(borrow)]
-    records: Vec<Record<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Record<'a> {
-    index: u64,
-    id: EntryId,
-    hash: String,
-    #[serde(borrow)]
-    entry: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct Head {
-    network: greenledger_core::NetworkId,
-    size: u64,
-    head: String,
-    node_key: PublicKey,
-    peer_id: String,
-    signature: String,
+/// What became of a submitted entry, for people: `stored at log index 7`, `pending (waiting
+/// for …)`.
+pub(crate) fn describe_submitted(s: &Submitted) -> String {
+    let at = s.log_index.map(|i| format!(" at log index {i}")).unwrap_or_default();
+    match s.status {
+        SubmitStatus::Stored => format!("stored{at}"),
+        SubmitStatus::Duplicate => format!("duplicate{at}"),
+        SubmitStatus::Pending => {
+            let missing: Vec<String> = s.missing.iter().flatten().map(|m| m.to_hex()).collect();
+            format!("pending (waiting for {})", missing.join(", "))
+        }
+    }
 }
 
 fn hash32(s: &str) -> Result<[u8; 32]> {
@@ -192,7 +179,7 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
     if head_reply.status != 200 {
         bail!("the node refused GET /v1/log/head: {}", head_reply.error_message());
     }
-    let head: Head = serde_json::from_slice(&head_reply.body).context("unexpected /v1/log/head answer")?;
+    let head: SignedHead = serde_json::from_slice(&head_reply.body).context("unexpected /v1/log/head answer")?;
     let head_hash = hash32(&head.head)?;
     let sig = Signature::from_hex(&head.signature).map_err(|e| anyhow!("checkpoint signature: {e}"))?;
     let mut problems: Vec<String> = Vec::new();
@@ -213,7 +200,7 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
         if r.status != 200 {
             bail!("the node refused GET /v1/log: {}", r.error_message());
         }
-        let page: Page<'_> = serde_json::from_slice(&r.body).context("unexpected /v1/log answer")?;
+        let page: LogPage = serde_json::from_slice(&r.body).context("unexpected /v1/log answer")?;
         if page.records.is_empty() {
             problems.push(format!(
                 "the log ends at {checked} records, but the signed head says {}",
@@ -232,7 +219,11 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
                 break;
             }
             let stored = hash32(&rec.hash)?;
-            let se = match SignedEntry::from_json(rec.entry.get().as_bytes()) {
+            let Some(entry) = &rec.entry else {
+                problems.push(format!("record {}: the node sent no entry with it", rec.index));
+                break;
+            };
+            let se = match SignedEntry::from_json(entry.get().as_bytes()) {
                 Ok(se) => se,
                 Err(e) => {
                     problems.push(format!("record {}: the entry is malformed: {e}", rec.index));

@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
-use greenledger_core::{EntrySet, EntrySource, Kind, SignedEntry, catenax, model::Body, pact};
+use greenledger_core::{EntrySet, EntrySource, Kind, SetView, SignedEntry, catenax, model::Body, pact};
 
 use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
 
@@ -21,8 +21,10 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     } else if (a.what.ends_with(".json") || a.what.contains('/')) && !a.what.starts_with("urn:") {
         bail!("no such file: {}", a.what);
     } else if let Some(dir) = &a.entries {
-        let loaded = files::load_entries(dir, None)?;
-        let id = resolve(&loaded, &a.what)?;
+        let genesis = a.genesis.as_deref().map(files::load_genesis).transpose()?;
+        let loaded = files::load_entries(dir, genesis.as_ref().map(|g| g.network_id()))?;
+        let view = genesis.as_ref().map(|g| SetView::new(g, &loaded, []));
+        let id = resolve(&loaded, view.as_ref(), &a.what)?;
         let found = match loaded.get(&id) {
             Some(e) => e.signed,
             None => bail!("entry {id} is not in {}", dir.display()),
@@ -105,13 +107,10 @@ fn show_pact(
     let mut ctx = pact::ExportContext::default();
     if let Some(n) = node {
         let client = Client::new(n)?;
-        let v = client.part(&att.part)?;
-        let me = v["attestations"]
-            .as_array()
-            .and_then(|l| l.iter().find(|x| x["id"].as_str() == Some(id.to_hex().as_str())));
-        if let Some(me) = me {
-            ctx.superseded = me["superseded_by"].as_array().is_some_and(|s| !s.is_empty());
-            ctx.company_name = me["supplier"].as_str().map(String::from);
+        let info = client.part(&att.part)?;
+        if let Some(me) = info.attestations.iter().find(|x| x.id == id) {
+            ctx.superseded = !me.superseded_by.is_empty();
+            ctx.company_name = me.supplier.clone();
         }
     } else {
         let loaded;

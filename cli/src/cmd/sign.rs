@@ -127,7 +127,7 @@ impl Signer {
     fn resolve(&self, what: &str) -> Result<EntryId> {
         match (&self.client, &self.set) {
             (Some(c), _) => c.resolve(what),
-            (None, Some(set)) => resolve(set, what),
+            (None, Some(set)) => resolve(set, Some(&SetView::new(&self.genesis, set, [])), what),
             (None, None) => {
                 bail!("--input and --supersedes need --entries DIR (a folder of signed entry files) or --node URL")
             }
@@ -286,13 +286,13 @@ impl Signer {
         let v = entry::sign(&self.key, &payload).context("cannot sign this entry")?;
         self.check(v.entry())?;
         let mut bytes = v.signed().to_json();
-        let mut status = serde_json::Value::Null;
+        let mut answer = None;
         let head = ChainHead {
             seq: payload.seq,
             head: v.id(),
         };
         if let Some(c) = &self.client {
-            status = c.submit(&bytes)?;
+            answer = Some(c.submit(&bytes)?);
             // The entry is on the node now: the key's chain has moved on, whatever happens next.
             self.state.record(&self.target.key, &self.network, head)?;
         }
@@ -320,8 +320,8 @@ impl Signer {
         if json {
             let mut o =
                 serde_json::json!({"id": v.id().to_hex(), "kind": kind.as_str(), "seq": payload.seq, "file": out});
-            if !status.is_null() {
-                o["node"] = status;
+            if let Some(a) = &answer {
+                o["node"] = serde_json::to_value(a)?;
             }
             println!("{o}");
         } else {
@@ -329,10 +329,8 @@ impl Signer {
             if let Some(out) = &out {
                 eprintln!("wrote {}", out.display());
             }
-            match status.get("status").and_then(|s| s.as_str()) {
-                Some("pending") => eprintln!("the node holds it as pending until these arrive: {}", status["missing"]),
-                Some(st) => eprintln!("node: {st} at log index {}", status["log_index"]),
-                None => {}
+            if let Some(a) = &answer {
+                eprintln!("node: {}", crate::cmd::online::describe_submitted(a));
             }
             println!("{}", v.id());
         }

@@ -9,13 +9,20 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use greenledger_core::{EntryId, PublicKey, SignedEntry};
+use greenledger_core::{
+    EntryId, PublicKey, SignedEntry,
+    api::{
+        CheckpointInfo, Consumers, EntryInfo, Health, LogPage, LogRecord, NetworkInfo, PartInfo, PendingEntry,
+        PendingList, SignerInfo, SubmitStatus, Submitted,
+    },
+};
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
 
 use super::{ApiError, AppState};
 use crate::{
     metrics::ResultLabels,
+    read::Reader,
     store::{Checkpoint, Outcome},
 };
 
@@ -135,45 +142,32 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
     }
     let (id, outcome) = result?;
     st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());
-    Ok(match outcome {
-        Outcome::Stored { log_index } => (
-            StatusCode::CREATED,
-            Json(json!({"id": id, "log_index": log_index, "status": "stored"})),
-        )
-            .into_response(),
-        Outcome::Duplicate { log_index } => (
-            StatusCode::OK,
-            Json(json!({"id": id, "log_index": log_index, "status": "duplicate"})),
-        )
-            .into_response(),
-        Outcome::Pending { missing } => (
-            StatusCode::ACCEPTED,
-            Json(json!({"id": id, "status": "pending", "missing": missing})),
-        )
-            .into_response(),
-    })
+    let (status, answer) = submitted(id, outcome);
+    Ok((status, Json(answer)).into_response())
 }
 
-fn entry_json(id: &EntryId, log_index: u64, se: &SignedEntry) -> Result<Value, ApiError> {
-    let env = se.to_json();
-    let raw: Box<RawValue> = serde_json::from_slice(&env).map_err(ApiError::internal)?;
-    let decoded = se.decode().map_err(ApiError::internal)?;
-    let payload = &decoded.payload;
-    Ok(json!({
-        "id": id,
-        "log_index": log_index,
-        "kind": payload.body.kind().as_str(),
-        "signer": payload.signer,
-        "seq": payload.seq,
-        "summary": payload.body.summary(),
-        "entry": raw,
-    }))
+/// The answer to a submission that the ledger took, and its HTTP status.
+fn submitted(id: EntryId, outcome: Outcome) -> (StatusCode, Submitted) {
+    let (status, log_index, code, missing) = match outcome {
+        Outcome::Stored { log_index } => (StatusCode::CREATED, Some(log_index), SubmitStatus::Stored, None),
+        Outcome::Duplicate { log_index } => (StatusCode::OK, Some(log_index), SubmitStatus::Duplicate, None),
+        Outcome::Pending { missing } => (StatusCode::ACCEPTED, None, SubmitStatus::Pending, Some(missing)),
+    };
+    (
+        status,
+        Submitted {
+            id,
+            log_index,
+            status: code,
+            missing,
+        },
+    )
 }
 
-/// `GET /v1/entries/{id}`: one entry, its envelope verbatim and a summary.
-pub(crate) async fn get_entry(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// `GET /v1/entries/{id}`: one entry, its envelope verbatim, a summary and how it stands today.
+pub(crate) async fn get_entry(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<EntryInfo>, ApiError> {
     let id = parse_id(&id)?;
-    let Some((idx, se)) = st.store.entry(&id)? else {
+    let Some(info) = Reader::new(&st.store).entry(&id)? else {
         if let Some(missing) = st.store.pending_missing(&id) {
             let list: Vec<String> = missing.iter().map(|m| m.to_hex()).collect();
             return Err(ApiError::new(
@@ -184,7 +178,7 @@ pub(crate) async fn get_entry(State(st): State<AppState>, Path(id): Path<String>
         }
         return Err(ApiError::not_found(format!("no entry {id} on this node")));
     };
-    Ok(Json(entry_json(&id, idx, &se)?))
+    Ok(Json(info))
 }
 
 #[derive(Deserialize)]
@@ -193,14 +187,14 @@ pub(crate) struct Paging {
 }
 
 /// `GET /v1/pending`: entries waiting for their prev, inputs or superseded entry.
-pub(crate) async fn pending(State(st): State<AppState>) -> Json<Value> {
-    let list: Vec<Value> = st
+pub(crate) async fn pending(State(st): State<AppState>) -> Json<PendingList> {
+    let pending = st
         .store
         .pending_list(1000)
         .into_iter()
-        .map(|(id, m)| json!({"id": id, "missing": m}))
+        .map(|(id, missing)| PendingEntry { id, missing })
         .collect();
-    Json(json!({"pending": list}))
+    Json(PendingList { pending })
 }
 
 /// `GET /v1/entries/{id}/consumers`: attestations that use this entry as an input.
@@ -208,24 +202,18 @@ pub(crate) async fn consumers(
     State(st): State<AppState>,
     Path(id): Path<String>,
     q: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Consumers>, ApiError> {
     let Query(p) = q.map_err(|e| ApiError::bad_request("invalid_query", format!("{e}; use ?limit=N")))?;
     let id = parse_id(&id)?;
     if st.store.entry(&id)?.is_none() {
         return Err(ApiError::not_found(format!("no entry {id} on this node")));
     }
     let limit = p.limit.unwrap_or(1000).min(10_000);
-    let list: Vec<Value> = st
-        .store
-        .consumers(&id, limit)?
-        .into_iter()
-        .map(|(c, q)| json!({"id": c, "quantity": greenledger_core::Quantity(q).decimal_string()}))
-        .collect();
-    Ok(Json(json!({"id": id, "consumers": list})))
+    Ok(Json(Reader::new(&st.store).consumers(&id, limit)?))
 }
 
 /// `GET /v1/parts/{urn}`: the attestations for a part, and which are current.
-pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) -> Result<Json<PartInfo>, ApiError> {
     greenledger_core::model::check_part(&urn).map_err(|e| {
         let mut m = e.to_string();
         if m.len() > 300 {
@@ -237,75 +225,25 @@ pub(crate) async fn part(State(st): State<AppState>, Path(urn): Path<String>) ->
         }
         ApiError::bad_request("invalid_part", m)
     })?;
-    let ids = st.store.part_entries(&urn, 10_000)?;
-    if ids.is_empty() {
-        return Err(ApiError::not_found(format!(
+    match Reader::new(&st.store).part(&urn, 10_000)? {
+        Some(p) => Ok(Json(p)),
+        None => Err(ApiError::not_found(format!(
             "no attestation for part {urn} on this node"
-        )));
+        ))),
     }
-    let membership = st.store.membership();
-    let mut list = Vec::new();
-    let mut current = Vec::new();
-    for id in ids {
-        let Some((idx, se)) = st.store.entry(&id)? else {
-            continue;
-        };
-        let Ok(e) = se.decode() else { continue };
-        let Some(a) = e.attestation() else { continue };
-        let superseded_by: Vec<EntryId> = st
-            .store
-            .superseded_by_ids(&id)?
-            .into_iter()
-            .filter(|s| {
-                st.store
-                    .entry(s)
-                    .ok()
-                    .flatten()
-                    .and_then(|(_, x)| x.decode().ok())
-                    .is_some_and(|x| x.payload.signer == e.payload.signer)
-            })
-            .collect();
-        if superseded_by.is_empty() {
-            current.push(id);
-        }
-        list.push(json!({
-            "id": id,
-            "log_index": idx,
-            "signer": e.payload.signer,
-            "supplier": membership.name(&e.payload.signer),
-            "seq": e.payload.seq,
-            "unit": a.declared_unit_of_measurement.as_str(),
-            "total_kg": a.total.pcf_excluding_biogenic_uptake.kg_string(),
-            "superseded_by": superseded_by,
-        }));
-    }
-    Ok(Json(json!({"part": urn, "current": current, "attestations": list})))
 }
 
 /// `GET /v1/signers/{pubkey}`: membership, chain head and fork status.
-pub(crate) async fn signer(State(st): State<AppState>, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn signer(State(st): State<AppState>, Path(key): Path<String>) -> Result<Json<SignerInfo>, ApiError> {
     let key: PublicKey = key
         .parse()
         .map_err(|e: greenledger_core::error::KeyError| ApiError::bad_request("invalid_public_key", e.to_string()))?;
-    let membership = st.store.membership();
-    let head = st.store.chain_head(&key)?;
-    let forks = st.store.forks_of(&key)?;
-    let roles: Vec<&str> = membership.roles(&key).iter().map(|r| r.as_str()).collect();
-    if roles.is_empty() && head.is_none() && forks.is_empty() {
-        return Err(ApiError::not_found(format!(
+    match Reader::new(&st.store).signer(&key)? {
+        Some(s) => Ok(Json(s)),
+        None => Err(ApiError::not_found(format!(
             "signer {key} is neither admitted nor known on this node"
-        )));
+        ))),
     }
-    Ok(Json(json!({
-        "signer": key,
-        "name": membership.name(&key),
-        "roles": roles,
-        "admin": membership.is_admin(&key),
-        "revoked_after_seq": membership.limit(&key),
-        "head": head.map(|(seq, id)| json!({"seq": seq, "id": id})),
-        "forked_at_seq": forks.iter().map(|(s, _)| *s).min(),
-        "fork_proofs": forks.len(),
-    })))
 }
 
 /// `GET /v1/provenance/{id}`: the provenance bundle of an entry.
@@ -342,7 +280,7 @@ pub(crate) const MAX_LOG_PAGE: usize = 1000;
 pub(crate) async fn log(
     State(st): State<AppState>,
     q: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogPage>, ApiError> {
     let Query(q) = q.map_err(|e| {
         ApiError::bad_request(
             "invalid_query",
@@ -361,25 +299,40 @@ pub(crate) async fn log(
     let records = st.store.log_range(from, limit)?;
     let mut out = Vec::with_capacity(records.len());
     for (idx, id, hash) in &records {
-        let mut r = json!({"index": idx, "id": id, "hash": hex::encode(hash)});
-        if q.entries.unwrap_or(false) {
+        let entry = if q.entries.unwrap_or(false) {
             let (_, se) = st
                 .store
                 .entry(id)?
                 .ok_or_else(|| ApiError::internal(format!("log record {idx} names missing entry {id}")))?;
-            let raw: Box<RawValue> = serde_json::from_slice(&se.to_json()).map_err(ApiError::internal)?;
-            r["entry"] = serde_json::to_value(raw).map_err(ApiError::internal)?;
-        }
-        out.push(r);
+            Some(serde_json::from_slice::<Box<RawValue>>(&se.to_json()).map_err(ApiError::internal)?)
+        } else {
+            None
+        };
+        out.push(LogRecord {
+            index: *idx,
+            id: *id,
+            hash: hex::encode(hash),
+            entry,
+        });
     }
     let next = records.last().map(|(i, _, _)| i + 1).filter(|n| *n < size);
-    Ok(Json(json!({"size": size, "from": from, "records": out, "next": next})))
+    Ok(Json(LogPage {
+        size,
+        from,
+        records: out,
+        next,
+    }))
 }
 
 /// `GET /v1/log/head`: the log's size and head, signed by this node now.
 pub(crate) async fn log_head(State(st): State<AppState>) -> Result<Json<Checkpoint>, ApiError> {
     let (size, head) = st.store.head()?;
-    Ok(Json(Checkpoint::sign(&st.identity, st.store.network(), size, head)))
+    Ok(Json(crate::store::sign_checkpoint(
+        &st.identity,
+        st.store.network(),
+        size,
+        head,
+    )))
 }
 
 /// `GET /v1/genesis`: the network's genesis (canonical JSON).
@@ -388,24 +341,36 @@ pub(crate) async fn genesis(State(st): State<AppState>) -> Response {
 }
 
 /// `GET /v1/health`: liveness, addresses and counters.
-pub(crate) async fn health(State(st): State<AppState>) -> Json<Value> {
+pub(crate) async fn health(State(st): State<AppState>) -> Json<Health> {
     use std::sync::atomic::Ordering::Relaxed;
     let sh = st.store.shared();
-    Json(json!({
-        "status": if st.store.writable() { "ok" } else { "degraded: the store refuses writes; see the log and restart" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "network": {"id": st.store.network(), "name": st.store.genesis().name},
-        "peer_id": st.identity.peer_id().to_string(),
-        "node_key": st.identity.public_key(),
-        "http": st.addrs.http,
-        "p2p": st.addrs.p2p,
-        "pact": st.addrs.pact.map(|a| format!("https://{a}")),
-        "peers": st.metrics.p2p.connected.get(),
-        "log_size": sh.log_size.load(Relaxed),
-        "pending": sh.pending_entries.load(Relaxed),
-        "forked_signers": sh.forks.load(Relaxed),
-        "last_checkpoint": st.store.latest_checkpoint().ok().flatten().map(|c| json!({"size": c.size, "head": c.head, "timestamp": c.timestamp})),
-    }))
+    let status = if st.store.writable() {
+        "ok"
+    } else {
+        "degraded: the store refuses writes; see the log and restart"
+    };
+    Json(Health {
+        status: status.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        network: NetworkInfo {
+            id: st.store.network(),
+            name: st.store.genesis().name.clone(),
+        },
+        peer_id: st.identity.peer_id().to_string(),
+        node_key: st.identity.public_key(),
+        http: st.addrs.http.map(|a| a.to_string()),
+        p2p: st.addrs.p2p.clone(),
+        pact: st.addrs.pact.map(|a| format!("https://{a}")),
+        peers: st.metrics.p2p.connected.get(),
+        log_size: sh.log_size.load(Relaxed),
+        pending: sh.pending_entries.load(Relaxed),
+        forked_signers: sh.forks.load(Relaxed),
+        last_checkpoint: st.store.latest_checkpoint().ok().flatten().map(|c| CheckpointInfo {
+            size: c.size,
+            head: c.head,
+            timestamp: c.timestamp,
+        }),
+    })
 }
 
 /// `GET /v1/peers`: connected and known consortium peers, with their sync state.

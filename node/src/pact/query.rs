@@ -7,11 +7,11 @@
 //! grows), and each request reads a bounded number of log records.
 
 use anyhow::Result;
-use greenledger_core::{EntryId, Kind, Membership, pact};
+use greenledger_core::{EntryId, LedgerView, pact};
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::store::Store;
+use crate::{read::Reader, store::Store};
 
 /// Filter criteria: values of one criterion are alternatives (OR), criteria combine with AND.
 /// Strings compare case-insensitively.
@@ -156,31 +156,22 @@ pub struct Page {
     pub next: Option<u64>,
 }
 
-/// A footprint's export context, from the store.
-fn export(store: &Store, membership: &Membership, id: &EntryId) -> Result<Option<Value>> {
-    let Some((_, se)) = store.entry(id)? else {
+/// A footprint: an attestation that holds today ([`Reader::valid_today`]: not after its
+/// signer's revocation, not at or after a fork of its chain), exported with its company name and
+/// whether a correction that holds supersedes it. A PACT client cannot check signatures, so
+/// the node serves only what a verifier accepts.
+fn export(reader: &Reader<'_>, id: &EntryId) -> Result<Option<Value>> {
+    let Some((_, e)) = reader.decoded(id)? else {
         return Ok(None);
     };
-    let Ok(e) = se.decode() else { return Ok(None) };
-    if e.attestation().is_none() {
-        return Ok(None);
-    }
-    // Only what a verifier accepts today: not after the signer's revocation, not at or after
-    // a fork of its chain.
-    let (signer, seq) = (e.payload.signer, e.payload.seq);
-    if membership.authorize(&signer, seq, Kind::Attestation.role()).is_err() {
-        return Ok(None);
-    }
-    if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0
-        && store.forks_of(&signer)?.iter().any(|(at, _)| *at <= seq)
-    {
+    if e.attestation().is_none() || !reader.valid_today(&e) {
         return Ok(None);
     }
     let ctx = pact::ExportContext {
-        company_name: membership.name(&e.payload.signer).map(String::from),
-        superseded: !store.superseded_by_ids(id)?.is_empty(),
+        company_name: reader.membership().name(&e.payload.signer).map(String::from),
+        superseded: !reader.corrections(&e)?.is_empty(),
     };
-    match pact::export(&se, &ctx) {
+    match pact::export(&e.signed, &ctx) {
         Ok(v) => Ok(Some(v)),
         Err(err) => {
             tracing::warn!(entry = %id, cause = %err, "cannot export an attestation as PACT; left out");
@@ -194,14 +185,14 @@ pub fn get(store: &Store, uuid: &[u8; 16]) -> Result<Option<Value>> {
     let Some(id) = store.entry_by_footprint(uuid)? else {
         return Ok(None);
     };
-    export(store, &store.membership(), &id)
+    export(&Reader::new(store), &id)
 }
 
 /// Up to `limit` matching footprints from log index `from` on, reading at most `budget` log
 /// records. `next` is set when a further match was seen, or when the budget ran out first.
 pub fn scan(store: &Store, filter: &Filter, from: u64, limit: usize, budget: usize) -> Result<Page> {
     let (size, _) = store.head()?;
-    let membership = store.membership();
+    let reader = Reader::new(store);
     let mut items = Vec::new();
     let mut idx = from;
     let mut read = 0usize;
@@ -213,7 +204,7 @@ pub fn scan(store: &Store, filter: &Filter, from: u64, limit: usize, budget: usi
         for (i, id, _) in chunk {
             idx = i + 1;
             read += 1;
-            if let Some(pf) = export(store, &membership, &id)?
+            if let Some(pf) = export(&reader, &id)?
                 && filter.matches(&pf)
             {
                 if items.len() == limit {

@@ -32,7 +32,6 @@ use greenledger_core::{
     entry::Entry,
 };
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 pub use writer::{ErrorClass, IngestError, Outcome};
@@ -352,8 +351,17 @@ impl Store {
             .and_then(|v| schema::id_from(&v)))
     }
 
-    fn decoded(&self, id: &EntryId) -> Option<Entry> {
+    /// An entry, decoded (`None` if unknown or unreadable).
+    pub fn get_decoded(&self, id: &EntryId) -> Option<Entry> {
         self.entry(id).ok().flatten().and_then(|(_, se)| se.decode().ok())
+    }
+
+    /// The entry at a chain position, if this node holds one.
+    pub fn chain_at(&self, signer: &PublicKey, seq: u64) -> Result<Option<EntryId>> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(schema::CHAINS), schema::chain_key(signer, seq))?
+            .and_then(|v| schema::id_from(&v)))
     }
 
     /// The log's size and head hash.
@@ -473,7 +481,7 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.db.iterator_cf(self.cf(schema::MEMBERS), IteratorMode::Start) {
             let (k, _) = kv?;
-            if let Some(e) = schema::id_from(&k).and_then(|id| self.decoded(&id)) {
+            if let Some(e) = schema::id_from(&k).and_then(|id| self.get_decoded(&id)) {
                 out.push(e);
             }
         }
@@ -593,44 +601,26 @@ fn cursor_key(peer: &str) -> Vec<u8> {
     k
 }
 
-/// A signed statement of the log's size and head.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Checkpoint {
-    /// The network.
-    pub network: NetworkId,
-    /// Number of log records.
-    pub size: u64,
-    /// Hash of the last record (hex; zeros when empty).
-    pub head: String,
-    /// The node's ed25519 public key.
-    pub node_key: PublicKey,
-    /// The node's libp2p peer id.
-    pub peer_id: String,
-    /// Signature over `greenledger/checkpoint/v1\0 ‖ network ‖ size (u64 BE) ‖ head`.
-    pub signature: String,
-    /// When it was signed (node clock, informative).
-    pub timestamp: String,
-}
+/// A signed statement of the log's size and head (a checkpoint).
+pub type Checkpoint = greenledger_core::api::SignedHead;
 
-impl Checkpoint {
-    /// Signs the given head.
-    pub fn sign(identity: &Identity, network: NetworkId, size: u64, head: [u8; 32]) -> Self {
-        let sig = identity.sign(&greenledger_core::log::checkpoint_message(&network, size, &head));
-        Checkpoint {
-            network,
-            size,
-            head: hex::encode(head),
-            node_key: identity.public_key(),
-            peer_id: identity.peer_id().to_string(),
-            signature: sig.to_hex(),
-            timestamp: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-        }
+/// Signs the given head with the node's key.
+pub fn sign_checkpoint(identity: &Identity, network: NetworkId, size: u64, head: [u8; 32]) -> Checkpoint {
+    let sig = identity.sign(&greenledger_core::log::checkpoint_message(&network, size, &head));
+    Checkpoint {
+        network,
+        size,
+        head: hex::encode(head),
+        node_key: identity.public_key(),
+        peer_id: identity.peer_id().to_string(),
+        signature: sig.to_hex(),
+        timestamp: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
     }
 }
 
 impl EntrySource for Store {
     fn get(&self, id: &EntryId) -> Option<Entry> {
-        self.decoded(id)
+        self.get_decoded(id)
     }
 
     fn membership(&self) -> Vec<Entry> {
@@ -641,7 +631,7 @@ impl EntrySource for Store {
         self.superseded_by_ids(id)
             .unwrap_or_default()
             .iter()
-            .filter_map(|s| self.decoded(s))
+            .filter_map(|s| self.get_decoded(s))
             .collect()
     }
 

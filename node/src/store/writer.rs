@@ -30,7 +30,7 @@ use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::{Checkpoint, Shared, WriterMsg, schema};
+use super::{Shared, WriterMsg, schema};
 use crate::{config::Config, identity::Identity};
 
 /// What happened to a submitted entry. Every variant is durable when reported.
@@ -496,7 +496,7 @@ impl Ledger {
         if !due {
             return;
         }
-        let cp = Checkpoint::sign(&self.identity, self.network, self.log_size, self.head_hash);
+        let cp = crate::store::sign_checkpoint(&self.identity, self.network, self.log_size, self.head_hash);
         let bytes = serde_json::to_vec(&cp).unwrap_or_default();
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
