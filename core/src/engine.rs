@@ -264,10 +264,15 @@ pub enum ViolationKind {
         prev_seq: u64,
     },
     /// It needs an entry that was refused for good.
-    #[error("depends on entry {parent}, which was refused; an entry built on a refused one is refused too")]
+    #[error(
+        "depends on entry {parent} ({}), which was refused; an entry built on a refused one is refused too",
+        .role.describe()
+    )]
     DependsOnRefused {
         /// The refused entry it needs.
         parent: EntryId,
+        /// How it needs it.
+        role: DepRole,
     },
     /// A rule of the entry's kind.
     #[error(transparent)]
@@ -300,7 +305,12 @@ impl Violation {
                 Rule::Fork
             }
             ViolationKind::ChainMismatch { .. } | ViolationKind::PrevElsewhere { .. } => Rule::ChainLink,
-            ViolationKind::DependsOnRefused { .. } => Rule::Inputs,
+            // Reported under the rule of what is missing: an input, a superseded entry, a link.
+            ViolationKind::DependsOnRefused { role, .. } => match role {
+                DepRole::Input => Rule::Inputs,
+                DepRole::Supersedes => Rule::Supersession,
+                DepRole::Prev => Rule::ChainLink,
+            },
             ViolationKind::Kind(k) => k.rule(),
         }
     }
@@ -335,11 +345,16 @@ impl Violation {
 
     /// How a caller may treat it.
     pub fn class(&self) -> Class {
-        match self.rule() {
-            Rule::Membership => Class::Forbidden,
-            Rule::ChainLink => Class::Conflict,
-            Rule::Fork if !matches!(self.kind, ViolationKind::Kind(_)) => Class::Conflict,
-            _ => Class::Invalid,
+        match &self.kind {
+            ViolationKind::NotAuthorized { .. } => Class::Forbidden,
+            ViolationKind::Fork { .. }
+            | ViolationKind::SeqTaken { .. }
+            | ViolationKind::SignerForked { .. }
+            | ViolationKind::ChainMismatch { .. }
+            | ViolationKind::PrevElsewhere { .. } => Class::Conflict,
+            ViolationKind::WrongNetwork { .. } | ViolationKind::DependsOnRefused { .. } | ViolationKind::Kind(_) => {
+                Class::Invalid
+            }
         }
     }
 
@@ -508,14 +523,12 @@ impl<V: LedgerView + ?Sized> Steps<'_, '_, V> {
 
     /// Step 7.
     fn refused_dependencies(&mut self) {
-        let refused = self
-            .verdict
-            .missing
-            .iter()
-            .map(|m| m.id)
-            .find(|id| self.view.refused(id));
-        if let Some(parent) = refused {
-            self.fail(ViolationKind::DependsOnRefused { parent });
+        let refused = self.verdict.missing.iter().find(|m| self.view.refused(&m.id)).copied();
+        if let Some(m) = refused {
+            self.fail(ViolationKind::DependsOnRefused {
+                parent: m.id,
+                role: m.role,
+            });
         }
     }
 }

@@ -188,7 +188,14 @@ impl LedgerView for Reader<'_> {
     }
 
     fn entry(&self, id: &EntryId) -> Option<Cow<'_, Entry>> {
-        self.store.get_decoded(id).map(Cow::Owned)
+        if let Some(e) = self.store.get_decoded(id) {
+            return Some(Cow::Owned(e));
+        }
+        // The entries of fork proofs are known too (what rests on one is told it is forked).
+        if self.any_forks {
+            return self.store.fork_entry(id).ok().flatten().map(Cow::Owned);
+        }
+        None
     }
 
     fn chain_at(&self, signer: &PublicKey, seq: u64) -> Option<EntryId> {

@@ -541,6 +541,18 @@ impl Store {
         Ok(out)
     }
 
+    /// An entry of a fork proof (known to this node though not in its log), by id.
+    pub fn fork_entry(&self, id: &EntryId) -> Result<Option<Entry>> {
+        for p in self.fork_proofs(usize::MAX)? {
+            for se in [p.a, p.b] {
+                if se.id() == *id {
+                    return Ok(se.decode().ok());
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Every fork proof (at most `limit`).
     pub fn fork_proofs(&self, limit: usize) -> Result<Vec<ForkProof>> {
         let mut out = Vec::new();

@@ -151,6 +151,9 @@ pub(crate) struct Ledger {
     shared: Arc<Shared>,
     heads: HashMap<PublicKey, (u64, EntryId)>,
     forked: HashMap<PublicKey, u64>,
+    /// The entries of the fork proofs (known entries, though not in the log: what names one
+    /// is told it rests on a forked chain). Forks are rare; this stays small.
+    fork_entries: HashMap<EntryId, Entry>,
     members: Vec<Entry>,
     membership: Membership,
     log_size: u64,
@@ -190,7 +193,10 @@ impl LedgerView for StoreView<'_> {
         if let Some((_, e)) = self.batch.staged.get(id) {
             return Some(std::borrow::Cow::Borrowed(e));
         }
-        self.ledger.lookup(id, self.batch).map(std::borrow::Cow::Owned)
+        if let Some(e) = self.ledger.lookup(id, self.batch) {
+            return Some(std::borrow::Cow::Owned(e));
+        }
+        self.ledger.fork_entries.get(id).map(std::borrow::Cow::Borrowed)
     }
 
     fn chain_at(&self, signer: &PublicKey, seq: u64) -> Option<EntryId> {
@@ -274,6 +280,7 @@ impl Ledger {
             shared,
             heads: HashMap::new(),
             forked: HashMap::new(),
+            fork_entries: HashMap::new(),
             members: Vec::new(),
             membership: Membership::default(),
             log_size: 0,
@@ -301,15 +308,21 @@ impl Ledger {
             self.heads.insert(signer, (seq, id));
         }
         self.forked.clear();
+        self.fork_entries.clear();
         let mut forks = 0;
+        let mut proofs = Vec::new();
         for kv in self.db.iterator_cf(self.cf(schema::FORKS), IteratorMode::Start) {
-            let (k, _) = kv?;
+            let (k, v) = kv?;
+            proofs.extend(decode_fork(&v));
             let signer = PublicKey::from_bytes(k.get(..32).context("fork key")?.try_into().context("fork key")?)
                 .context("fork key")?;
             let seq = schema::u64_from(k.get(32..).unwrap_or_default()).context("fork key")?;
             let f = self.forked.entry(signer).or_insert(seq);
             *f = (*f).min(seq);
             forks += 1;
+        }
+        for p in &proofs {
+            self.remember_fork_entries(p);
         }
         self.members.clear();
         let ids: Vec<EntryId> = self
@@ -692,11 +705,20 @@ impl Ledger {
         if !known {
             batch.wb.put_cf(self.cf(schema::FORKS), key, encode_fork(&proof));
             tracing::warn!(signer = %signer.fmt_short(), seq, "fork detected: two entries at one seq; signer flagged");
+            self.remember_fork_entries(&proof);
         }
         let f = self.forked.entry(*signer).or_insert(seq);
         *f = (*f).min(seq);
         if self.members.iter().any(|e| e.payload.signer == *signer) {
             self.recompute_membership();
+        }
+    }
+
+    fn remember_fork_entries(&mut self, p: &ForkProof) {
+        for se in [&p.a, &p.b] {
+            if let Ok(e) = se.decode() {
+                self.fork_entries.insert(e.id, e);
+            }
         }
     }
 
