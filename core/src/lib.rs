@@ -22,6 +22,7 @@
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
 //! * [`bundle`] — provenance bundles and their assembly.
 //! * [`verify`] — bundle verification as numbered steps.
+//! * [`time`] — the format's timestamps (RFC 3339, UTC, one narrow form).
 //! * [`sync`] — the node-to-node sync protocol's messages (serde types, no network code).
 //! * [`error`] — error types, one per concern.
 
@@ -47,6 +48,7 @@ pub mod pact;
 mod par;
 pub mod rollup;
 pub mod sync;
+pub mod time;
 pub mod verify;
 
 pub use amount::{Mass, Quantity, Share};

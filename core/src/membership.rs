@@ -29,7 +29,7 @@ pub struct Membership {
     admins: BTreeSet<PublicKey>,
     roles: HashMap<PublicKey, BTreeSet<Role>>,
     names: HashMap<PublicKey, String>,
-    peers: BTreeMap<String, PublicKey>,
+    peers: BTreeMap<String, Vec<PublicKey>>,
     limits: HashMap<PublicKey, u64>,
     genesis_admins: BTreeSet<PublicKey>,
 }
@@ -127,7 +127,10 @@ impl Membership {
                 roles.entry(a.member).or_default().insert(a.role);
                 names.entry(a.member).or_insert_with(|| a.name.clone());
                 if let Some(p) = &a.peer_id {
-                    peers.entry(p.clone()).or_insert(a.member);
+                    let keys: &mut Vec<PublicKey> = peers.entry(p.clone()).or_default();
+                    if !keys.contains(&a.member) {
+                        keys.push(a.member);
+                    }
                 }
             }
         }
@@ -203,11 +206,13 @@ impl Membership {
         self.admins.contains(k)
     }
 
-    /// The admitted node peer ids and the keys that name them (revoked ones excluded).
+    /// The admitted node peer ids, each with the first key that names it and is not revoked (a
+    /// peer id stays admitted while any unrevoked member names it).
     pub fn node_peers(&self) -> impl Iterator<Item = (&str, &PublicKey)> {
-        self.peers
-            .iter()
-            .filter(|(_, k)| !self.limits.contains_key(k))
-            .map(|(p, k)| (p.as_str(), k))
+        self.peers.iter().filter_map(|(p, keys)| {
+            keys.iter()
+                .find(|k| !self.limits.contains_key(k))
+                .map(|k| (p.as_str(), k))
+        })
     }
 }

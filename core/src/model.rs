@@ -73,9 +73,10 @@ impl Genesis {
 
     /// Parses a genesis from JSON text (any formatting) and checks it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-        let v: Value =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
+        // Duplicate keys are refused: a parser would resolve them silently, one way or another,
+        // and the network id would follow whichever it kept.
+        let v = canonical::parse_strict(bytes)
+            .map_err(|e| DecodeError::Field(format!("genesis is not valid JSON: {e}")))?;
         Self::from_value(v)
     }
 
@@ -176,12 +177,10 @@ pub(crate) fn check_text(field: &'static str, s: &str, max: usize) -> Result<(),
 }
 
 pub(crate) fn check_timestamp(field: &'static str, s: &str) -> Result<(), DecodeError> {
-    humantime::parse_rfc3339(s)
-        .map(|_| ())
-        .map_err(|e| DecodeError::Invalid {
-            field,
-            why: format!("{s:?} is not an RFC 3339 UTC time such as 2026-01-31T12:00:00Z ({e})"),
-        })
+    crate::time::parse(s).map(|_| ()).map_err(|e| DecodeError::Invalid {
+        field,
+        why: format!("{s:?} is not a UTC time such as 2026-01-31T12:00:00Z ({e})"),
+    })
 }
 
 /// A member's role.

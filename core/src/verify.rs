@@ -358,8 +358,9 @@ fn step_signatures(bundle: &Bundle, ctx: &mut Ctx) -> Decoded {
             ),
         }
     }
-    let mut seen = HashSet::new();
-    decoded.retain(|e| seen.insert(e.id));
+    // Every copy's signature is checked: an entry listed twice is one entry, but a copy whose
+    // signature does not verify is tampering, wherever it stands (the id covers the payload,
+    // not the signature).
     let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
     let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
         .iter()
@@ -371,9 +372,12 @@ fn step_signatures(bundle: &Bundle, ctx: &mut Ctx) -> Decoded {
     let mut good = Vec::with_capacity(decoded.len());
     let mut bad_sig = HashSet::new();
     let mut bad_signers = Vec::new();
+    let mut seen = HashSet::new();
     for (e, ok) in decoded.into_iter().zip(sig_ok) {
         if ok.is_ok() {
-            good.push(e);
+            if seen.insert(e.id) {
+                good.push(e);
+            }
         } else {
             ctx.fail(
                 2,

@@ -260,7 +260,7 @@ impl Attestation {
             }
         }
         if let (Some(a), Some(b)) = (&self.reference_period_start, &self.reference_period_end)
-            && let (Ok(a), Ok(b)) = (humantime::parse_rfc3339(a), humantime::parse_rfc3339(b))
+            && let (Ok(a), Ok(b)) = (crate::time::parse(a), crate::time::parse(b))
             && a >= b
         {
             return Err(DecodeError::Invalid {
