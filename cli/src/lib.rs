@@ -1,6 +1,7 @@
 //! # greenledger-cli
 //!
-//! The `greenledger` command: a thin shell over `greenledger-core`.
+//! The `greenledger` command: a thin shell over `greenledger-core`, with `greenledger-interop`
+//! for PACT and Catena-X files.
 //!
 //! # Layout
 //!
