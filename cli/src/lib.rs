@@ -7,6 +7,7 @@
 //!
 //! * [`args`] — the command line (clap derive).
 //! * `client` — the node's HTTP API (`--node URL`).
+//! * [`keyfile`] — the secret key file: plain or encrypted (Argon2id + XChaCha20-Poly1305).
 //! * `files` — key, genesis, entry-folder and state files; atomic writes.
 //! * `cmd` — one module per command family.
 //! * `output` — the provenance tree and other terminal output.
@@ -20,6 +21,7 @@ pub mod args;
 mod client;
 mod cmd;
 mod files;
+pub mod keyfile;
 mod output;
 
 use std::process::ExitCode;
