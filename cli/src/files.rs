@@ -8,8 +8,10 @@ use std::{
 };
 
 use anyhow::{Context, Result, anyhow, bail};
-use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry, error::KeyError};
+use greenledger_core::{EntryId, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry};
 use serde::{Deserialize, Serialize};
+
+use crate::keyfile::{self, KeyFileError};
 
 /// Reads a whole file, saying which file and what it was for when that fails.
 pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -186,8 +188,7 @@ pub(crate) fn read_entry(path: &Path) -> Result<SignedEntry> {
 /// `GREENLEDGER_PASSPHRASE`, or else one asked for on the terminal.
 pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
     let text = read_key_text(path)?;
-    let encrypted =
-        SecretKey::key_file_is_encrypted(&text).with_context(|| format!("cannot use key file {}", path.display()))?;
+    let encrypted = keyfile::is_encrypted(&text).with_context(|| format!("cannot use key file {}", path.display()))?;
     let passphrase = if encrypted {
         Some(match passphrase_from_env(PASSPHRASE_ENV) {
             Some(p) => p,
@@ -197,8 +198,8 @@ pub(crate) fn load_key(path: &Path) -> Result<SecretKey> {
     } else {
         None
     };
-    let key = SecretKey::from_key_file_with(&text, passphrase.as_ref().map(|p| p.as_bytes())).map_err(|e| match e {
-        KeyError::WrongPassphrase => anyhow!(
+    let key = keyfile::open_with(&text, passphrase.as_ref().map(|p| p.as_bytes())).map_err(|e| match e {
+        KeyFileError::WrongPassphrase => anyhow!(
             "cannot open key file {}: wrong passphrase (or the file was altered); check {PASSPHRASE_ENV} or type it again",
             path.display()
         ),
@@ -214,10 +215,10 @@ pub(crate) fn key_file_public(path: &Path) -> Result<PublicKey> {
     let ctx = || format!("cannot use key file {}", path.display());
     // A plain key is opened, so that a public key edited in the file is caught; an encrypted
     // one binds its public key to the ciphertext and is checked when it is opened to sign.
-    let public = if SecretKey::key_file_is_encrypted(&text).with_context(ctx)? {
-        SecretKey::key_file_public(&text).with_context(ctx)?
+    let public = if keyfile::is_encrypted(&text).with_context(ctx)? {
+        keyfile::public_key(&text).with_context(ctx)?
     } else {
-        SecretKey::from_key_file_with(&text, None).with_context(ctx)?.public()
+        keyfile::open_with(&text, None).with_context(ctx)?.public()
     };
     warn_if_readable(path);
     Ok(public)

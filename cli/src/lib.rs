@@ -1,11 +1,13 @@
 //! # greenledger-cli
 //!
-//! The `greenledger` command: a thin shell over `greenledger-core`.
+//! The `greenledger` command: a thin shell over `greenledger-core`, with `greenledger-interop`
+//! for PACT and Catena-X files.
 //!
 //! # Layout
 //!
 //! * [`args`] — the command line (clap derive).
 //! * `client` — the node's HTTP API (`--node URL`).
+//! * [`keyfile`] — the secret key file: plain or encrypted (Argon2id + XChaCha20-Poly1305).
 //! * `files` — key, genesis, entry-folder and state files; atomic writes.
 //! * `cmd` — one module per command family.
 //! * `output` — the provenance tree and other terminal output.
@@ -19,6 +21,7 @@ pub mod args;
 mod client;
 mod cmd;
 mod files;
+pub mod keyfile;
 mod output;
 
 use std::process::ExitCode;

@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-/// A public key or key file that cannot be used.
+/// A public key that cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum KeyError {
     /// Wrong length of the hex form.
@@ -23,24 +23,6 @@ pub enum KeyError {
     /// A point with a torsion component (not in the prime-order subgroup).
     #[error("ed25519 public key with a torsion component (not in the prime-order subgroup) refused")]
     TorsionKey,
-    /// The text is not a greenledger key file.
-    #[error("not a greenledger key file: {0}")]
-    NotAKeyFile(String),
-    /// A key file of a newer format.
-    #[error("unsupported key file version {0}")]
-    UnsupportedVersion(u32),
-    /// The key file's public key does not match its secret.
-    #[error("key file is corrupt: its public key does not match its secret key")]
-    PublicMismatch,
-    /// The key file is encrypted and no passphrase was given.
-    #[error("the key file is encrypted: a passphrase is needed")]
-    PassphraseNeeded,
-    /// The passphrase does not open the key file (or the file was altered).
-    #[error("wrong passphrase (or the encrypted key file was altered)")]
-    WrongPassphrase,
-    /// An empty passphrase was given for a new encrypted key file.
-    #[error("the passphrase is empty")]
-    EmptyPassphrase,
 }
 
 /// A signature that does not verify or cannot be parsed.

@@ -16,8 +16,6 @@
 //! * [`engine`] — the ledger rules, once: one entry decided against a view of ledger state.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`log`] — the node's hash-chained log records and signed checkpoints.
-//! * [`pact`] — PACT v3 ProductFootprint import and export.
-//! * [`catenax`] — Catena-X PCF 9.x import and export, as a mapping to and from PACT v3.
 //! * [`rollup`] — the exact carbon roll-up.
 //! * [`membership`] — who may sign what, from the genesis and `member.*` entries.
 //! * [`bundle`] — provenance bundles and their assembly.
@@ -34,7 +32,6 @@ pub mod amount;
 pub mod api;
 pub mod bundle;
 pub mod canonical;
-pub mod catenax;
 pub mod engine;
 pub mod entry;
 pub mod error;
@@ -44,7 +41,6 @@ pub mod kinds;
 pub mod log;
 pub mod membership;
 pub mod model;
-pub mod pact;
 mod par;
 pub mod rollup;
 pub mod sync;

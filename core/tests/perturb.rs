@@ -1,7 +1,8 @@
-//! Perturbation of every decoder that reads untrusted bytes: the signed entry envelope (with
-//! payloads of every kind), the bare payload, the provenance bundle, the genesis file, the key
-//! file, the text forms of public keys, signatures and ids, and the sync protocol's CBOR
-//! messages (decoded with cbor4ii, the library of the node's libp2p codec).
+//! Perturbation of every decoder of core that reads untrusted bytes: the signed entry envelope
+//! (with payloads of every kind), the bare payload, the provenance bundle, the genesis file,
+//! the text forms of public keys, signatures and ids, and the sync protocol's CBOR messages
+//! (decoded with cbor4ii, the library of the node's libp2p codec). The key file is the CLI's
+//! and is perturbed the same way in `cli/tests/keyfile.rs`.
 //!
 //! Inputs: random bytes, valid encodings with bits flipped or bytes replaced, inserted or
 //! deleted, truncated valid encodings, and valid encodings spliced together. Properties:
@@ -53,7 +54,6 @@ enum What {
     Payload,
     Bundle,
     Genesis,
-    KeyFile,
     PublicKeyText,
     SignatureText,
     EntryIdText,
@@ -293,11 +293,6 @@ static KNOWN: LazyLock<HashSet<Vec<u8>>> = LazyLock::new(|| {
     s
 });
 
-const PASSPHRASE: &[u8] = b"correct horse";
-
-/// [`SIGNER`]'s key file, encrypted under [`PASSPHRASE`].
-static ENCRYPTED_KEY_FILE: LazyLock<String> = LazyLock::new(|| SIGNER.to_encrypted_key_file(PASSPHRASE).unwrap());
-
 static SAMPLES: LazyLock<Vec<Sample>> = LazyLock::new(|| {
     let mut v = Vec::new();
     let names = [
@@ -343,16 +338,6 @@ static SAMPLES: LazyLock<Vec<Sample>> = LazyLock::new(|| {
         what: What::Genesis,
         name: "genesis (pretty)",
         bytes: pretty,
-    });
-    v.push(Sample {
-        what: What::KeyFile,
-        name: "key file",
-        bytes: SIGNER.to_key_file().into_bytes(),
-    });
-    v.push(Sample {
-        what: What::KeyFile,
-        name: "key file (encrypted)",
-        bytes: ENCRYPTED_KEY_FILE.as_bytes().to_vec(),
     });
     v.push(Sample {
         what: What::PublicKeyText,
@@ -512,25 +497,6 @@ fn feed_genesis(bytes: &[u8]) {
     }
 }
 
-fn feed_key_file(text: &str) {
-    // The parts read without a passphrase (opening an encrypted file runs the KDF; see
-    // `encrypted_key_file_edits`).
-    match SecretKey::key_file_public(text) {
-        Ok(k) => {
-            let _ = SecretKey::key_file_is_encrypted(text).unwrap();
-            let _ = k.to_hex();
-        }
-        Err(e) => has_message(e),
-    }
-    match SecretKey::from_key_file(text) {
-        Ok(k) => assert!(
-            [SIGNER.public(), key(2).public()].contains(&k.public()),
-            "a key file gave a key that was never written"
-        ),
-        Err(e) => has_message(e),
-    }
-}
-
 /// The text forms: what is accepted is the one text of its value.
 fn feed_text(s: &str) {
     match s.parse::<PublicKey>() {
@@ -627,7 +593,6 @@ fn feed(bytes: &[u8]) {
     feed_bundle(bytes);
     feed_genesis(bytes);
     let text = String::from_utf8_lossy(bytes);
-    feed_key_file(&text);
     feed_text(&text);
     feed_sync(bytes);
 }
@@ -640,7 +605,6 @@ fn accepts(what: What, bytes: &[u8]) -> bool {
         What::Payload => Payload::decode(bytes).is_ok(),
         What::Bundle => Bundle::from_json(bytes).is_ok(),
         What::Genesis => Genesis::from_json(bytes).is_ok(),
-        What::KeyFile => text().is_some_and(|t| SecretKey::key_file_public(t).is_ok()),
         What::PublicKeyText => text().is_some_and(|t| t.parse::<PublicKey>().is_ok()),
         What::SignatureText => text().is_some_and(|t| Signature::from_hex(t).is_ok()),
         What::EntryIdText => text().is_some_and(|t| t.parse::<EntryId>().is_ok()),
@@ -663,12 +627,6 @@ fn check_changed(s: &Sample, changed: &[u8]) {
             "a changed {} verified as another entry",
             s.name
         );
-    }
-    if s.what == What::KeyFile
-        && let Ok(k) = SecretKey::from_key_file(&String::from_utf8_lossy(changed))
-    {
-        // Only changes that keep the key (hex letter case of the secret, whitespace) pass.
-        assert_eq!(k.public(), SIGNER.public());
     }
 }
 
@@ -742,7 +700,7 @@ fn every_single_bit_flip_of_every_entry() {
     assert!(decoded_but_refused > 100, "{decoded_but_refused}");
 }
 
-/// Every single-bit flip of the key file, the text forms and the CBOR messages.
+/// Every single-bit flip of the text forms and the CBOR messages.
 #[test]
 fn every_single_bit_flip_of_the_small_samples() {
     for s in SAMPLES.iter().filter(|s| s.bytes.len() < 2048 && s.what != What::Entry) {
@@ -754,62 +712,6 @@ fn every_single_bit_flip_of_the_small_samples() {
             }
         }
     }
-}
-
-/// An encrypted key file opened after an edit of each of its fields: refused with a message,
-/// or (an edit that changes nothing the key depends on) the same key. The edits only lower the
-/// KDF's cost, so that the test stays fast.
-#[test]
-fn encrypted_key_file_edits() {
-    let original: Value = serde_json::from_str(&ENCRYPTED_KEY_FILE).unwrap();
-    assert_eq!(
-        SecretKey::from_key_file_with(&ENCRYPTED_KEY_FILE, Some(PASSPHRASE))
-            .unwrap()
-            .public(),
-        SIGNER.public()
-    );
-    let open = |text: &str, pass: &[u8]| match SecretKey::from_key_file_with(text, Some(pass)) {
-        Ok(k) => assert_eq!(k.public(), SIGNER.public(), "an edited key file opened as another key"),
-        Err(e) => has_message(e),
-    };
-    open(&ENCRYPTED_KEY_FILE, b"correct horsf");
-    open(&ENCRYPTED_KEY_FILE, b"");
-    let Value::Object(enc) = &original["encrypted"] else {
-        panic!("no \"encrypted\" object: {original}")
-    };
-    for (field, v) in enc {
-        let mut edits: Vec<Value> = vec![Value::Null, json!(""), json!(0), json!(1), json!(-1), json!([])];
-        match v {
-            Value::String(s) => {
-                // One hex digit changed, one dropped, one added.
-                let mut c: Vec<char> = s.chars().collect();
-                if let Some(ch) = c.first_mut() {
-                    *ch = if *ch == '0' { '1' } else { '0' };
-                }
-                edits.push(json!(c.iter().collect::<String>()));
-                edits.push(json!(&s[1..]));
-                edits.push(json!(format!("{s}0")));
-                edits.push(json!(s.to_uppercase()));
-            }
-            Value::Number(n) => {
-                let n = n.as_u64().unwrap();
-                edits.push(json!(n / 2));
-                edits.push(json!(u64::MAX));
-                edits.push(json!(u32::MAX));
-            }
-            _ => {}
-        }
-        for e in edits {
-            let mut f = original.clone();
-            f["encrypted"][field] = e;
-            open(&f.to_string(), PASSPHRASE);
-        }
-    }
-    let mut f = original.clone();
-    f["public"] = json!(key(2).public().to_hex());
-    open(&f.to_string(), PASSPHRASE);
-    f["secret"] = json!("00".repeat(32));
-    open(&f.to_string(), PASSPHRASE);
 }
 
 /// Known hostile shapes: deep nesting, huge numbers, long strings, duplicate keys, a BOM,

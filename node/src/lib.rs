@@ -13,7 +13,8 @@
 //! * [`read`] — the read model: typed answers, how entries stand today, which are current.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
-//! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents).
+//! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents); the
+//!   footprints themselves come from `greenledger-interop`.
 //! * [`metrics`] — Prometheus metrics.
 //! * [`node`] — start and orderly shutdown.
 

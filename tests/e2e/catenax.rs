@@ -6,13 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
-use greenledger_core::{catenax, pact};
+use greenledger_interop::{catenax, pact};
 use serde_json::{Value, json};
 
 use crate::util::{Env, Key, read, write};
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/catenax/aluminium-housing-9.0.0.json")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../interop/tests/data/catenax/aluminium-housing-9.0.0.json")
 }
 
 fn shared_example() -> Option<PathBuf> {
@@ -227,7 +227,7 @@ fn import_errors_exit_2_naming_the_field() {
         .code(2)
         .stderr_has("not valid JSON");
     // A PACT file given as Catena-X is named as such.
-    let pact_file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/pact/v3-steel.json");
+    let pact_file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../interop/tests/data/pact/v3-steel.json");
     attest_catenax(&env, &key, &pact_file.display().to_string(), &[])
         .code(2)
         .stderr_has("--pact");

@@ -5,14 +5,14 @@
 
 use std::path::PathBuf;
 
-use greenledger_core::pact;
+use greenledger_interop::pact;
 use serde_json::{Value, json};
 
 use crate::util::{Env, Key, read, write};
 
 pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/data/pact")
+        .join("../interop/tests/data/pact")
         .join(name)
 }
 

@@ -415,7 +415,7 @@ fn conformance_cases_0_to_40() {
     let list = ids_of(&all);
     assert_eq!(list.len(), 3);
     for pf in &list {
-        greenledger_core::pact::Footprint::from_value((*pf).clone())
+        greenledger_interop::pact::Footprint::from_value((*pf).clone())
             .unwrap_or_else(|e| panic!("not a valid PACT footprint: {e}: {pf}"));
     }
     let statuses: Vec<&str> = list.iter().map(|p| p["status"].as_str().unwrap_or("")).collect();

@@ -195,10 +195,10 @@ impl Key {
         &self.public[..8]
     }
 
-    /// The secret key, read from the file with `greenledger-core`.
+    /// The secret key, read from the file with the CLI's key-file reader.
     pub(crate) fn secret(&self) -> SecretKey {
         let text = fs::read_to_string(&self.path).expect("read key file");
-        SecretKey::from_key_file(&text).expect("parse key file")
+        greenledger_cli::keyfile::open(&text).expect("parse key file")
     }
 
     /// The public key as a core type.

@@ -7,7 +7,7 @@ use greenledger_core::{Genesis, PublicKey, SecretKey};
 
 use crate::{
     args::{GenesisArgs, KeyCommand},
-    files,
+    files, keyfile,
 };
 
 pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
@@ -21,8 +21,8 @@ pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
             };
             let key = SecretKey::generate();
             let text = match &passphrase {
-                Some(p) => key.to_encrypted_key_file(p.as_bytes())?,
-                None => key.to_key_file(),
+                Some(p) => keyfile::to_encrypted_text(&key, p.as_bytes())?,
+                None => keyfile::to_text(&key),
             };
             files::write_atomic(&out, text.as_bytes(), force, 0o600)?;
             // A new key starts a new chain; any old state beside it belonged to the old key.
@@ -44,7 +44,7 @@ pub(crate) fn key(cmd: KeyCommand, json: bool) -> Result<ExitCode> {
                 Some(p) => p,
                 None => files::prompt_new_passphrase(files::NEW_PASSPHRASE_ENV)?,
             };
-            let text = key.to_encrypted_key_file(passphrase.as_bytes())?;
+            let text = keyfile::to_encrypted_text(&key, passphrase.as_bytes())?;
             files::write_atomic(&path, text.as_bytes(), true, 0o600)?;
             if !json {
                 eprintln!("encrypted {} under the new passphrase", path.display());

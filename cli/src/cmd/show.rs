@@ -3,7 +3,8 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
-use greenledger_core::{EntrySet, EntrySource, Kind, SetView, SignedEntry, catenax, model::Body, pact};
+use greenledger_core::{EntrySet, EntrySource, Kind, SetView, SignedEntry, model::Body};
+use greenledger_interop::{catenax, pact};
 
 use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
 

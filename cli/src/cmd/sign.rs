@@ -10,14 +10,15 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Mass, Membership, NetworkId, Payload, PublicKey,
-    Quantity, Role, SecretKey, SetView, Share, Unit, catenax,
+    Quantity, Role, SecretKey, SetView, Share, Unit,
     engine::{self, ViolationKind},
     entry,
     kinds::{DepRole, attestation},
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
-    pact, rollup,
+    rollup,
 };
+use greenledger_interop::{catenax, pact};
 
 use crate::{
     Refused,

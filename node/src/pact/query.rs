@@ -2,12 +2,13 @@
 //! scan of the log that answers it.
 //!
 //! Footprints are the log's attestations in log order, each exported as PACT v3
-//! (`greenledger_core::pact::export`). A page is a stretch of the log: its `next` link carries
+//! (`greenledger_interop::pact::export`). A page is a stretch of the log: its `next` link carries
 //! the log index to go on from, so a link keeps giving the same footprints (the log only
 //! grows), and each request reads a bounded number of log records.
 
 use anyhow::Result;
-use greenledger_core::{EntryId, LedgerView, pact};
+use greenledger_core::{EntryId, LedgerView};
+use greenledger_interop::pact;
 use serde_json::Value;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 

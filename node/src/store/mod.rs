@@ -174,7 +174,7 @@ fn index_pact_ids(db: &DB) -> Result<()> {
         let Some(id) = id else { continue };
         let se = SignedEntry::from_parts(payload.to_vec(), Signature(sig));
         if se.decode().is_ok_and(|e| e.payload.body.kind() == Kind::Attestation) {
-            wb.put_cf(ids, greenledger_core::pact::footprint_uuid(&id), id.0);
+            wb.put_cf(ids, greenledger_interop::pact::footprint_uuid(&id), id.0);
             n += 1;
         }
     }
@@ -675,8 +675,9 @@ pub fn read_genesis(db_dir: &Path) -> Result<Genesis> {
 #[cfg(test)]
 mod tests {
     use greenledger_core::{
-        Attestation, Body, Emissions, Mass, Payload, Role, SecretKey, Unit, entry, model::MemberAdmit, pact, rollup,
+        Attestation, Body, Emissions, Mass, Payload, Role, SecretKey, Unit, entry, model::MemberAdmit, rollup,
     };
+    use greenledger_interop::pact;
 
     use super::*;
 

@@ -753,7 +753,7 @@ impl Ledger {
                 IndexRow::Supersedes(old) => wb.put_cf(self.cf(schema::SUPERSEDES), schema::pair_key(&old, &id), []),
                 IndexRow::Footprint => wb.put_cf(
                     self.cf(schema::PACT_IDS),
-                    greenledger_core::pact::footprint_uuid(&id),
+                    greenledger_interop::pact::footprint_uuid(&id),
                     id.0,
                 ),
             }

@@ -600,7 +600,7 @@ pub fn to_pact(doc: &Value) -> Result<Value, PactError> {
     }
     let unit_path = cx_path(PROD, "declaredUnitOfMeasurement");
     let unit = get(&doc, &unit_path).and_then(Value::as_str).unwrap_or("");
-    if !crate::model::Unit::ALL.iter().any(|u| u.as_str() == unit) {
+    if !greenledger_core::model::Unit::ALL.iter().any(|u| u.as_str() == unit) {
         let why = match unit {
             "megabit" | "second" => format!(
                 "{unit:?} has no PACT equivalent (PACT has one unit, \"megabit second\"), and greenledger attestations do not support it"
@@ -1107,14 +1107,15 @@ pub fn comparable(doc: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
+    use greenledger_core::{
         Mass,
         entry::{self, SignedEntry},
         id::NetworkId,
         keys::SecretKey,
         model::{Attestation, Body, Emissions, Payload, Unit},
-        pact::ExportContext,
     };
+
+    use crate::pact::ExportContext;
 
     const HOUSING: &str = include_str!("../tests/data/catenax/aluminium-housing-9.0.0.json");
 

@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::{
+use greenledger_core::{
     amount::{Mass, Quantity, SCALE_DIGITS, Share},
     canonical,
     entry::SignedEntry,
@@ -456,7 +456,7 @@ impl Footprint {
     pub fn to_attestation(
         &self,
         part: Option<&str>,
-        inputs: &[(crate::model::Input, &Emissions)],
+        inputs: &[(greenledger_core::model::Input, &Emissions)],
     ) -> Result<Attestation, PactError> {
         let part = match part {
             Some(p) => p.to_string(),
@@ -625,7 +625,7 @@ pub fn own_from_total(total: &Emissions, inputs: &[(Quantity, &Emissions)]) -> R
         let upstream = rollup::round_scaled(s);
         let v = t.0 as i128 - upstream;
         let v = i64::try_from(v).map_err(|_| err(format!("pcf.{}", c.name), "too large"))?;
-        if c.sign == crate::model::Sign::NonPositive && v > 0 {
+        if c.sign == greenledger_core::model::Sign::NonPositive && v > 0 {
             return Err(err(
                 format!("pcf.{}", c.name),
                 format!(
@@ -635,7 +635,7 @@ pub fn own_from_total(total: &Emissions, inputs: &[(Quantity, &Emissions)]) -> R
                 ),
             ));
         }
-        let negative_not_allowed = c.sign == crate::model::Sign::NonNegative;
+        let negative_not_allowed = c.sign == greenledger_core::model::Sign::NonNegative;
         if negative_not_allowed && v < 0 {
             return Err(err(
                 format!("pcf.{}", c.name),
@@ -1526,7 +1526,7 @@ pub fn comparable(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
+    use greenledger_core::{
         entry,
         id::NetworkId,
         keys::SecretKey,
