@@ -14,7 +14,8 @@
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
 //! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents).
 //! * [`metrics`] — Prometheus metrics.
-//! * [`node`] — start and orderly shutdown.
+//! * [`node`] — start, supervision and orderly shutdown.
+//! * [`supervisor`] — the components a node runs, and the news that one stopped.
 
 pub mod api;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod node;
 pub mod p2p;
 pub mod pact;
 pub mod store;
+pub mod supervisor;
 
 pub use config::Config;
 pub use node::Node;

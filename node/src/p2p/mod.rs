@@ -49,7 +49,10 @@ use std::{sync::Arc, time::Duration};
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use libp2p::{Multiaddr, swarm::SwarmEvent};
-use tokio::sync::mpsc;
+use tokio::{
+    sync::mpsc,
+    task::{JoinError, JoinHandle},
+};
 use tokio_util::sync::CancellationToken;
 
 use self::event_loop::Loop;
@@ -57,12 +60,18 @@ pub use self::{
     behaviour::{Behaviour, BehaviourEvent, build_swarm, topic},
     handle::{NetworkHandle, PeerReport, SyncReport},
 };
-use crate::{config::Config, identity::Identity, metrics::Metrics, store::Store};
+use crate::{
+    config::Config,
+    identity::Identity,
+    metrics::Metrics,
+    store::Store,
+    supervisor::{Component, Exit, Supervisor},
+};
 
 /// The running swarm task.
 pub struct Network {
     handle: NetworkHandle,
-    task: tokio::task::JoinHandle<()>,
+    task: JoinHandle<Exit>,
     /// The addresses it listens on.
     pub listen_addrs: Vec<Multiaddr>,
 }
@@ -73,11 +82,9 @@ impl Network {
         self.handle.clone()
     }
 
-    /// Waits for the task to stop (after the token is cancelled).
-    pub async fn join(self) {
-        if let Err(e) = self.task.await {
-            tracing::error!(cause = %e, "the p2p task failed");
-        }
+    /// Waits for the task to stop (after the token is cancelled), and says how it ended.
+    pub async fn join(self) -> Result<Exit, JoinError> {
+        self.task.await
     }
 }
 
@@ -99,14 +106,16 @@ pub fn check_config(cfg: &Config) -> Result<(Multiaddr, Vec<Multiaddr>)> {
     Ok((listen, bootstrap))
 }
 
-/// Starts listening and dialling (`addrs` from [`check_config`]), and spawns the swarm task.
-pub async fn spawn(
+/// Starts listening and dialling (`addrs` from [`check_config`]), and spawns the swarm task
+/// (supervised: it runs until `token` is cancelled).
+pub(crate) async fn spawn(
     cfg: &Config,
     addrs: (Multiaddr, Vec<Multiaddr>),
     identity: &Identity,
     store: Store,
     metrics: Arc<Metrics>,
     token: CancellationToken,
+    supervisor: &Supervisor,
 ) -> Result<Network> {
     let mut swarm = build_swarm(identity, &store.network(), cfg)?;
     let (listen, bootstrap) = addrs;
@@ -130,7 +139,10 @@ pub async fn spawn(
     }
     let (tx, rx) = mpsc::channel(4096);
     let lp = Loop::new(swarm, cfg, identity, store, metrics, bootstrap);
-    let task = tokio::spawn(async move { lp.run(rx, token).await });
+    let task = supervisor.spawn(Component::P2p, async move {
+        lp.run(rx, token).await;
+        Ok::<(), std::convert::Infallible>(())
+    });
     Ok(Network {
         handle: NetworkHandle::new(tx),
         task,

@@ -434,6 +434,7 @@ impl Ledger {
                         many.push((reply, rs));
                     }
                     WriterMsg::Tick => tick = true,
+                    WriterMsg::Panic => panic!("fault injected into the store writer thread (test hook)"),
                 }
             }
             let staged = !batch.staged.is_empty() || !replies.is_empty() || !many.is_empty();
