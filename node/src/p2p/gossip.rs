@@ -7,6 +7,8 @@ use libp2p::{
     gossipsub::{self, MessageAcceptance, MessageId},
 };
 
+use tracing::Instrument;
+
 use super::event_loop::{Done, Loop};
 use crate::store::{Outcome, Store};
 
@@ -55,7 +57,8 @@ impl Loop {
             return;
         };
         let store = self.store.clone();
-        self.tasks.spawn(async move {
+        let span = tracing::debug_span!("gossip", from = %propagation_source);
+        let task = async move {
             let _permit = permit;
             let (acceptance, result, follow_up) = validate(&store, &message.data).await;
             Done::Validated(Validated {
@@ -65,7 +68,8 @@ impl Loop {
                 result,
                 follow_up,
             })
-        });
+        };
+        self.tasks.spawn(task.instrument(span));
     }
 
     /// Reports a verdict to gossipsub, strikes a sender of invalid data, and follows up on
@@ -89,12 +93,27 @@ impl Loop {
 
 /// Validates a gossip message through the ledger: (acceptance, result label, follow up).
 async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static str, bool) {
-    let verified = match SignedEntry::from_json(data)
-        .map_err(|e| e.to_string())
-        .and_then(|se| se.verify().map_err(|e| e.to_string()))
-    {
+    let se = match SignedEntry::from_json(data) {
+        Ok(se) => se,
+        Err(e) => {
+            tracing::debug!(cause = %e, "gossip message is no entry");
+            return (MessageAcceptance::Reject, "invalid", false);
+        }
+    };
+    let span = tracing::debug_span!("entry", id = %se.id().fmt_short());
+    let verdict = judge(store, se).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(result = verdict.1, "gossip validated"));
+    verdict
+}
+
+/// The verdict on a decoded entry.
+async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
+    let verified = match se.verify() {
         Ok(v) => v,
-        Err(_) => return (MessageAcceptance::Reject, "invalid", false),
+        Err(e) => {
+            tracing::debug!(cause = %e, "signature or encoding refused");
+            return (MessageAcceptance::Reject, "invalid", false);
+        }
     };
     let e = match store.ingest(verified).await {
         Ok(Outcome::Stored { .. }) => return (MessageAcceptance::Accept, "stored", false),

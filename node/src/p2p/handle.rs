@@ -35,8 +35,9 @@ impl NetworkHandle {
 
     /// Gossips an entry envelope (best effort: if the queue is full, anti-entropy carries it).
     pub fn publish(&self, envelope: Vec<u8>) {
-        if self.tx.try_send(Command::Publish(envelope)).is_err() {
-            tracing::debug!("gossip queue full; the entry will travel by anti-entropy");
+        match self.tx.try_send(Command::Publish(envelope)) {
+            Ok(()) => tracing::debug!("queued for gossip"),
+            Err(_) => tracing::debug!("gossip queue full; the entry will travel by anti-entropy"),
         }
     }
 

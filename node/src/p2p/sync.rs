@@ -13,6 +13,8 @@ use libp2p::{
     request_response::{self, OutboundRequestId},
 };
 
+use tracing::Instrument;
+
 use super::{
     codec,
     event_loop::{Done, Loop},
@@ -288,26 +290,28 @@ impl Loop {
                     self.strike(peer, 1, "oversized entries response");
                     return;
                 }
-                self.tasks.spawn(async move {
+                let task = async move {
                     let applied = ingest_envelopes(&store, entries).await;
                     Done::Applied {
                         peer,
                         invalid: applied.invalid,
                     }
-                });
+                };
+                self.tasks.spawn(task.instrument(sync_span(peer, kind)));
             }
             (ReqKind::Forks, SyncResponse::Forks { proofs }) => {
                 if proofs.len() > protocol::MAX_FORKS {
                     self.strike(peer, 1, "oversized fork response");
                     return;
                 }
-                self.tasks.spawn(async move {
+                let task = async move {
                     let mut invalid = 0;
                     for (a, b) in proofs {
                         invalid += ingest_envelopes(&store, vec![a, b]).await.invalid;
                     }
                     Done::Applied { peer, invalid }
-                });
+                };
+                self.tasks.spawn(task.instrument(sync_span(peer, kind)));
             }
             (ReqKind::Peers, SyncResponse::Peers { peers }) => self.learn_peers(peers),
             (kind, SyncResponse::Refused { reason }) => {
@@ -344,7 +348,7 @@ impl Loop {
             return;
         }
         self.peer(peer).applying = true;
-        self.tasks.spawn(async move {
+        let task = async move {
             let applied = ingest_envelopes(&store, entries).await;
             Done::LogApplied(LogApplied {
                 peer,
@@ -355,7 +359,9 @@ impl Loop {
                 invalid: applied.invalid,
                 error: applied.error,
             })
-        });
+        };
+        self.tasks
+            .spawn(task.instrument(sync_span(peer, ReqKind::Log { from })));
     }
 
     /// Remembers the consortium peers a peer told of (to dial them).
@@ -403,6 +409,11 @@ impl Loop {
             self.request_log(peer);
         }
     }
+}
+
+/// The span of applying a peer's answer; the writer opens one `entry` span per entry in it.
+fn sync_span(peer: PeerId, kind: ReqKind) -> tracing::Span {
+    tracing::debug_span!("sync", peer = %peer, request = ?kind)
 }
 
 /// What became of a list of entries from a peer.
@@ -459,6 +470,7 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
             };
         }
     };
+    tracing::debug!(entries = n, invalid, "applying entries from a peer");
     let mut stored = 0;
     let mut handled = n;
     let mut error = None;

@@ -74,10 +74,21 @@ impl Default for Accepted {
     }
 }
 
+/// What the writer is asked to do. Submissions carry the submitter's span, which the writer
+/// enters while it works on them, so that one entry's path reads as one story in the log
+/// (`Span::none()` when tracing is off for it: no cost).
 pub(crate) enum WriterMsg {
-    Ingest(Box<VerifiedEntry>, oneshot::Sender<Result<Outcome, IngestError>>),
+    Ingest(
+        Box<VerifiedEntry>,
+        oneshot::Sender<Result<Outcome, IngestError>>,
+        tracing::Span,
+    ),
     /// Entries applied in this order in one batch (catch-up from a peer's log).
-    IngestMany(Vec<VerifiedEntry>, oneshot::Sender<Vec<Result<Outcome, IngestError>>>),
+    IngestMany(
+        Vec<VerifiedEntry>,
+        oneshot::Sender<Vec<Result<Outcome, IngestError>>>,
+        tracing::Span,
+    ),
     Tick,
     /// Panic (a test hook of supervision: see [`crate::supervisor`]).
     Panic,
@@ -283,7 +294,7 @@ impl Store {
     pub async fn ingest(&self, entry: VerifiedEntry) -> Result<Outcome, IngestError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(WriterMsg::Ingest(Box::new(entry), tx))
+            .send(WriterMsg::Ingest(Box::new(entry), tx, tracing::Span::current()))
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
@@ -294,7 +305,12 @@ impl Store {
     pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
         let n = entries.len();
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(WriterMsg::IngestMany(entries, tx)).await.is_err() {
+        if self
+            .tx
+            .send(WriterMsg::IngestMany(entries, tx, tracing::Span::current()))
+            .await
+            .is_err()
+        {
             return vec![Err(IngestError::ShuttingDown); n];
         }
         rx.await.unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n])
