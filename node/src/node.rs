@@ -89,9 +89,9 @@ impl Node {
             }
         };
         let token = CancellationToken::new();
-        let pact = match pact {
-            Some(p) => {
-                let started = crate::pact::start(
+        let started = pact
+            .map(|p| {
+                crate::pact::start(
                     p,
                     &cfg,
                     data_dir,
@@ -99,18 +99,17 @@ impl Node {
                     metrics.clone(),
                     token.clone(),
                     &supervisor,
-                );
-                match started {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        p2p_token.cancel();
-                        let _ = network.join().await;
-                        let _ = close_store(store, writer).await;
-                        return Err(e);
-                    }
-                }
+                )
+            })
+            .transpose();
+        let pact = match started {
+            Ok(p) => p,
+            Err(e) => {
+                p2p_token.cancel();
+                let _ = network.join().await;
+                let _ = close_store(store, writer).await;
+                return Err(e);
             }
-            None => None,
         };
         let addrs = Arc::new(Addrs {
             pact: pact.as_ref().map(|p| p.addr),
@@ -129,19 +128,7 @@ impl Node {
             addrs: addrs.clone(),
             max_body: cfg.http_limits.max_body_bytes,
         };
-        let app = api::router(state, cfg.http_limits.request_timeout);
-        let shutdown = token.clone();
-        let listener = api::listener::BoundedListener::new(
-            listener,
-            cfg.http_limits.max_connections,
-            cfg.http_limits.stall_timeout,
-        )
-        .with_request_deadline(cfg.http_limits.request_timeout + cfg.http_limits.stall_timeout);
-        let http = supervisor.spawn(Component::Http, async move {
-            axum::serve(listener, app.into_make_service())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        });
+        let http = serve_http(listener, state, &cfg, token.clone(), &supervisor);
         let ticker = supervisor.spawn(
             Component::Checkpoints,
             checkpoints(store.clone(), cfg.storage.checkpoint_interval, token.clone()),
@@ -255,6 +242,25 @@ impl Node {
     pub fn fault_injector(&self) -> FaultInjector {
         self.supervisor.fault_injector(self.store.writer_fault())
     }
+}
+
+/// Serves the HTTP API on `listener` until `token` is cancelled, in a supervised task.
+fn serve_http(
+    listener: TcpListener,
+    state: AppState,
+    cfg: &Config,
+    token: CancellationToken,
+    supervisor: &Supervisor,
+) -> JoinHandle<Exit> {
+    let limits = &cfg.http_limits;
+    let app = api::router(state, limits.request_timeout);
+    let listener = api::listener::BoundedListener::new(listener, limits.max_connections, limits.stall_timeout)
+        .with_request_deadline(limits.request_timeout + limits.stall_timeout);
+    supervisor.spawn(Component::Http, async move {
+        axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+    })
 }
 
 /// Asks the writer for a checkpoint every `every` until `token` is cancelled.

@@ -25,12 +25,13 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use super::{
+    apply::LogApplied,
     behaviour::{Behaviour, BehaviourEvent, topic},
     gossip::Validated,
     handle::Command,
     peers::Peer,
     protocol::SyncResponse,
-    sync::{LogApplied, ReqKind},
+    sync::ReqKind,
 };
 use crate::{config::Config, identity::Identity, metrics::Metrics, store::Store};
 

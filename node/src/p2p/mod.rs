@@ -28,11 +28,13 @@
 //! * `peers` — per-peer state, the allow list, dialling, connection events.
 //! * `scoring` — strikes and bans; the per-peer budget of sync requests served.
 //! * `gossip` — publishing, and validating gossip messages through the store.
-//! * `sync` — anti-entropy's requests and cursors; applying the answers.
+//! * `sync` — anti-entropy's requests and cursors.
+//! * `apply` — checking anti-entropy's answers and applying them through the store.
 //! * `serve` — answering peers' sync requests.
 //!
 //! This file starts it all: [`check_config`] and [`spawn`], which returns the [`Network`].
 
+mod apply;
 mod behaviour;
 pub mod codec;
 mod event_loop;
