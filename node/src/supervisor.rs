@@ -1,7 +1,7 @@
 //! Supervision: the node's long-running parts, and the news that one of them stopped.
 //!
-//! Every task the node keeps running goes through [`Supervisor::spawn`], and the store writer
-//! thread reports its end through [`Supervisor::watch_thread`]. When a part ends — returns,
+//! Every task the node keeps running goes through `Supervisor::spawn`, and the store writer
+//! thread reports its end through `Supervisor::watch_thread`. When a part ends — returns,
 //! fails or panics — an [`Exit`] naming it and saying why is sent to the supervisor. While the
 //! node runs, any exit is fatal: [`Node::run_until_stopped`](crate::Node::run_until_stopped)
 //! logs it, stops the rest in the usual order and returns it as an error, so that the process

@@ -32,7 +32,7 @@
 //! * `apply` — checking anti-entropy's answers and applying them through the store.
 //! * `serve` — answering peers' sync requests.
 //!
-//! This file starts it all: [`check_config`] and [`spawn`], which returns the [`Network`].
+//! This file starts it all: [`check_config`] and `spawn`, which returns the [`Network`].
 
 mod apply;
 mod behaviour;
