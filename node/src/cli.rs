@@ -62,13 +62,29 @@ enum Command {
     },
 }
 
-/// Runs the command line; returns the exit code (0 success, 2 usage or runtime error).
+/// Runs the command line; returns the exit code (0 success, 2 usage or runtime error — a
+/// component of a running node that stops on its own is one).
 pub fn main() -> ExitCode {
     main_with(std::env::args_os())
 }
 
 /// Like [`main`], with the arguments given (the first is the program name).
 pub fn main_with<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    main_with_hook(args, None)
+}
+
+/// Called with a node once it serves, inside its runtime.
+#[doc(hidden)]
+pub type StartedHook = Box<dyn FnOnce(&Node) + Send>;
+
+/// Like [`main_with`]; `run` calls `started` with the node once it serves. For the end-to-end
+/// tests' build of the binary, which injects faults through it (see [`crate::supervisor`]).
+#[doc(hidden)]
+pub fn main_with_hook<I, T>(args: I, started: Option<StartedHook>) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -95,7 +111,7 @@ where
         }))
         .with_writer(std::io::stderr)
         .init();
-    match run(cli) {
+    match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -104,7 +120,7 @@ where
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
     match cli.command {
         Command::Init { data_dir } => {
             let id = Identity::init(&data_dir)?;
@@ -151,6 +167,10 @@ fn run(cli: Cli) -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let node = Node::start(cfg, &data_dir, &genesis).await?;
+                // Before the addresses are printed: whoever waits for them may rely on the hook.
+                if let Some(hook) = started {
+                    hook(&node);
+                }
                 if let Some(a) = node.addrs().http {
                     eprintln!("greenledger-node: HTTP API on http://{a}");
                 }
@@ -160,9 +180,7 @@ fn run(cli: Cli) -> Result<()> {
                 for a in &node.addrs().p2p {
                     eprintln!("greenledger-node: peer-to-peer on {a}");
                 }
-                wait_for_signal().await;
-                tracing::info!("shutting down");
-                node.shutdown().await
+                node.run_until_stopped(wait_for_signal()).await
             })
         }
     }

@@ -16,7 +16,8 @@
 //! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents); the
 //!   footprints themselves come from `greenledger-interop`.
 //! * [`metrics`] — Prometheus metrics.
-//! * [`node`] — start and orderly shutdown.
+//! * [`node`] — start, supervision and orderly shutdown.
+//! * [`supervisor`] — the components a node runs, and the news that one stopped.
 
 pub mod api;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod p2p;
 pub mod pact;
 pub mod read;
 pub mod store;
+pub mod supervisor;
 
 pub use config::Config;
 pub use node::Node;

@@ -1,14 +1,23 @@
-//! Starting and stopping a node.
+//! Starting, supervising and stopping a node.
+//!
+//! A node runs five components: the HTTP API server, the PACT API server (when it is on), the
+//! checkpoint ticker, the p2p swarm task and the store writer thread. They are supervised (see
+//! [`crate::supervisor`]): if one of them stops while the node runs — an error, a panic, or an
+//! end nobody asked for — [`Node::run_until_stopped`] logs which and why, stops the others
+//! and returns an error, and the process exits non-zero.
 //!
 //! Shutdown order: stop accepting HTTP requests and let in-flight ones finish, stop the
 //! swarm (gossip and sync), stop the checkpoint ticker, then let the store writer drain its
 //! queue, sign a last checkpoint and flush RocksDB.
 
-use std::{path::Path, sync::Arc};
+use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
 use greenledger_core::Genesis;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    task::{JoinError, JoinHandle},
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -18,18 +27,24 @@ use crate::{
     metrics::Metrics,
     p2p::{self, Network},
     store::{Store, WriterThread},
+    supervisor::{Component, Exit, FaultInjector, Supervisor},
 };
+
+/// How long in-flight requests may take to finish at shutdown.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// A running node.
 #[must_use = "a node runs until shut down"]
 pub struct Node {
+    /// Stops the API servers and the checkpoint ticker.
     token: CancellationToken,
-    http: JoinHandle<std::io::Result<()>>,
-    pact: Option<JoinHandle<std::io::Result<()>>>,
-    ticker: JoinHandle<()>,
+    http: JoinHandle<Exit>,
+    pact: Option<JoinHandle<Exit>>,
+    ticker: JoinHandle<Exit>,
     p2p: Network,
     p2p_token: CancellationToken,
     writer: WriterThread,
+    supervisor: Supervisor,
     addrs: Arc<Addrs>,
     store: Store,
 }
@@ -47,7 +62,11 @@ impl Node {
         let http_addr = listener.local_addr()?;
         let pact = crate::pact::prepare(&cfg, data_dir).await?;
         let db_dir = data_dir.join("db");
-        let (store, writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
+        let (store, mut writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
+        let supervisor = Supervisor::new();
+        if let Some(ended) = writer.take_ended() {
+            supervisor.watch_thread(Component::StoreWriter, ended);
+        }
         let metrics = Arc::new(Metrics::new());
         let p2p_token = CancellationToken::new();
         let network = match p2p::spawn(
@@ -57,6 +76,7 @@ impl Node {
             store.clone(),
             metrics.clone(),
             p2p_token.clone(),
+            &supervisor,
         )
         .await
         {
@@ -64,24 +84,32 @@ impl Node {
             Err(e) => {
                 // Close the store before reporting, so that the process never exits while the
                 // writer thread still holds RocksDB.
-                drop(store);
-                let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+                let _ = close_store(store, writer).await;
                 return Err(e);
             }
         };
         let token = CancellationToken::new();
-        let pact = match pact {
-            Some(p) => match crate::pact::start(p, &cfg, data_dir, store.clone(), metrics.clone(), token.clone()) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    p2p_token.cancel();
-                    network.join().await;
-                    drop(store);
-                    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-                    return Err(e);
-                }
-            },
-            None => None,
+        let started = pact
+            .map(|p| {
+                crate::pact::start(
+                    p,
+                    &cfg,
+                    data_dir,
+                    store.clone(),
+                    metrics.clone(),
+                    token.clone(),
+                    &supervisor,
+                )
+            })
+            .transpose();
+        let pact = match started {
+            Ok(p) => p,
+            Err(e) => {
+                p2p_token.cancel();
+                let _ = network.join().await;
+                let _ = close_store(store, writer).await;
+                return Err(e);
+            }
         };
         let addrs = Arc::new(Addrs {
             pact: pact.as_ref().map(|p| p.addr),
@@ -100,35 +128,11 @@ impl Node {
             addrs: addrs.clone(),
             max_body: cfg.http_limits.max_body_bytes,
         };
-        let app = api::router(state, cfg.http_limits.request_timeout);
-        let shutdown = token.clone();
-        let listener = api::listener::BoundedListener::new(
-            listener,
-            cfg.http_limits.max_connections,
-            cfg.http_limits.stall_timeout,
-        )
-        .with_request_deadline(cfg.http_limits.request_timeout + cfg.http_limits.stall_timeout);
-        let http = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service())
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        });
-        let tick_store = store.clone();
-        let tick_token = token.clone();
-        let every = cfg
-            .storage
-            .checkpoint_interval
-            .max(std::time::Duration::from_millis(10));
-        let ticker = tokio::spawn(async move {
-            let mut iv = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = tick_token.cancelled() => break,
-                    _ = iv.tick() => tick_store.tick().await,
-                }
-            }
-        });
+        let http = serve_http(listener, state, &cfg, token.clone(), &supervisor);
+        let ticker = supervisor.spawn(
+            Component::Checkpoints,
+            checkpoints(store.clone(), cfg.storage.checkpoint_interval, token.clone()),
+        );
         if let Some(p) = &pact {
             match &p.ca {
                 Some(ca) => {
@@ -146,6 +150,7 @@ impl Node {
             p2p: network,
             p2p_token,
             writer,
+            supervisor,
             addrs,
             store,
         })
@@ -161,8 +166,42 @@ impl Node {
         &self.store
     }
 
+    /// Resolves when a component stops while the node runs, saying which and how. Cancel-safe:
+    /// select on it next to a shutdown signal, then call [`Node::shutdown`] either way.
+    pub async fn died(&mut self) -> Exit {
+        self.supervisor.next_exit().await
+    }
+
+    /// Serves until `shutdown` resolves, then stops in order (`Ok`); or until a component
+    /// stops on its own: then logs which and why, stops the rest in the same order, and
+    /// returns that as the error.
+    pub async fn run_until_stopped(mut self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        let died = tokio::select! {
+            exit = self.died() => Some(exit),
+            () = shutdown => None,
+        };
+        match died {
+            None => {
+                tracing::info!("shutting down");
+                self.stop(None).await
+            }
+            Some(exit) => {
+                tracing::error!(component = %exit.component, cause = %exit.ending, "a component of the node stopped while it was running; shutting down");
+                if let Err(e) = self.stop(Some(exit.component)).await {
+                    tracing::error!(cause = %format!("{e:#}"), "shutdown after the failure");
+                }
+                Err(exit.into())
+            }
+        }
+    }
+
     /// Stops the node in order and waits until the store is flushed.
     pub async fn shutdown(self) -> Result<()> {
+        self.stop(None).await
+    }
+
+    /// Stops the node in order. `failed` is a component whose end was already reported.
+    async fn stop(self, failed: Option<Component>) -> Result<()> {
         let Node {
             token,
             http,
@@ -174,34 +213,86 @@ impl Node {
             store,
             ..
         } = self;
-        token.cancel();
-        if let Some(mut pact) = pact
-            && tokio::time::timeout(std::time::Duration::from_secs(10), &mut pact)
-                .await
-                .is_err()
-        {
-            tracing::warn!("PACT API connections still open after 10 s; closing them");
-            pact.abort();
-        }
-        // In-flight requests finish; connections that do not are cut after a grace period.
-        let mut http = http;
-        match tokio::time::timeout(std::time::Duration::from_secs(10), &mut http).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::error!(cause = %e, "HTTP server error"),
-            Ok(Err(e)) => tracing::error!(cause = %e, "HTTP task failed"),
-            Err(_) => {
-                tracing::warn!("HTTP connections still open after 10 s; closing them");
-                http.abort();
+        let ended = |r: Result<Exit, JoinError>| match r {
+            Ok(exit) if exit.ending.is_failure() && Some(exit.component) != failed => {
+                tracing::error!(component = %exit.component, cause = %exit.ending, "a component failed while stopping")
             }
+            Ok(_) => {}
+            // Cut after the grace period.
+            Err(e) if e.is_cancelled() => {}
+            Err(e) => tracing::error!(cause = %e, "a component's task was lost"),
+        };
+        token.cancel();
+        // In-flight requests finish; connections that do not are cut after a grace period.
+        if let Some(pact) = pact {
+            ended(within_grace(pact, Component::Pact).await);
         }
+        ended(within_grace(http, Component::Http).await);
         p2p_token.cancel();
-        p2p.join().await;
-        let _ = ticker.await;
-        drop(store);
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .context("store writer")?;
+        ended(p2p.join().await);
+        ended(ticker.await);
+        close_store(store, writer).await?;
         tracing::info!("greenledger-node stopped");
         Ok(())
     }
+
+    /// A handle that makes a component of this node panic, to test supervision (see
+    /// [`crate::supervisor`]; nothing in `greenledger-node` calls it).
+    #[doc(hidden)]
+    pub fn fault_injector(&self) -> FaultInjector {
+        self.supervisor.fault_injector(self.store.writer_fault())
+    }
+}
+
+/// Serves the HTTP API on `listener` until `token` is cancelled, in a supervised task.
+fn serve_http(
+    listener: TcpListener,
+    state: AppState,
+    cfg: &Config,
+    token: CancellationToken,
+    supervisor: &Supervisor,
+) -> JoinHandle<Exit> {
+    let limits = &cfg.http_limits;
+    let app = api::router(state, limits.request_timeout);
+    let listener = api::listener::BoundedListener::new(listener, limits.max_connections, limits.stall_timeout)
+        .with_request_deadline(limits.request_timeout + limits.stall_timeout);
+    supervisor.spawn(Component::Http, async move {
+        axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+    })
+}
+
+/// Asks the writer for a checkpoint every `every` until `token` is cancelled.
+async fn checkpoints(store: Store, every: Duration, token: CancellationToken) -> Result<(), std::convert::Infallible> {
+    let mut iv = tokio::time::interval(every.max(Duration::from_millis(10)));
+    loop {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => return Ok(()),
+            _ = iv.tick() => store.tick().await,
+        }
+    }
+}
+
+/// Waits for an API server to finish its in-flight requests, [`GRACE`] at most; then cuts
+/// its connections.
+async fn within_grace(mut task: JoinHandle<Exit>, component: Component) -> Result<Exit, JoinError> {
+    match tokio::time::timeout(GRACE, &mut task).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(component = %component, "connections still open after 10 s; closing them");
+            task.abort();
+            task.await
+        }
+    }
+}
+
+/// Drops this handle on the store and waits for the writer to drain and flush (every other
+/// handle must be gone: the writer stops when the last one is dropped).
+async fn close_store(store: Store, writer: WriterThread) -> Result<()> {
+    drop(store);
+    tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("store writer")
 }

@@ -23,6 +23,8 @@
 //!   events and their replies between two nodes), case by case after WBCSD's conformance
 //!   service; a reply owed across `kill -9`.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
+//! * `supervision` — a component of the node that dies (the store writer, the swarm task, an
+//!   API server, the checkpoint ticker) stops the node with exit code 2 and a message naming it.
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
@@ -42,5 +44,6 @@ mod p2p;
 mod pact;
 mod pact_api;
 mod refusals;
+mod supervision;
 mod tamper;
 mod util;

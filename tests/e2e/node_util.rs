@@ -52,6 +52,11 @@ impl TestNode {
 
     /// Like [`TestNode::start`] with extra `run` arguments.
     pub(crate) fn start_with(data_dir: &Path, genesis: &Path, extra: &[&str]) -> TestNode {
+        Self::start_with_env(data_dir, genesis, extra, &[])
+    }
+
+    /// Like [`TestNode::start_with`], with extra environment variables.
+    pub(crate) fn start_with_env(data_dir: &Path, genesis: &Path, extra: &[&str], vars: &[(&str, &str)]) -> TestNode {
         if !data_dir.join("node.key").exists() {
             let (code, _, err) = node_cmd(&["init", "--data-dir", &data_dir.display().to_string()]);
             assert_eq!(code, 0, "greenledger-node init failed: {err}");
@@ -76,6 +81,7 @@ impl TestNode {
             "RUST_LOG",
             std::env::var("GL_TEST_NODE_LOG").unwrap_or_else(|_| "warn".into()),
         )
+        .envs(vars.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn greenledger-node");
@@ -124,6 +130,18 @@ impl TestNode {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Waits (at most `within`) until the log holds `text`; whether it does.
+    pub(crate) fn log_shows(&self, text: &str, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(text) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// The process id (0 once stopped).
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
@@ -139,17 +157,36 @@ impl TestNode {
 
     /// SIGTERM, then waits (at most 30 s) for a clean exit; returns the exit code.
     pub(crate) fn stop(&mut self) -> i32 {
-        let Some(mut c) = self.child.take() else { return -1 };
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        if self.child.is_none() {
+            return -1;
+        }
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("greenledger-node did not stop within 30 s of SIGTERM"))
+    }
+
+    /// Sends a signal (`TERM`, `USR1`, …) to the process.
+    pub(crate) fn signal(&self, name: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args([&format!("-{name}"), &c.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Waits for the process to exit on its own: its exit code (-1 for a signal), or None
+    /// (and it is killed) if it is still running after `within`.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        let deadline = Instant::now() + within;
         loop {
             if let Ok(Some(st)) = c.try_wait() {
-                return st.code().unwrap_or(-1);
+                return Some(st.code().unwrap_or(-1));
             }
             if Instant::now() > deadline {
                 let _ = c.kill();
                 let _ = c.wait();
-                panic!("greenledger-node did not stop within 30 s of SIGTERM");
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -18,6 +18,7 @@ use greenledger_core::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
+use tracing::Instrument;
 
 use super::{ApiError, AppState};
 use crate::{
@@ -114,13 +115,20 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
     }
     let parsed = SignedEntry::from_json(&bytes);
     let envelope = parsed.as_ref().ok().map(SignedEntry::to_json);
+    // One entry's path (HTTP, the writer, gossip on other nodes) under its id, at debug level.
+    let span = match &parsed {
+        Ok(se) => tracing::debug_span!("entry", id = %se.id().fmt_short()),
+        Err(_) => tracing::Span::none(),
+    };
     let result = async {
         let se = parsed?;
         let verified = se.verify()?;
+        tracing::debug!("signature verified");
         let id = verified.id();
         let outcome = st.store.ingest(verified).await?;
         Ok::<_, ApiError>((id, outcome))
     }
+    .instrument(span.clone())
     .await;
     let label = match &result {
         Ok((_, Outcome::Stored { .. })) => "stored",
@@ -128,6 +136,7 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
         Ok((_, Outcome::Pending { .. })) => "pending",
         Err(e) => e.code,
     };
+    span.in_scope(|| tracing::debug!(result = label, "submitted over HTTP"));
     st.metrics
         .ingest
         .get_or_create(&ResultLabels {
@@ -138,7 +147,7 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
     if matches!(label, "stored" | "fork")
         && let (Some(net), Some(env)) = (&st.network, envelope)
     {
-        net.publish(env);
+        span.in_scope(|| net.publish(env));
     }
     let (id, outcome) = result?;
     st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());

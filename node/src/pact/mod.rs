@@ -133,8 +133,8 @@ pub struct PactServer {
     pub addr: SocketAddr,
     /// The CA file clients should trust, when the certificate was generated.
     pub ca: Option<std::path::PathBuf>,
-    /// The serving task.
-    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The serving task (supervised).
+    pub task: tokio::task::JoinHandle<crate::supervisor::Exit>,
 }
 
 /// What is prepared before the store opens (so that bad settings fail first).
@@ -187,14 +187,15 @@ pub async fn prepare(cfg: &Config, data_dir: &Path) -> Result<Option<Prepared>> 
     }))
 }
 
-/// Serves the PACT API until `shutdown`.
-pub fn start(
+/// Serves the PACT API until `shutdown`, in a supervised task.
+pub(crate) fn start(
     p: Prepared,
     cfg: &Config,
     data_dir: &Path,
     store: Store,
     metrics: Arc<Metrics>,
     shutdown: tokio_util::sync::CancellationToken,
+    supervisor: &crate::supervisor::Supervisor,
 ) -> Result<PactServer> {
     let addr = p.listener.local_addr()?;
     let base = cfg.pact.public_url.clone().unwrap_or_else(|| format!("https://{addr}"));
@@ -222,7 +223,7 @@ pub fn start(
     let bounded = crate::api::listener::BoundedListener::new(p.listener, limits.max_connections, limits.stall_timeout)
         .with_request_deadline(limits.request_timeout + limits.stall_timeout);
     let listener = tls::TlsListener::new(bounded, p.tls, Duration::from_secs(10))?;
-    let task = tokio::spawn(async move {
+    let task = supervisor.spawn(crate::supervisor::Component::Pact, async move {
         axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

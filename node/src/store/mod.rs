@@ -73,11 +73,24 @@ impl Default for Accepted {
     }
 }
 
+/// What the writer is asked to do. Submissions carry the submitter's span, which the writer
+/// enters while it works on them, so that one entry's path reads as one story in the log
+/// (`Span::none()` when tracing is off for it: no cost).
 pub(crate) enum WriterMsg {
-    Ingest(Box<VerifiedEntry>, oneshot::Sender<Result<Outcome, IngestError>>),
+    Ingest(
+        Box<VerifiedEntry>,
+        oneshot::Sender<Result<Outcome, IngestError>>,
+        tracing::Span,
+    ),
     /// Entries applied in this order in one batch (catch-up from a peer's log).
-    IngestMany(Vec<VerifiedEntry>, oneshot::Sender<Vec<Result<Outcome, IngestError>>>),
+    IngestMany(
+        Vec<VerifiedEntry>,
+        oneshot::Sender<Vec<Result<Outcome, IngestError>>>,
+        tracing::Span,
+    ),
     Tick,
+    /// Panic (a test hook of supervision: see [`crate::supervisor`]).
+    Panic,
 }
 
 /// RocksDB's memory, in bytes ([`Store::memory`]).
@@ -103,17 +116,63 @@ pub struct Store {
 
 /// The writer thread; join it after dropping every [`Store`] handle to flush and close.
 #[must_use]
-pub struct WriterThread(Option<JoinHandle<()>>);
+pub struct WriterThread {
+    handle: Option<JoinHandle<()>>,
+    ended: Option<oneshot::Receiver<Result<(), String>>>,
+}
 
 impl WriterThread {
     /// Waits for the writer to drain, checkpoint and flush.
     pub fn join(mut self) {
-        if let Some(h) = self.0.take()
+        if let Some(h) = self.handle.take()
             && h.join().is_err()
         {
             tracing::error!("the store writer thread panicked");
         }
     }
+
+    /// Resolves to `Ok` when the thread returns and to its panic's message if it panics
+    /// (once: `None` after the first call).
+    pub(crate) fn take_ended(&mut self) -> Option<oneshot::Receiver<Result<(), String>>> {
+        self.ended.take()
+    }
+}
+
+/// Makes the writer thread panic: the supervision tests' hook (see [`crate::supervisor`]). It
+/// holds no handle on the store, so it does not keep the writer running at shutdown.
+#[derive(Clone)]
+pub(crate) struct WriterFault(mpsc::WeakSender<WriterMsg>);
+
+impl WriterFault {
+    /// Makes the writer panic when it reaches this message.
+    pub(crate) fn inject(&self) {
+        let sent = self.0.upgrade().is_some_and(|tx| tx.try_send(WriterMsg::Panic).is_ok());
+        if !sent {
+            tracing::warn!("the writer queue is full or closed; no fault injected");
+        }
+    }
+}
+
+/// Runs the writer on its own thread, saying how it ended on `ended`.
+fn spawn_writer(ledger: writer::Ledger, rx: mpsc::Receiver<WriterMsg>) -> std::io::Result<WriterThread> {
+    let (ended_tx, ended) = oneshot::channel();
+    let handle = std::thread::Builder::new().name("store-writer".into()).spawn(move || {
+        let _span = tracing::info_span!("store_writer").entered();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ledger.run(rx)));
+        match run {
+            Ok(()) => {
+                let _ = ended_tx.send(Ok(()));
+            }
+            Err(panic) => {
+                let _ = ended_tx.send(Err(crate::supervisor::panic_message(panic.as_ref())));
+                std::panic::resume_unwind(panic)
+            }
+        }
+    })?;
+    Ok(WriterThread {
+        handle: Some(handle),
+        ended: Some(ended),
+    })
 }
 
 fn db_options(memtable_budget: usize) -> Options {
@@ -219,9 +278,7 @@ impl Store {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel(4096);
         let ledger = writer::Ledger::load(db.clone(), genesis.clone(), cfg, identity, shared.clone())?;
-        let handle = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || ledger.run(rx))?;
+        let writer = spawn_writer(ledger, rx)?;
         let store = Store {
             db,
             tx,
@@ -229,14 +286,14 @@ impl Store {
             network: genesis.network_id(),
             genesis: Arc::new(genesis.clone()),
         };
-        Ok((store, WriterThread(Some(handle))))
+        Ok((store, writer))
     }
 
     /// Submits a verified entry; answers once it is durable (stored or pending) or refused.
     pub async fn ingest(&self, entry: VerifiedEntry) -> Result<Outcome, IngestError> {
         let (tx, rx) = oneshot::channel();
         self.tx
-            .send(WriterMsg::Ingest(Box::new(entry), tx))
+            .send(WriterMsg::Ingest(Box::new(entry), tx, tracing::Span::current()))
             .await
             .map_err(|_| IngestError::ShuttingDown)?;
         rx.await.map_err(|_| IngestError::ShuttingDown)?
@@ -247,10 +304,20 @@ impl Store {
     pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
         let n = entries.len();
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(WriterMsg::IngestMany(entries, tx)).await.is_err() {
+        if self
+            .tx
+            .send(WriterMsg::IngestMany(entries, tx, tracing::Span::current()))
+            .await
+            .is_err()
+        {
             return vec![Err(IngestError::ShuttingDown); n];
         }
         rx.await.unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n])
+    }
+
+    /// What makes the writer thread panic (the supervision tests' hook).
+    pub(crate) fn writer_fault(&self) -> WriterFault {
+        WriterFault(self.tx.downgrade())
     }
 
     /// Asks the writer to consider a checkpoint (periodic timer).
@@ -691,6 +758,55 @@ mod tests {
             body,
         };
         entry::sign(key, &p).expect("sign")
+    }
+
+    /// The writer thread says how it ended: `Ok` after a drain, the panic's message after a
+    /// panic — and the handles notice that it is gone.
+    #[test]
+    fn the_writer_thread_reports_its_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let identity = Identity::init(dir.path()).expect("identity");
+        let admin = SecretKey::generate();
+        let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
+        let cfg = Config::default();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let db_dir = dir.path().join("db");
+
+        let (store, mut writer) = Store::open(&db_dir, &genesis, &cfg, identity.clone()).expect("open");
+        let ended = writer.take_ended().expect("the first call has it");
+        assert!(writer.take_ended().is_none());
+        drop(store);
+        assert_eq!(rt.block_on(ended).expect("sent"), Ok(()));
+        writer.join();
+
+        let (store, mut writer) = Store::open(&db_dir, &genesis, &cfg, identity).expect("reopen");
+        let ended = writer.take_ended().expect("the first call has it");
+        assert!(store.writable());
+        store.writer_fault().inject();
+        let why = rt.block_on(ended).expect("sent").expect_err("it panicked");
+        assert!(why.contains("fault injected into the store writer thread"), "{why}");
+        assert!(!store.writable());
+        let admit = sign(
+            &admin,
+            &genesis,
+            1,
+            None,
+            Body::MemberAdmit(MemberAdmit {
+                member: SecretKey::generate().public(),
+                name: "Supplier".into(),
+                role: Role::Supplier,
+                peer_id: None,
+            }),
+        );
+        assert!(matches!(
+            rt.block_on(store.ingest(admit)),
+            Err(IngestError::ShuttingDown)
+        ));
+        drop(store);
+        writer.join();
     }
 
     /// A data dir made before `pact_ids_v1` existed gets its attestations indexed when opened.

@@ -134,7 +134,20 @@ impl IngestError {
     }
 }
 
-type ManyReply = tokio::sync::oneshot::Sender<Vec<Result<Outcome, IngestError>>>;
+/// What one submitted entry is answered.
+type Answer = Result<Outcome, IngestError>;
+type OneReply = tokio::sync::oneshot::Sender<Answer>;
+type ManyReply = tokio::sync::oneshot::Sender<Vec<Answer>>;
+
+/// What a group of submissions is owed once its batch is durable: each answer, with the
+/// submitter's span.
+#[derive(Default)]
+struct Staged {
+    one: Vec<(OneReply, Answer, tracing::Span)>,
+    many: Vec<(ManyReply, Vec<Answer>, tracing::Span)>,
+    /// The checkpoint timer ticked.
+    tick: bool,
+}
 
 struct Pending {
     entry: Entry,
@@ -421,67 +434,10 @@ impl Ledger {
                 }
             }
             let mut batch = Batch::default();
-            let mut replies = Vec::with_capacity(msgs.len());
-            let mut many: Vec<(ManyReply, Vec<Result<Outcome, IngestError>>)> = Vec::new();
-            let mut tick = false;
-            for m in msgs {
-                match m {
-                    WriterMsg::Ingest(v, reply) => {
-                        if let Some(why) = &self.broken {
-                            let _ = reply.send(Err(IngestError::Storage(format!("{why}; restart the node"))));
-                            continue;
-                        }
-                        let r = self.ingest((*v).into_entry(), &mut batch, false);
-                        replies.push((reply, r));
-                    }
-                    WriterMsg::IngestMany(entries, reply) => {
-                        if let Some(why) = &self.broken {
-                            let e = IngestError::Storage(format!("{why}; restart the node"));
-                            let _ = reply.send(vec![Err(e); entries.len()]);
-                            continue;
-                        }
-                        let rs = entries
-                            .into_iter()
-                            .map(|v| self.ingest(v.into_entry(), &mut batch, false))
-                            .collect();
-                        many.push((reply, rs));
-                    }
-                    WriterMsg::Tick => tick = true,
-                }
-            }
-            let staged = !batch.staged.is_empty() || !replies.is_empty() || !many.is_empty();
-            let appended: Vec<EntryId> = if self.shared.accepted.0.receiver_count() > 0 {
-                batch.staged.keys().copied().collect()
-            } else {
-                Vec::new()
-            };
-            if staged {
-                if let Err(e) = self.commit(batch) {
-                    tracing::error!(cause = %e, "write failed; reloading state from the database");
-                    for (reply, _) in replies {
-                        let _ = reply.send(Err(IngestError::Storage(e.clone())));
-                    }
-                    for (reply, rs) in many {
-                        let _ = reply.send(vec![Err(IngestError::Storage(e.clone())); rs.len()]);
-                    }
-                    if let Err(e) = self.reload() {
-                        tracing::error!(cause = %e, "cannot reload the store state; refusing all writes until restart");
-                        self.broken = Some(format!("the store could not recover from a failed write ({e:#})"));
-                        self.shared.broken.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                    continue;
-                }
-                // Counters first, so that whoever reads them after their answer sees their entry.
-                self.publish();
-                for (reply, r) in replies {
-                    let _ = reply.send(r);
-                }
-                for (reply, rs) in many {
-                    let _ = reply.send(rs);
-                }
-                for id in appended {
-                    let _ = self.shared.accepted.0.send(id);
-                }
+            let staged = self.stage(msgs, &mut batch);
+            let tick = staged.tick;
+            if !self.commit_and_answer(batch, staged) {
+                continue;
             }
             self.publish();
             self.maybe_checkpoint(tick);
@@ -491,6 +447,90 @@ impl Ledger {
             tracing::error!(cause = %e, "final flush failed");
         }
         tracing::info!(log_size = self.log_size, "store closed");
+    }
+
+    /// Applies the rules to every submission of a group, in order, into one batch; each in
+    /// its submitter's span.
+    fn stage(&mut self, msgs: Vec<WriterMsg>, batch: &mut Batch) -> Staged {
+        let mut staged = Staged {
+            one: Vec::with_capacity(msgs.len()),
+            ..Staged::default()
+        };
+        for m in msgs {
+            match m {
+                WriterMsg::Ingest(v, reply, span) => {
+                    if let Some(why) = &self.broken {
+                        let _ = reply.send(Err(IngestError::Storage(format!("{why}; restart the node"))));
+                        continue;
+                    }
+                    let r = span.in_scope(|| self.ingest((*v).into_entry(), batch, false));
+                    staged.one.push((reply, r, span));
+                }
+                WriterMsg::IngestMany(entries, reply, span) => {
+                    if let Some(why) = &self.broken {
+                        let e = IngestError::Storage(format!("{why}; restart the node"));
+                        let _ = reply.send(vec![Err(e); entries.len()]);
+                        continue;
+                    }
+                    let rs = span.in_scope(|| {
+                        entries
+                            .into_iter()
+                            .map(|v| {
+                                let entry = tracing::debug_span!("entry", id = %v.id().fmt_short());
+                                entry.in_scope(|| self.ingest(v.into_entry(), batch, false))
+                            })
+                            .collect()
+                    });
+                    staged.many.push((reply, rs, span));
+                }
+                WriterMsg::Tick => staged.tick = true,
+                WriterMsg::Panic => panic!("fault injected into the store writer thread (test hook)"),
+            }
+        }
+        staged
+    }
+
+    /// Writes the batch (one WAL sync) and only then answers everyone. False when the write
+    /// failed: then everyone is told, and the state is reloaded from the database.
+    fn commit_and_answer(&mut self, batch: Batch, staged: Staged) -> bool {
+        let Staged { one, many, .. } = staged;
+        if batch.staged.is_empty() && one.is_empty() && many.is_empty() {
+            return true;
+        }
+        let appended: Vec<EntryId> = if self.shared.accepted.0.receiver_count() > 0 {
+            batch.staged.keys().copied().collect()
+        } else {
+            Vec::new()
+        };
+        if let Err(e) = self.commit(batch) {
+            tracing::error!(cause = %e, "write failed; reloading state from the database");
+            for (reply, _, _) in one {
+                let _ = reply.send(Err(IngestError::Storage(e.clone())));
+            }
+            for (reply, rs, _) in many {
+                let _ = reply.send(vec![Err(IngestError::Storage(e.clone())); rs.len()]);
+            }
+            if let Err(e) = self.reload() {
+                tracing::error!(cause = %e, "cannot reload the store state; refusing all writes until restart");
+                self.broken = Some(format!("the store could not recover from a failed write ({e:#})"));
+                self.shared.broken.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            return false;
+        }
+        // Counters first, so that whoever reads them after their answer sees their entry.
+        self.publish();
+        for (reply, r, span) in one {
+            span.in_scope(|| tracing::debug!("durable; answered"));
+            let _ = reply.send(r);
+        }
+        for (reply, rs, span) in many {
+            span.in_scope(|| tracing::debug!(entries = rs.len(), "durable; answered"));
+            let _ = reply.send(rs);
+        }
+        for id in appended {
+            let _ = self.shared.accepted.0.send(id);
+        }
+        true
     }
 
     fn commit(&mut self, batch: Batch) -> Result<(), String> {
@@ -562,6 +602,10 @@ impl Ledger {
     fn ingest(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
         let id = entry.id;
         let first = self.ingest_one(entry, batch, from_pending);
+        match &first {
+            Ok(outcome) => tracing::debug!(?outcome, "staged"),
+            Err(e) => tracing::debug!(code = e.code(), cause = %e, "refused"),
+        }
         if let Err(e) = &first
             && e.is_final()
         {
@@ -583,6 +627,9 @@ impl Ledger {
                     };
                     self.pending_bytes -= p.bytes;
                     batch.wb.delete_cf(self.cf(schema::PENDING), waiter.0);
+                    let span = tracing::debug_span!("entry", id = %waiter.fmt_short());
+                    let _entered = span.enter();
+                    tracing::debug!(after = %done.fmt_short(), "leaving the pending area");
                     match self.ingest_one(p.entry, batch, true) {
                         Ok(Outcome::Stored { .. }) => work.push(waiter),
                         Ok(_) => {}

@@ -1,0 +1,255 @@
+//! Anti-entropy, the applying side: checking that an answer matches its request, applying
+//! its entries through the store in a task, and moving the peer's cursor once they are
+//! durable. An answer cut short (a full pending area, a storage error) is asked for again.
+
+use std::time::SystemTime;
+
+use greenledger_core::{SignedEntry, VerifiedEntry, entry::verify_many};
+use libp2p::{Multiaddr, PeerId};
+use tracing::Instrument;
+
+use super::{
+    event_loop::{Done, Loop},
+    protocol::{self, SyncResponse},
+    sync::ReqKind,
+};
+use crate::store::{Outcome, Store};
+
+/// A peer's log records applied, reported back to the loop.
+pub(super) struct LogApplied {
+    peer: PeerId,
+    /// The cursor after the records handled.
+    next: u64,
+    log_size: u64,
+    applied: u64,
+    invalid: u32,
+    error: Option<String>,
+}
+
+impl Loop {
+    /// Checks that a sync response answers what was asked, then applies it in a task.
+    pub(super) fn apply(&mut self, peer: PeerId, kind: ReqKind, response: SyncResponse) {
+        let store = self.store.clone();
+        match (kind, response) {
+            (
+                ReqKind::Log { from: asked },
+                SyncResponse::Log {
+                    from,
+                    next,
+                    log_size,
+                    entries,
+                },
+            ) => self.apply_log(peer, asked, from, next, log_size, entries),
+            (ReqKind::Chain | ReqKind::Entries, SyncResponse::Entries { entries }) => {
+                if entries.len() > protocol::MAX_CHAIN.max(protocol::MAX_IDS) {
+                    self.strike(peer, 1, "oversized entries response");
+                    return;
+                }
+                let task = async move {
+                    let applied = ingest_envelopes(&store, entries).await;
+                    Done::Applied {
+                        peer,
+                        invalid: applied.invalid,
+                    }
+                };
+                self.tasks.spawn(task.instrument(sync_span(peer, kind)));
+            }
+            (ReqKind::Forks, SyncResponse::Forks { proofs }) => {
+                if proofs.len() > protocol::MAX_FORKS {
+                    self.strike(peer, 1, "oversized fork response");
+                    return;
+                }
+                let task = async move {
+                    let mut invalid = 0;
+                    for (a, b) in proofs {
+                        invalid += ingest_envelopes(&store, vec![a, b]).await.invalid;
+                    }
+                    Done::Applied { peer, invalid }
+                };
+                self.tasks.spawn(task.instrument(sync_span(peer, kind)));
+            }
+            (ReqKind::Peers, SyncResponse::Peers { peers }) => self.learn_peers(peers),
+            (kind, SyncResponse::Refused { reason }) => {
+                tracing::warn!(peer = %peer, reason, "peer refused a sync request");
+                if let ReqKind::Log { .. } = kind {
+                    self.peer(peer).last_error = Some(reason);
+                }
+            }
+            (kind, _) => self.strike(peer, 1, &format!("its answer does not match the {kind:?} request")),
+        }
+    }
+
+    /// Applies a page of a peer's log (records `from..next` of `log_size`) in a task.
+    fn apply_log(&mut self, peer: PeerId, asked: u64, from: u64, next: u64, log_size: u64, entries: Vec<String>) {
+        let max = self.cfg.p2p.max_records_per_response;
+        // Records are contiguous: `next` must be exactly past the records sent.
+        if from != asked || entries.len() > max || next != from + entries.len() as u64 {
+            self.strike(peer, 1, "log response does not match the request");
+            return;
+        }
+        let store = self.store.clone();
+        if entries.is_empty() {
+            let p = self.peer(peer);
+            p.peer_log_size = Some(log_size);
+            p.last_sync = Some(SystemTime::now());
+            p.last_error = None;
+            if log_size < p.cursor {
+                // The peer's log is shorter than what was applied from it: its data dir
+                // was replaced. Start over (duplicates are cheap).
+                tracing::warn!(peer = %peer, log_size, cursor = p.cursor, "peer log shrank; restarting its cursor");
+                p.cursor = 0;
+                store.set_cursor(&peer.to_string(), 0);
+            }
+            return;
+        }
+        self.peer(peer).applying = true;
+        let task = async move {
+            let applied = ingest_envelopes(&store, entries).await;
+            Done::LogApplied(LogApplied {
+                peer,
+                // Up to the first entry that could not be handled yet (retried next time).
+                next: from + applied.handled as u64,
+                log_size,
+                applied: applied.stored,
+                invalid: applied.invalid,
+                error: applied.error,
+            })
+        };
+        self.tasks
+            .spawn(task.instrument(sync_span(peer, ReqKind::Log { from })));
+    }
+
+    /// Remembers the consortium peers a peer told of (to dial them).
+    fn learn_peers(&mut self, peers: Vec<(String, Vec<String>)>) {
+        for (id, addrs) in peers.into_iter().take(protocol::MAX_PEERS) {
+            // Only consortium peers are worth remembering (and dialling).
+            let Ok(id) = id.parse::<PeerId>() else { continue };
+            if id == self.local || !self.allowed.contains(&id) {
+                continue;
+            }
+            let addrs: Vec<Multiaddr> = addrs.iter().filter_map(|a| a.parse().ok()).take(8).collect();
+            let known = self.peer(id);
+            if known.addrs.is_empty() {
+                known.addrs = addrs;
+            }
+        }
+    }
+
+    /// Moves the peer's cursor past what was durably handled, and asks for more.
+    pub(super) fn on_log_applied(&mut self, done: LogApplied) {
+        let LogApplied {
+            peer,
+            next,
+            log_size,
+            applied,
+            invalid,
+            error,
+        } = done;
+        self.metrics.p2p.pulled.inc_by(applied);
+        let p = self.peer(peer);
+        p.applying = false;
+        p.pulled += applied;
+        p.peer_log_size = Some(log_size);
+        p.last_error = error.clone();
+        let moved = next > p.cursor;
+        p.cursor = p.cursor.max(next);
+        if error.is_none() {
+            p.last_sync = Some(SystemTime::now());
+        }
+        if moved {
+            self.store.set_cursor(&peer.to_string(), next);
+        }
+        self.strike(peer, invalid, "invalid entries in its log");
+        if moved && next < log_size && self.swarm.is_connected(&peer) {
+            self.request_log(peer);
+        }
+    }
+}
+
+/// The span of applying a peer's answer; the writer opens one `entry` span per entry in it.
+fn sync_span(peer: PeerId, kind: ReqKind) -> tracing::Span {
+    tracing::debug_span!("sync", peer = %peer, request = ?kind)
+}
+
+/// What became of a list of entries from a peer.
+struct Applied {
+    /// Newly stored.
+    stored: u64,
+    /// Undecodable, badly signed or of another network: no honest node sends those.
+    invalid: u32,
+    /// How many leading entries were handled (stored, known, pending or refused for good);
+    /// the rest could not be handled yet (a full pending area, a storage error).
+    handled: usize,
+    /// Why the rest could not be handled.
+    error: Option<String>,
+}
+
+/// Verifies envelopes (signatures in batches) and applies them in order.
+async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
+    let n = envelopes.len();
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut invalid = 0u32;
+        let mut positions = Vec::with_capacity(envelopes.len());
+        let mut parsed = Vec::with_capacity(envelopes.len());
+        for (i, e) in envelopes.iter().enumerate() {
+            match SignedEntry::from_json(e.as_bytes()) {
+                Ok(se) => {
+                    positions.push(i);
+                    parsed.push(se);
+                }
+                Err(_) => invalid += 1,
+            }
+        }
+        let mut verified: Vec<VerifiedEntry> = Vec::with_capacity(parsed.len());
+        let mut kept = Vec::with_capacity(parsed.len());
+        for (r, pos) in verify_many(parsed).into_iter().zip(positions) {
+            match r {
+                Ok(v) => {
+                    verified.push(v);
+                    kept.push(pos);
+                }
+                Err(_) => invalid += 1,
+            }
+        }
+        (verified, kept, invalid)
+    })
+    .await;
+    let (verified, positions, mut invalid) = match checked {
+        Ok(x) => x,
+        Err(e) => {
+            return Applied {
+                stored: 0,
+                invalid: 0,
+                handled: 0,
+                error: Some(format!("verification task failed: {e}")),
+            };
+        }
+    };
+    tracing::debug!(entries = n, invalid, "applying entries from a peer");
+    let mut stored = 0;
+    let mut handled = n;
+    let mut error = None;
+    for (r, pos) in store.ingest_many(verified).await.into_iter().zip(positions) {
+        match r {
+            Ok(Outcome::Stored { .. }) => stored += 1,
+            Ok(_) => {}
+            Err(e) if e.code() == "wrong_network" => invalid += 1,
+            // Not handled (yet): asked for again.
+            Err(e) if e.violation().is_none() => {
+                if pos < handled {
+                    handled = pos;
+                    error = Some(e.to_string());
+                }
+            }
+            // The peer accepted something this node refuses. Not a strike: it happens to honest
+            // peers that accepted an entry before they learned of a fork or a revocation.
+            Err(e) => tracing::debug!(cause = %e, "entry from a peer refused"),
+        }
+    }
+    Applied {
+        stored,
+        invalid,
+        handled,
+        error,
+    }
+}

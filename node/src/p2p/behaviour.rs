@@ -1,0 +1,145 @@
+//! The swarm itself: the [`Behaviour`] (allow list, connection limits, gossipsub, the sync
+//! protocol, identify, ping), the gossip [`topic`] and message id, and [`build_swarm`].
+//!
+//! Nothing here runs; the event loop drives what this builds.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use greenledger_core::{NetworkId, SignedEntry};
+use libp2p::{
+    Swarm, allow_block_list, connection_limits,
+    gossipsub::{self, IdentTopic, MessageId},
+    identify, noise, ping,
+    request_response::{self, ProtocolSupport},
+    swarm::NetworkBehaviour,
+    tcp, yamux,
+};
+
+use super::{codec, protocol};
+use crate::{
+    config::{Config, P2pConfig},
+    identity::Identity,
+};
+
+/// The behaviours of a greenledger swarm. The allow list comes first, so that a refused peer
+/// never reaches the others.
+#[derive(NetworkBehaviour)]
+pub struct Behaviour {
+    /// Consortium nodes only.
+    pub allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    /// Bounds on connections.
+    pub limits: connection_limits::Behaviour,
+    /// Entry gossip.
+    pub gossipsub: gossipsub::Behaviour,
+    /// Anti-entropy.
+    pub sync: request_response::Behaviour<codec::SyncCodec>,
+    /// Listen addresses of peers.
+    pub identify: identify::Behaviour,
+    /// Liveness.
+    pub ping: ping::Behaviour,
+}
+
+/// The gossip topic of a network.
+pub fn topic(network: &NetworkId) -> IdentTopic {
+    IdentTopic::new(format!("/greenledger/{network}/entries/1"))
+}
+
+/// The gossip message id: the entry id, or a hash of the bytes when they are no entry.
+fn message_id(m: &gossipsub::Message) -> MessageId {
+    match SignedEntry::from_json(&m.data) {
+        Ok(se) => MessageId::from(se.id().to_string()),
+        Err(_) => MessageId::from(format!("garbage-{}", blake3::hash(&m.data).to_hex())),
+    }
+}
+
+/// Builds the swarm of a node (also used by tests to build peers of their own).
+pub fn build_swarm(identity: &Identity, network: &NetworkId, cfg: &Config) -> Result<Swarm<Behaviour>> {
+    let p2p = &cfg.p2p;
+    let topic = topic(network);
+    let gossip_cfg = gossip_config(p2p)?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity.keypair().clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .context("cannot set up the TCP transport")?
+        .with_behaviour(|key| behaviour(key, p2p, &topic, gossip_cfg))
+        .map_err(|e| anyhow::anyhow!("cannot build the p2p behaviour: {e}"))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic)
+        .map_err(|e| anyhow::anyhow!("cannot subscribe to the gossip topic: {e}"))?;
+    Ok(swarm)
+}
+
+/// Gossipsub's settings: manual validation, anonymous messages, ids from the content.
+fn gossip_config(p2p: &P2pConfig) -> Result<gossipsub::Config> {
+    gossipsub::ConfigBuilder::default()
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .validate_messages()
+        .message_id_fn(message_id)
+        .max_transmit_size(p2p.max_gossip_bytes)
+        .heartbeat_interval(p2p.heartbeat)
+        // Small consortia (3–50 nodes): a mesh of 4 (between 2 and 8), and every own entry
+        // flooded to all peers for the lowest latency.
+        .mesh_n(4)
+        .mesh_n_low(2)
+        .mesh_n_high(8)
+        .mesh_outbound_min(1)
+        .gossip_lazy(4)
+        .flood_publish(true)
+        .duplicate_cache_time(Duration::from_secs(120))
+        .build()
+        .map_err(|e| anyhow::anyhow!("gossipsub configuration: {e}"))
+}
+
+/// The behaviours, given the node's key.
+fn behaviour(
+    key: &libp2p::identity::Keypair,
+    p2p: &P2pConfig,
+    topic: &IdentTopic,
+    gossip_cfg: gossipsub::Config,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let mut gossipsub = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_cfg)
+        .map_err(|e| format!("gossipsub: {e}"))?;
+    let mut score = gossipsub::PeerScoreParams::default();
+    let tp = gossipsub::TopicScoreParams {
+        invalid_message_deliveries_weight: -100.0,
+        invalid_message_deliveries_decay: 0.9,
+        ..Default::default()
+    };
+    score.topics.insert(topic.hash(), tp);
+    if let Err(e) = gossipsub.with_peer_score(score, gossipsub::PeerScoreThresholds::default()) {
+        tracing::warn!(cause = %e, "gossip peer scoring is off");
+    }
+    let max_response = p2p.max_response_bytes as u64 + (2 << 20);
+    let codec = codec::SyncCodec::new(protocol::MAX_REQUEST_BYTES, max_response);
+    let sync = request_response::Behaviour::with_codec(
+        codec,
+        [(protocol::PROTOCOL, ProtocolSupport::Full)],
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(30))
+            .with_max_concurrent_streams(64),
+    );
+    let identify = identify::Behaviour::new(identify::Config::new("/greenledger/id/1".into(), key.public()));
+    let limits = connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(p2p.max_peers * 2))
+            .with_max_established_per_peer(Some(2))
+            .with_max_pending_incoming(Some(64)),
+    );
+    Ok(Behaviour {
+        allow: allow_block_list::Behaviour::default(),
+        limits,
+        gossipsub,
+        sync,
+        identify,
+        ping: ping::Behaviour::default(),
+    })
+}

@@ -1,0 +1,143 @@
+//! Gossip, the fast path: publishing entries accepted over HTTP, and validating every
+//! message through the store before gossipsub forwards it (`Accept`, `Ignore` or `Reject`).
+
+use greenledger_core::{SignedEntry, engine::ViolationKind, membership::AuthError};
+use libp2p::{
+    PeerId,
+    gossipsub::{self, MessageAcceptance, MessageId},
+};
+
+use tracing::Instrument;
+
+use super::event_loop::{Done, Loop};
+use crate::store::{Outcome, Store};
+
+/// The verdict on one gossip message, reported back to the loop.
+pub(super) struct Validated {
+    msg_id: MessageId,
+    source: PeerId,
+    acceptance: MessageAcceptance,
+    /// The metrics label.
+    result: &'static str,
+    /// Fetch these from the source (a pending entry's parents), or sync its log (unknown
+    /// signer).
+    follow_up: bool,
+}
+
+impl Loop {
+    /// Gossips an entry envelope.
+    pub(super) fn publish(&mut self, bytes: Vec<u8>) {
+        let t = self.topic.clone();
+        match self.swarm.behaviour_mut().gossipsub.publish(t, bytes) {
+            Ok(_) => {
+                self.metrics.p2p.gossip_published.inc();
+            }
+            Err(e) => tracing::debug!(cause = %e, "entry not gossiped (peers will pull it)"),
+        };
+    }
+
+    /// Validates a message in a task, within `p2p.max_validations_in_flight`; beyond it the
+    /// message is ignored and left to anti-entropy.
+    pub(super) fn handle_gossip(&mut self, ev: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = ev
+        else {
+            return;
+        };
+        let Ok(permit) = self.validations.clone().try_acquire_owned() else {
+            self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                &message_id,
+                &propagation_source,
+                MessageAcceptance::Ignore,
+            );
+            self.metrics.p2p.gossip("overloaded");
+            return;
+        };
+        let store = self.store.clone();
+        let span = tracing::debug_span!("gossip", from = %propagation_source);
+        let task = async move {
+            let _permit = permit;
+            let (acceptance, result, follow_up) = validate(&store, &message.data).await;
+            Done::Validated(Validated {
+                msg_id: message_id,
+                source: propagation_source,
+                acceptance,
+                result,
+                follow_up,
+            })
+        };
+        self.tasks.spawn(task.instrument(span));
+    }
+
+    /// Reports a verdict to gossipsub, strikes a sender of invalid data, and follows up on
+    /// what the entry waits for.
+    pub(super) fn on_validated(&mut self, v: Validated) {
+        let reject = matches!(v.acceptance, MessageAcceptance::Reject);
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&v.msg_id, &v.source, v.acceptance);
+        self.metrics.p2p.gossip(v.result);
+        if reject {
+            self.strike_rejected(v.source, v.result);
+        }
+        if v.follow_up && self.swarm.is_connected(&v.source) {
+            self.request_log(v.source);
+            self.fetch_pending(&[v.source]);
+        }
+    }
+}
+
+/// Validates a gossip message through the ledger: (acceptance, result label, follow up).
+async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static str, bool) {
+    let se = match SignedEntry::from_json(data) {
+        Ok(se) => se,
+        Err(e) => {
+            tracing::debug!(cause = %e, "gossip message is no entry");
+            return (MessageAcceptance::Reject, "invalid", false);
+        }
+    };
+    let span = tracing::debug_span!("entry", id = %se.id().fmt_short());
+    let verdict = judge(store, se).instrument(span.clone()).await;
+    span.in_scope(|| tracing::debug!(result = verdict.1, "gossip validated"));
+    verdict
+}
+
+/// The verdict on a decoded entry.
+async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
+    let verified = match se.verify() {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!(cause = %e, "signature or encoding refused");
+            return (MessageAcceptance::Reject, "invalid", false);
+        }
+    };
+    let e = match store.ingest(verified).await {
+        Ok(Outcome::Stored { .. }) => return (MessageAcceptance::Accept, "stored", false),
+        Ok(Outcome::Duplicate { .. }) => return (MessageAcceptance::Ignore, "duplicate", false),
+        Ok(Outcome::Pending { .. }) => return (MessageAcceptance::Ignore, "pending", true),
+        Err(e) => e,
+    };
+    match e.violation().map(|v| &v.kind) {
+        // The second entry of a fork is evidence: forward it so that every node flags the signer.
+        Some(ViolationKind::Fork { .. }) => (MessageAcceptance::Accept, "fork", false),
+        // No honest node forwards another network's entry.
+        Some(ViolationKind::WrongNetwork { .. }) => (MessageAcceptance::Reject, "wrong_network", false),
+        // Its admission may still be on its way: pull the sender's log, which has it first.
+        Some(ViolationKind::NotAuthorized {
+            err: AuthError::NotAdmitted(_),
+            ..
+        }) => (MessageAcceptance::Ignore, "unknown_signer", true),
+        Some(ViolationKind::SeqTaken { .. } | ViolationKind::SignerForked { .. }) => {
+            (MessageAcceptance::Ignore, "forked_signer", false)
+        }
+        // Not forwarded, but no penalty: an honest sender may have accepted it before it
+        // learned of a fork or a revocation this node already knows.
+        Some(_) => (MessageAcceptance::Ignore, "refused", false),
+        // The node could not take it now (a full pending area, storage, shutdown).
+        None => (MessageAcceptance::Ignore, "not_stored", false),
+    }
+}
