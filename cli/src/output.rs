@@ -26,7 +26,7 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
     let _ = writeln!(
         s,
         "signature  {}",
-        if sig_ok { "valid (ed25519, strict)" } else { "INVALID" }
+        if sig_ok { "valid (ed25519, ZIP 215)" } else { "INVALID" }
     );
     match &p.body {
         Body::MemberAdmit(a) => {

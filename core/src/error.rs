@@ -20,9 +20,9 @@ pub enum KeyError {
     /// A small-order point, for which signatures prove nothing.
     #[error("weak ed25519 public key (small-order point) refused")]
     WeakKey,
-    /// A point with a torsion component (not in the prime-order subgroup).
-    #[error("ed25519 public key with a torsion component (not in the prime-order subgroup) refused")]
-    TorsionKey,
+    /// Not the canonical encoding of its point (`y ≥ p`, or `x = 0` with the sign bit set).
+    #[error("not a canonical encoding of an ed25519 point (a key has one 32-byte form)")]
+    NonCanonical,
 }
 
 /// A signature that does not verify or cannot be parsed.
@@ -31,7 +31,7 @@ pub enum SignatureError {
     /// Not 128 lowercase hex characters.
     #[error("signature is not 128 lowercase hex characters")]
     Malformed,
-    /// Strict ed25519 verification failed.
+    /// ZIP 215 verification failed.
     #[error("signature does not verify (the signed bytes were changed, or signed by another key)")]
     Invalid,
 }

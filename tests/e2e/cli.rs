@@ -240,7 +240,7 @@ fn show_prints_an_entry_decoded() {
         .stdout_has(&format!("network    {}", env.network_id))
         .stdout_has(&format!("signer     {}", s.public))
         .stdout_has(&format!("seq        2  (prev {ore})"))
-        .stdout_has("signature  valid (ed25519, strict)")
+        .stdout_has("signature  valid (ed25519, ZIP 215)")
         .stdout_has("part       urn:greenledger:t:bar")
         .stdout_has("unit       kilogram")
         .stdout_has("quantity   1000 kg")
