@@ -84,6 +84,10 @@ pub struct SubmitArgs {
     /// Signed entry files.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
+    /// Entries per request: they go to the node as JSON arrays of at most this many (and about
+    /// 1 MiB), each verified in one batch and stored in one group commit.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub batch: usize,
 }
 
 /// `key` subcommands.

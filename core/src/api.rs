@@ -55,6 +55,26 @@ pub struct Submitted {
     pub missing: Option<Vec<EntryId>>,
 }
 
+/// One result of an array submission (`POST /v1/entries` with a JSON array): the HTTP status
+/// and the body that submitting the entry alone would have been answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    /// The status the single form would answer (201, 200, 202, 4xx, 5xx).
+    pub status: u16,
+    /// The body the single form would answer.
+    pub body: ItemBody,
+}
+
+/// The body of an [`ItemResult`]: what the ledger did with the entry, or why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ItemBody {
+    /// Stored, already there, or pending.
+    Submitted(Submitted),
+    /// Refused (the API's error shape).
+    Error(ErrorBody),
+}
+
 /// Whether an entry holds today: the ledger's rules over the node's current state (a signer
 /// may have been revoked or may have forked since it was stored), and whether its own signer
 /// corrected it.

@@ -10,6 +10,7 @@
 //! * [`config`] — the TOML configuration (defaults bind to loopback).
 //! * [`identity`] — the node's ed25519 key (libp2p identity; signs checkpoints).
 //! * [`store`] — RocksDB: one writer thread with group commit, concurrent readers.
+//! * [`verifier`] — decoding and signature verification in batches, off the async runtime.
 //! * [`read`] — the read model: typed answers, how entries stand today, which are current.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
@@ -31,6 +32,7 @@ pub mod pact;
 pub mod read;
 pub mod store;
 pub mod supervisor;
+pub mod verifier;
 
 pub use config::Config;
 pub use node::Node;

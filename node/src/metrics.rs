@@ -156,6 +156,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts one submitted entry by its outcome or error code.
+    pub fn count_ingest(&self, result: &str) {
+        self.ingest
+            .get_or_create(&ResultLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
     /// Registers every metric.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("greenledger");

@@ -240,7 +240,7 @@ fn submit_reports_what_was_stored_when_the_node_fails_midway() {
         ),
         _ => (503, "text/html", HTML_404.replace("404", "503")),
     });
-    let r = run_node(&env, &url, &["submit", &files[0], &files[1]])
+    let r = run_node(&env, &url, &["submit", "--batch", "1", &files[0], &files[1]])
         .code(2)
         .stderr_has("1 of 2 entries were stored, 0 refused, 1 not stored")
         .stderr_has("is this a greenledger-node");
@@ -255,7 +255,7 @@ fn submit_reports_what_was_stored_when_the_node_fails_midway() {
         ),
         _ => (500, "text/plain", "internal".to_string()),
     });
-    let v = run_node(&env, &url, &["submit", &files[0], &files[1], "--json"])
+    let v = run_node(&env, &url, &["submit", "--batch", "1", &files[0], &files[1], "--json"])
         .code(2)
         .json();
     assert_eq!(v["submitted"], 1, "{v}");

@@ -32,6 +32,7 @@
 //! Run with `cargo test -p greenledger-tests`; set `GREENLEDGER_BIN` to test another build of
 //! the binary (e.g. `target/release/greenledger`).
 
+mod array;
 mod careful;
 mod catenax;
 mod cli;

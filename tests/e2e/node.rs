@@ -255,8 +255,12 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert_eq!((st, error_code(&b)), (413, "payload_too_large"));
     let (st, b) = node.submit(br#"{"payload":{},"signature":"00"}"#);
     assert_eq!((st, error_code(&b)), (400, "malformed_signature"));
+    // An array is the array form (DESIGN §6): each item is answered as it would be alone.
     let (st, b) = node.submit(br#"[1,2,3]"#);
-    assert_eq!((st, error_code(&b)), (400, "malformed_entry"));
+    assert_eq!(st, 200, "{b}");
+    for item in b.as_array().unwrap() {
+        assert_eq!((item["status"].as_u64(), error_code(&item["body"])), (Some(400), "malformed_entry"));
+    }
 
     // A reformatted payload.
     let spaced = env_json.replacen("{\"body\":", "{ \"body\":", 1);

@@ -1,11 +1,11 @@
 //! Commands that need a node: `submit` and `log verify`.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     PublicKey, Signature, SignedEntry,
-    api::{LogPage, SignedHead, SubmitStatus, Submitted},
+    api::{ItemBody, ItemResult, LogPage, SignedHead, SubmitStatus, Submitted},
     keys, log,
 };
 
@@ -59,40 +59,45 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
     loop {
         let mut retry = Vec::new();
         let before = queue.len();
-        let mut items = queue.into_iter();
-        for (path, se) in items.by_ref() {
-            let id = se.id();
-            let r = match client.post_json("/v1/entries", &se.to_json()) {
-                Ok(r) if r.status < 500 => r,
-                Ok(r) => {
-                    failure = Some(format!(
-                        "the node failed to store {}: {}",
-                        path.display(),
-                        r.error_message()
-                    ));
-                    results.push(serde_json::json!({"file": path, "id": id, "error": failure, "sent": false}));
+        let mut items = queue.into_iter().peekable();
+        while items.peek().is_some() {
+            // The next chunk: at most --batch entries and about 1 MiB (under a node's body limit).
+            let mut chunk = Vec::new();
+            let mut bytes = 0;
+            while let Some((_, se)) = items.peek() {
+                let len = se.payload().len() + 160;
+                if !chunk.is_empty() && (chunk.len() >= a.batch.max(1) || bytes + len > CHUNK_BYTES) {
                     break;
                 }
-                Err(e) => {
-                    failure = Some(format!("{e:#}"));
-                    results.push(serde_json::json!({"file": path, "id": id, "error": failure, "sent": false}));
+                bytes += len;
+                chunk.extend(items.next());
+            }
+            let answers = match send_chunk(&client, &chunk) {
+                Ok(answers) => answers,
+                Err(f) => {
+                    for (path, se) in &chunk {
+                        results.push(serde_json::json!({"file": path, "id": se.id(), "error": f, "sent": false}));
+                    }
+                    failure = Some(f);
                     break;
                 }
             };
-            match r.status {
-                200..=202 => {
-                    let v: Submitted = serde_json::from_slice(&r.body).context("unexpected answer from the node")?;
-                    if !json {
-                        eprintln!("{}: {}", path.display(), describe_submitted(&v));
-                        println!("{id}");
+            for ((path, se), answer) in chunk.into_iter().zip(answers) {
+                let id = se.id();
+                match answer {
+                    Sent::Taken(v) => {
+                        if !json {
+                            eprintln!("{}: {}", path.display(), describe_submitted(&v));
+                            println!("{id}");
+                        }
+                        results.push(serde_json::json!({"file": path, "id": id, "result": v}));
                     }
-                    results.push(serde_json::json!({"file": path, "id": id, "result": v}));
-                }
-                403 => retry.push((path, se, r.error_message())),
-                _ => {
-                    refused += 1;
-                    eprintln!("{}: the node refused the entry: {}", path.display(), r.error_message());
-                    results.push(serde_json::json!({"file": path, "id": id, "error": r.error_message()}));
+                    Sent::Forbidden(msg) => retry.push((path, se, msg)),
+                    Sent::Refused(msg) => {
+                        refused += 1;
+                        eprintln!("{}: the node refused the entry: {msg}", path.display());
+                        results.push(serde_json::json!({"file": path, "id": id, "error": msg}));
+                    }
                 }
             }
         }
@@ -148,6 +153,83 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         return Err(Refused(format!("{refused} of {total} entries were refused")).into());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The most bytes of entries sent in one request (a node's default body limit is 2 MiB).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// What the node did with one sent entry.
+enum Sent {
+    /// Stored, already there, or pending.
+    Taken(Submitted),
+    /// Refused because the signer may not sign it (yet): retried after the others.
+    Forbidden(String),
+    /// Refused for another reason.
+    Refused(String),
+}
+
+/// Sends a chunk of entries as one array (`POST /v1/entries` with a JSON array); a node that
+/// does not take arrays (an older release) gets them one by one. `Err` if the node could not be
+/// reached or failed (5xx): then what this chunk became is unknown to the caller.
+fn send_chunk(client: &Client, chunk: &[(&PathBuf, SignedEntry)]) -> std::result::Result<Vec<Sent>, String> {
+    let one = |status: u16, body: &[u8], message: String| -> Sent {
+        match status {
+            200..=202 => match serde_json::from_slice::<Submitted>(body) {
+                Ok(v) => Sent::Taken(v),
+                Err(e) => Sent::Refused(format!("unexpected answer from the node: {e}")),
+            },
+            403 => Sent::Forbidden(message),
+            _ => Sent::Refused(message),
+        }
+    };
+    let unreachable = |e: anyhow::Error| format!("{e:#}");
+    if chunk.len() > 1 {
+        let mut body = b"[".to_vec();
+        for (i, (_, se)) in chunk.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(&se.to_json());
+        }
+        body.push(b']');
+        let r = client.post_json("/v1/entries", &body).map_err(unreachable)?;
+        if r.status >= 500 {
+            return Err(format!("the node failed to store the entries: {}", r.error_message()));
+        }
+        if let Ok(items) = serde_json::from_slice::<Vec<ItemResult>>(&r.body)
+            && r.status == 200
+            && items.len() == chunk.len()
+        {
+            return Ok(items
+                .into_iter()
+                .map(|it| match it.body {
+                    ItemBody::Submitted(v) => Sent::Taken(v),
+                    ItemBody::Error(e) => {
+                        let msg = format!("{} [{}]", e.error.message, e.error.code);
+                        if it.status == 403 {
+                            Sent::Forbidden(msg)
+                        } else {
+                            Sent::Refused(msg)
+                        }
+                    }
+                })
+                .collect());
+        }
+        // Not an answer to an array: send them one by one.
+    }
+    let mut out = Vec::with_capacity(chunk.len());
+    for (path, se) in chunk {
+        let r = client.post_json("/v1/entries", &se.to_json()).map_err(unreachable)?;
+        if r.status >= 500 {
+            return Err(format!(
+                "the node failed to store {}: {}",
+                path.display(),
+                r.error_message()
+            ));
+        }
+        out.push(one(r.status, &r.body, r.error_message()));
+    }
+    Ok(out)
 }
 
 /// What became of a submitted entry, for people: `stored at log index 7`, `pending (waiting

@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use greenledger_core::{
+    api::{ErrorBody, ErrorDetail},
     entry::EntryError,
     error::{CanonicalError, DecodeError},
 };
@@ -79,10 +80,22 @@ fn bounded(message: String) -> String {
     )
 }
 
+impl ApiError {
+    /// The error's JSON body (`{"error": {"code", "message"}}`), its message bounded.
+    pub fn body(self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: bounded(self.message),
+            },
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": bounded(self.message)}});
-        (self.status, Json(body)).into_response()
+        let status = self.status;
+        (status, Json(self.body())).into_response()
     }
 }
 

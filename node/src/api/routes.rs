@@ -10,11 +10,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use greenledger_core::{
-    EntryId, PublicKey, SignedEntry,
+    EntryId, PublicKey, SignedEntry, VerifiedEntry,
     api::{
-        CheckpointInfo, Consumers, EntryInfo, Health, LogPage, LogRecord, NetworkInfo, PartInfo, PendingEntry,
-        PendingList, SignerInfo, SubmitStatus, Submitted,
+        CheckpointInfo, Consumers, EntryInfo, Health, ItemBody, ItemResult, LogPage, LogRecord, NetworkInfo, PartInfo,
+        PendingEntry, PendingList, SignerInfo, SubmitStatus, Submitted,
     },
+    engine::ViolationKind,
 };
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
@@ -22,9 +23,8 @@ use tracing::Instrument;
 
 use super::{ApiError, AppState};
 use crate::{
-    metrics::ResultLabels,
     read::Reader,
-    store::{Checkpoint, Outcome},
+    store::{Checkpoint, IngestError, Outcome},
 };
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -113,8 +113,11 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
             format!("the body is not valid JSON ({e}); it may be truncated"),
         ));
     }
+    // An array of envelopes: each answered as it would be alone, all once durable.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return submit_array(&st, &bytes).await;
+    }
     let parsed = SignedEntry::from_json(&bytes);
-    let envelope = parsed.as_ref().ok().map(SignedEntry::to_json);
     // One entry's path (HTTP, the writer, gossip on other nodes) under its id, at debug level.
     let span = match &parsed {
         Ok(se) => tracing::debug_span!("entry", id = %se.id().fmt_short()),
@@ -122,37 +125,148 @@ pub(crate) async fn submit(State(st): State<AppState>, headers: HeaderMap, body:
     };
     let result = async {
         let se = parsed?;
-        let verified = se.verify()?;
+        let verified = st.store.verifier().verify(se).await?;
         tracing::debug!("signature verified");
         let id = verified.id();
-        let outcome = st.store.ingest(verified).await?;
+        let mut outcomes = ingest_and_publish(&st, vec![verified]).await;
+        let outcome = outcomes.pop().unwrap_or(Err(IngestError::ShuttingDown))?;
         Ok::<_, ApiError>((id, outcome))
     }
     .instrument(span.clone())
     .await;
     let label = match &result {
-        Ok((_, Outcome::Stored { .. })) => "stored",
-        Ok((_, Outcome::Duplicate { .. })) => "duplicate",
-        Ok((_, Outcome::Pending { .. })) => "pending",
+        Ok((_, outcome)) => outcome_label(outcome),
         Err(e) => e.code,
     };
     span.in_scope(|| tracing::debug!(result = label, "submitted over HTTP"));
-    st.metrics
-        .ingest
-        .get_or_create(&ResultLabels {
-            result: label.to_string(),
-        })
-        .inc();
-    // New entries, and the second entry of a fork (the evidence), go out on gossip.
-    if matches!(label, "stored" | "fork")
-        && let (Some(net), Some(env)) = (&st.network, envelope)
-    {
-        span.in_scope(|| net.publish(env));
-    }
+    st.metrics.count_ingest(label);
     let (id, outcome) = result?;
     st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());
     let (status, answer) = submitted(id, outcome);
     Ok((status, Json(answer)).into_response())
+}
+
+/// Most entries in one array submission.
+pub(crate) const MAX_ARRAY: usize = 10_000;
+
+/// `POST /v1/entries` with a JSON array of envelopes: one [`ItemResult`] per entry, in order,
+/// each what submitting it alone would answer; verified in one batch, applied in the order
+/// given in one group commit, answered once durable.
+async fn submit_array(st: &AppState, bytes: &[u8]) -> Result<Response, ApiError> {
+    let start = Instant::now();
+    let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("an array submission is a JSON array of signed entry envelopes ({e})"),
+        )
+    })?;
+    if items.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_body",
+            "the array is empty; send one or more signed entry envelopes",
+        ));
+    }
+    if items.len() > MAX_ARRAY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_entries",
+            format!(
+                "{} entries in one array; send at most {MAX_ARRAY} per request",
+                items.len()
+            ),
+        ));
+    }
+    let n = items.len();
+    let mut results: Vec<Option<Result<(EntryId, Outcome), ApiError>>> = (0..n).map(|_| None).collect();
+    let mut parsed = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    for (i, raw) in items.iter().enumerate() {
+        match SignedEntry::from_json(raw.get().as_bytes()) {
+            Ok(se) => {
+                parsed.push(se);
+                at.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e.into())),
+        }
+    }
+    let mut verified = Vec::with_capacity(parsed.len());
+    let mut kept = Vec::with_capacity(parsed.len());
+    for (v, i) in st.store.verifier().verify_many(parsed).await.into_iter().zip(at) {
+        match v {
+            Ok(v) => {
+                verified.push(v);
+                kept.push(i);
+            }
+            Err(e) => results[i] = Some(Err(e.into())),
+        }
+    }
+    let ids: Vec<EntryId> = verified.iter().map(|v| v.id()).collect();
+    let outcomes = ingest_and_publish(st, verified).await;
+    for ((i, id), r) in kept.into_iter().zip(ids).zip(outcomes) {
+        results[i] = Some(r.map(|o| (id, o)).map_err(ApiError::from));
+    }
+    let answers: Vec<ItemResult> = results
+        .into_iter()
+        .map(|r| {
+            let r = r.unwrap_or_else(|| Err(ApiError::from(IngestError::ShuttingDown)));
+            let label = match &r {
+                Ok((_, o)) => outcome_label(o),
+                Err(e) => e.code,
+            };
+            st.metrics.count_ingest(label);
+            match r {
+                Ok((id, o)) => {
+                    let (status, body) = submitted(id, o);
+                    ItemResult {
+                        status: status.as_u16(),
+                        body: ItemBody::Submitted(body),
+                    }
+                }
+                Err(e) => ItemResult {
+                    status: e.status.as_u16(),
+                    body: ItemBody::Error(e.body()),
+                },
+            }
+        })
+        .collect();
+    st.metrics.ingest_latency.observe(start.elapsed().as_secs_f64());
+    Ok((StatusCode::OK, Json(answers)).into_response())
+}
+
+/// Hands verified entries to the writer; puts on gossip, as soon as the rules have decided,
+/// each new entry and the second entry of a fork (the evidence); answers once durable.
+async fn ingest_and_publish(st: &AppState, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
+    let n = entries.len();
+    let envelopes: Vec<Vec<u8>> = match &st.network {
+        Some(_) => entries.iter().map(|v| v.signed().to_json()).collect(),
+        None => Vec::new(),
+    };
+    let Some((decided, durable)) = st.store.ingest_decided(entries).await else {
+        return vec![Err(IngestError::ShuttingDown); n];
+    };
+    if let (Some(net), Ok(decisions)) = (&st.network, decided.await) {
+        for (d, env) in decisions.iter().zip(envelopes) {
+            let forwarded = match d {
+                Ok(Outcome::Stored { .. }) => true,
+                Err(e) => matches!(e.violation().map(|v| &v.kind), Some(ViolationKind::Fork { .. })),
+                Ok(_) => false,
+            };
+            if forwarded {
+                net.publish(env);
+            }
+        }
+    }
+    durable
+        .await
+        .unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n])
+}
+
+fn outcome_label(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Stored { .. } => "stored",
+        Outcome::Duplicate { .. } => "duplicate",
+        Outcome::Pending { .. } => "pending",
+    }
 }
 
 /// The answer to a submission that the ledger took, and its HTTP status.

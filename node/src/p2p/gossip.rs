@@ -10,7 +10,7 @@ use libp2p::{
 use tracing::Instrument;
 
 use super::event_loop::{Done, Loop};
-use crate::store::{Outcome, Store};
+use crate::store::{IngestError, Outcome, Store};
 
 /// The verdict on one gossip message, reported back to the loop.
 pub(super) struct Validated {
@@ -108,14 +108,21 @@ async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static st
 
 /// The verdict on a decoded entry.
 async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
-    let verified = match se.verify() {
+    // Decoded and verified in a batch with whatever else arrives, off the runtime.
+    let verified = match store.verifier().verify(se).await {
         Ok(v) => v,
         Err(e) => {
             tracing::debug!(cause = %e, "signature or encoding refused");
             return (MessageAcceptance::Reject, "invalid", false);
         }
     };
-    let e = match store.ingest(verified).await {
+    // Forwarded as soon as the rules have decided, not once the batch is durable: the
+    // entry is valid either way, and a node that fails to write it pulls it again.
+    let decided = match store.ingest_decided(vec![verified]).await {
+        Some((decided, _durable)) => decided.await.ok().and_then(|mut v| v.pop()),
+        None => None,
+    };
+    let e = match decided.unwrap_or(Err(IngestError::ShuttingDown)) {
         Ok(Outcome::Stored { .. }) => return (MessageAcceptance::Accept, "stored", false),
         Ok(Outcome::Duplicate { .. }) => return (MessageAcceptance::Ignore, "duplicate", false),
         Ok(Outcome::Pending { .. }) => return (MessageAcceptance::Ignore, "pending", true),

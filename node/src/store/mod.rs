@@ -36,7 +36,14 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use writer::{ErrorClass, IngestError, Outcome};
 
-use crate::{config::Config, identity::Identity};
+use crate::{
+    config::Config,
+    identity::Identity,
+    verifier::{Verifier, VerifierThread},
+};
+
+/// How long a batch of signatures waits for more after its first (see [`crate::verifier`]).
+const VERIFY_WINDOW: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// A raw key and value read from RocksDB.
 type KeyValue = (Box<[u8]>, Box<[u8]>);
@@ -76,18 +83,21 @@ impl Default for Accepted {
 /// What the writer is asked to do. Submissions carry the submitter's span, which the writer
 /// enters while it works on them, so that one entry's path reads as one story in the log
 /// (`Span::none()` when tracing is off for it: no cost).
+/// What the writer answers for each entry of an [`IngestJob`].
+pub type Answers = Vec<Result<Outcome, IngestError>>;
+
+/// Entries to apply in this order (a peer's log is causally ordered; an HTTP array in the
+/// order given), answered once durable — and, if asked, as soon as the rules have decided,
+/// before the batch is durable (what gossip needs to forward an entry at once).
+pub(crate) struct IngestJob {
+    pub(crate) entries: Vec<VerifiedEntry>,
+    pub(crate) decided: Option<oneshot::Sender<Answers>>,
+    pub(crate) durable: oneshot::Sender<Answers>,
+    pub(crate) span: tracing::Span,
+}
+
 pub(crate) enum WriterMsg {
-    Ingest(
-        Box<VerifiedEntry>,
-        oneshot::Sender<Result<Outcome, IngestError>>,
-        tracing::Span,
-    ),
-    /// Entries applied in this order in one batch (catch-up from a peer's log).
-    IngestMany(
-        Vec<VerifiedEntry>,
-        oneshot::Sender<Vec<Result<Outcome, IngestError>>>,
-        tracing::Span,
-    ),
+    Ingest(IngestJob),
     Tick,
     /// Panic (a test hook of supervision: see [`crate::supervisor`]).
     Panic,
@@ -109,6 +119,7 @@ pub struct MemoryUse {
 pub struct Store {
     db: Arc<DB>,
     tx: mpsc::Sender<WriterMsg>,
+    verifier: Verifier,
     shared: Arc<Shared>,
     genesis: Arc<Genesis>,
     network: NetworkId,
@@ -119,15 +130,20 @@ pub struct Store {
 pub struct WriterThread {
     handle: Option<JoinHandle<()>>,
     ended: Option<oneshot::Receiver<Result<(), String>>>,
+    verifier: Option<VerifierThread>,
 }
 
 impl WriterThread {
-    /// Waits for the writer to drain, checkpoint and flush.
+    /// Waits for the writer to drain, checkpoint and flush (and for the verification thread
+    /// to end).
     pub fn join(mut self) {
         if let Some(h) = self.handle.take()
             && h.join().is_err()
         {
             tracing::error!("the store writer thread panicked");
+        }
+        if let Some(v) = self.verifier.take() {
+            v.join();
         }
     }
 
@@ -172,6 +188,7 @@ fn spawn_writer(ledger: writer::Ledger, rx: mpsc::Receiver<WriterMsg>) -> std::i
     Ok(WriterThread {
         handle: Some(handle),
         ended: Some(ended),
+        verifier: None,
     })
 }
 
@@ -278,10 +295,13 @@ impl Store {
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel(4096);
         let ledger = writer::Ledger::load(db.clone(), genesis.clone(), cfg, identity, shared.clone())?;
-        let writer = spawn_writer(ledger, rx)?;
+        let mut writer = spawn_writer(ledger, rx)?;
+        let (verifier, verifier_thread) = Verifier::start(VERIFY_WINDOW)?;
+        writer.verifier = Some(verifier_thread);
         let store = Store {
             db,
             tx,
+            verifier,
             shared,
             network: genesis.network_id(),
             genesis: Arc::new(genesis.clone()),
@@ -289,30 +309,63 @@ impl Store {
         Ok((store, writer))
     }
 
+    /// Where entries are decoded and their signatures verified, in batches, off the async
+    /// runtime ([`crate::verifier`]).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
     /// Submits a verified entry; answers once it is durable (stored or pending) or refused.
     pub async fn ingest(&self, entry: VerifiedEntry) -> Result<Outcome, IngestError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(WriterMsg::Ingest(Box::new(entry), tx, tracing::Span::current()))
-            .await
-            .map_err(|_| IngestError::ShuttingDown)?;
-        rx.await.map_err(|_| IngestError::ShuttingDown)?
+        let mut v = self.ingest_many(vec![entry]).await;
+        v.pop().unwrap_or(Err(IngestError::ShuttingDown))
     }
 
     /// Submits entries to be applied in the given order (a peer's log is causally ordered:
     /// every entry comes after the entries it needs). Answers once all are durable.
-    pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
+    pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Answers {
         let n = entries.len();
-        let (tx, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(WriterMsg::IngestMany(entries, tx, tracing::Span::current()))
-            .await
-            .is_err()
-        {
-            return vec![Err(IngestError::ShuttingDown); n];
+        match self.submit(entries, false).await {
+            Some((_, durable)) => durable
+                .await
+                .unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n]),
+            None => vec![Err(IngestError::ShuttingDown); n],
         }
-        rx.await.unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n])
+    }
+
+    /// Submits entries to be applied in the given order, and returns two answers: the rules'
+    /// decision, as soon as the writer has applied them (before the batch is durable; for
+    /// forwarding at once), and the answer once durable (for acknowledging). `None` if the
+    /// writer has stopped.
+    pub async fn ingest_decided(
+        &self,
+        entries: Vec<VerifiedEntry>,
+    ) -> Option<(oneshot::Receiver<Answers>, oneshot::Receiver<Answers>)> {
+        self.submit(entries, true)
+            .await
+            .map(|(d, durable)| (d.unwrap_or_else(|| oneshot::channel().1), durable))
+    }
+
+    async fn submit(
+        &self,
+        entries: Vec<VerifiedEntry>,
+        early: bool,
+    ) -> Option<(Option<oneshot::Receiver<Answers>>, oneshot::Receiver<Answers>)> {
+        let (durable, durable_rx) = oneshot::channel();
+        let (decided, decided_rx) = if early {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let job = IngestJob {
+            entries,
+            decided,
+            durable,
+            span: tracing::Span::current(),
+        };
+        self.tx.send(WriterMsg::Ingest(job)).await.ok()?;
+        Some((decided_rx, durable_rx))
     }
 
     /// What makes the writer thread panic (the supervision tests' hook).

@@ -30,7 +30,7 @@ use rocksdb::{DB, IteratorMode, WriteBatch, WriteOptions};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::{Shared, WriterMsg, schema};
+use super::{Answers, IngestJob, Shared, WriterMsg, schema};
 use crate::{config::Config, identity::Identity};
 
 /// What happened to a submitted entry. Every variant is durable when reported.
@@ -134,17 +134,13 @@ impl IngestError {
     }
 }
 
-/// What one submitted entry is answered.
-type Answer = Result<Outcome, IngestError>;
-type OneReply = tokio::sync::oneshot::Sender<Answer>;
-type ManyReply = tokio::sync::oneshot::Sender<Vec<Answer>>;
+type Reply = tokio::sync::oneshot::Sender<Answers>;
 
 /// What a group of submissions is owed once its batch is durable: each answer, with the
 /// submitter's span.
 #[derive(Default)]
 struct Staged {
-    one: Vec<(OneReply, Answer, tracing::Span)>,
-    many: Vec<(ManyReply, Vec<Answer>, tracing::Span)>,
+    many: Vec<(Reply, Answers, tracing::Span)>,
     /// The checkpoint timer ticked.
     tick: bool,
 }
@@ -453,26 +449,23 @@ impl Ledger {
     /// its submitter's span.
     fn stage(&mut self, msgs: Vec<WriterMsg>, batch: &mut Batch) -> Staged {
         let mut staged = Staged {
-            one: Vec::with_capacity(msgs.len()),
+            many: Vec::with_capacity(msgs.len()),
             ..Staged::default()
         };
         for m in msgs {
             match m {
-                WriterMsg::Ingest(v, reply, span) => {
-                    if let Some(why) = &self.broken {
-                        let _ = reply.send(Err(IngestError::Storage(format!("{why}; restart the node"))));
-                        continue;
-                    }
-                    let r = span.in_scope(|| self.ingest((*v).into_entry(), batch, false));
-                    staged.one.push((reply, r, span));
-                }
-                WriterMsg::IngestMany(entries, reply, span) => {
+                WriterMsg::Ingest(IngestJob {
+                    entries,
+                    decided,
+                    durable: reply,
+                    span,
+                }) => {
                     if let Some(why) = &self.broken {
                         let e = IngestError::Storage(format!("{why}; restart the node"));
                         let _ = reply.send(vec![Err(e); entries.len()]);
                         continue;
                     }
-                    let rs = span.in_scope(|| {
+                    let rs: Answers = span.in_scope(|| {
                         entries
                             .into_iter()
                             .map(|v| {
@@ -481,6 +474,11 @@ impl Ledger {
                             })
                             .collect()
                     });
+                    // The rules have decided: whoever forwards entries need not wait for the
+                    // batch to be durable.
+                    if let Some(d) = decided {
+                        let _ = d.send(rs.clone());
+                    }
                     staged.many.push((reply, rs, span));
                 }
                 WriterMsg::Tick => staged.tick = true,
@@ -493,8 +491,8 @@ impl Ledger {
     /// Writes the batch (one WAL sync) and only then answers everyone. False when the write
     /// failed: then everyone is told, and the state is reloaded from the database.
     fn commit_and_answer(&mut self, batch: Batch, staged: Staged) -> bool {
-        let Staged { one, many, .. } = staged;
-        if batch.staged.is_empty() && one.is_empty() && many.is_empty() {
+        let Staged { many, .. } = staged;
+        if batch.staged.is_empty() && many.is_empty() {
             return true;
         }
         let appended: Vec<EntryId> = if self.shared.accepted.0.receiver_count() > 0 {
@@ -504,9 +502,6 @@ impl Ledger {
         };
         if let Err(e) = self.commit(batch) {
             tracing::error!(cause = %e, "write failed; reloading state from the database");
-            for (reply, _, _) in one {
-                let _ = reply.send(Err(IngestError::Storage(e.clone())));
-            }
             for (reply, rs, _) in many {
                 let _ = reply.send(vec![Err(IngestError::Storage(e.clone())); rs.len()]);
             }
@@ -519,10 +514,6 @@ impl Ledger {
         }
         // Counters first, so that whoever reads them after their answer sees their entry.
         self.publish();
-        for (reply, r, span) in one {
-            span.in_scope(|| tracing::debug!("durable; answered"));
-            let _ = reply.send(r);
-        }
         for (reply, rs, span) in many {
             span.in_scope(|| tracing::debug!(entries = rs.len(), "durable; answered"));
             let _ = reply.send(rs);
