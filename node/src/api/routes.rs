@@ -1,6 +1,6 @@
 //! Route handlers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::{
     Json,
@@ -394,7 +394,12 @@ pub(crate) struct LogQuery {
     from: Option<u64>,
     limit: Option<usize>,
     entries: Option<bool>,
+    /// If no record is at or after `from` yet, wait up to this many milliseconds for one.
+    wait: Option<u64>,
 }
+
+/// The longest a `GET /v1/log?wait=MS` waits.
+const MAX_LOG_WAIT: Duration = Duration::from_secs(30);
 
 /// Most log records per page.
 pub(crate) const MAX_LOG_PAGE: usize = 1000;
@@ -417,6 +422,18 @@ pub(crate) async fn log(
             "invalid_query",
             format!("limit must be between 1 and {MAX_LOG_PAGE}"),
         ));
+    }
+    // A follower of the log (`wait`) is answered as soon as a record at `from` exists.
+    if let Some(ms) = q.wait.filter(|ms| *ms > 0) {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ms).min(MAX_LOG_WAIT);
+        let mut appended = st.store.subscribe();
+        while st.store.head()?.0 <= from {
+            match tokio::time::timeout_at(deadline, appended.recv()).await {
+                Err(_) => break,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => break,
+                Ok(_) => {}
+            }
+        }
     }
     let (size, _) = st.store.head()?;
     let records = st.store.log_range(from, limit)?;
