@@ -80,7 +80,7 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
     let fresh_dir = tmp.path().join("fresh");
     let source_peer = Identity::init(&source_dir)?.peer_id().to_string();
     let fresh_peer = Identity::init(&fresh_dir)?.peer_id().to_string();
-    let mut c = Consortium::new("bench", vec![source_peer, fresh_peer])?;
+    let mut c = Consortium::new("bench", vec![source_peer, fresh_peer]);
     let genesis_path = tmp.path().join("genesis.json");
     std::fs::write(&genesis_path, c.genesis.canonical_bytes())?;
 
@@ -93,7 +93,7 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
             sizes.ingest, sizes.suppliers
         );
         let t = Instant::now();
-        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest)?;
+        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest);
         let envelopes: Vec<Vec<u8>> = entries.iter().map(SignedEntry::to_json).collect();
         entry_bytes = envelopes.iter().map(Vec::len).sum::<usize>() as f64 / envelopes.len() as f64;
         say(format!(
@@ -359,9 +359,9 @@ fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
 async fn ingest_http(tmp: &Path, sizes: &Sizes, raw_all: f64) -> Result<Row> {
     let dir = tmp.join("http-node");
     let peer = Identity::init(&dir)?.peer_id().to_string();
-    let mut c = Consortium::new("bench-http", vec![peer])?;
+    let mut c = Consortium::new("bench-http", vec![peer]);
     let suppliers = 256u64;
-    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http)?;
+    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http);
     let node = Node::start(node_config(), &dir, &c.genesis).await?;
     let url = format!("http://{}", node.addrs().http.context("http address")?);
     let (admits, attests) = entries.split_at(suppliers as usize);
@@ -474,14 +474,14 @@ async fn propagation(tmp: &Path, n: usize, entries: u64, rtt: f64) -> Result<Vec
     for d in &dirs {
         peers.push(Identity::init(d)?.peer_id().to_string());
     }
-    let mut c = Consortium::new(&format!("bench-prop-{n}"), peers)?;
+    let mut c = Consortium::new(&format!("bench-prop-{n}"), peers);
     // Thousands of suppliers, one attestation each: entries independent of each other.
     let mut admits = Vec::new();
     let mut firsts = Vec::new();
     let mut rng = workload::Rng::new(9);
     for k in 0..entries {
-        let (mut s, admit) = c.admit(500_000 + k)?;
-        let (se, _) = c.attest(&mut s, &mut rng, &format!("urn:greenledger:bench:prop:{k}"), &[])?;
+        let (mut s, admit) = c.admit(500_000 + k);
+        let (se, _) = workload::attest(&mut s, &mut rng, &format!("urn:greenledger:bench:prop:{k}"), &[]);
         admits.push(admit);
         firsts.push(se);
     }
@@ -666,8 +666,8 @@ async fn propagation(tmp: &Path, n: usize, entries: u64, rtt: f64) -> Result<Vec
 /// every check, against raw batch verification of the same signatures (one core, as verify).
 fn verification(n: u64) -> Result<Row> {
     eprintln!("verification: a provenance DAG of {n} attestations");
-    let mut c = Consortium::new("bench-verify", Vec::new())?;
-    let (entries, target) = workload::provenance_dag(&mut c, n)?;
+    let mut c = Consortium::new("bench-verify", Vec::new());
+    let (entries, target) = workload::provenance_dag(&mut c, n);
     let mut set = EntrySet::new();
     for e in &entries {
         set.insert(e.decode().map_err(|e| anyhow::anyhow!("{e}"))?);
