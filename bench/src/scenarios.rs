@@ -88,7 +88,7 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
     let fresh_dir = tmp.path().join("fresh");
     let source_peer = Identity::init(&source_dir)?.peer_id().to_string();
     let fresh_peer = Identity::init(&fresh_dir)?.peer_id().to_string();
-    let mut c = Consortium::new("bench", vec![source_peer, fresh_peer])?;
+    let mut c = Consortium::new("bench", vec![source_peer, fresh_peer]);
     let genesis_path = tmp.path().join("genesis.json");
     std::fs::write(&genesis_path, c.genesis.canonical_bytes())?;
 
@@ -101,7 +101,7 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
             sizes.ingest, sizes.suppliers
         );
         let t = Instant::now();
-        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest)?;
+        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest);
         let envelopes: Vec<Vec<u8>> = entries.iter().map(SignedEntry::to_json).collect();
         entry_bytes = envelopes.iter().map(Vec::len).sum::<usize>() as f64 / envelopes.len() as f64;
         say(format!(
@@ -349,9 +349,9 @@ fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
 async fn ingest_http(tmp: &Path, sizes: &Sizes, ingest: f64) -> Result<Row> {
     let dir = tmp.join("http-node");
     let peer = Identity::init(&dir)?.peer_id().to_string();
-    let mut c = Consortium::new("bench-http", vec![peer])?;
+    let mut c = Consortium::new("bench-http", vec![peer]);
     let suppliers = 256u64;
-    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http)?;
+    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http);
     let node = Node::start(node_config(), &dir, &c.genesis).await?;
     let url = format!("http://{}", node.addrs().http.context("http address")?);
     let (admits, attests) = entries.split_at(suppliers as usize);
@@ -373,9 +373,7 @@ async fn ingest_http(tmp: &Path, sizes: &Sizes, ingest: f64) -> Result<Row> {
                 .iter()
                 .map(|list| {
                     let u = u.clone();
-                    s.spawn(move || -> Result<()> {
-                        post_all(&agent(), &u, list)
-                    })
+                    s.spawn(move || -> Result<()> { post_all(&agent(), &u, list) })
                 })
                 .collect();
             for h in hs {
@@ -497,15 +495,13 @@ fn follow(url: String, seen: Arc<Mutex<HashMap<EntryId, Vec<Instant>>>>, stop: A
     let a = agent();
     let mut from = 0u64;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let Ok(mut r) = a
-            .get(&format!("{url}/v1/log?from={from}&limit=1000&wait=200"))
-            .call()
-        else {
+        let Ok(mut r) = a.get(&format!("{url}/v1/log?from={from}&limit=1000&wait=200")).call() else {
             std::thread::sleep(Duration::from_millis(5));
             continue;
         };
         let now = Instant::now();
-        let Ok(page) = serde_json::from_slice::<greenledger_core::api::LogPage>(&r.body_mut().read_to_vec().unwrap_or_default())
+        let Ok(page) =
+            serde_json::from_slice::<greenledger_core::api::LogPage>(&r.body_mut().read_to_vec().unwrap_or_default())
         else {
             continue;
         };
@@ -531,7 +527,7 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
     for d in &dirs {
         peers.push(Identity::init(d)?.peer_id().to_string());
     }
-    let mut c = Consortium::new(&format!("bench-prop-{n}"), peers)?;
+    let mut c = Consortium::new(&format!("bench-prop-{n}"), peers);
     let genesis_path = tmp.join(format!("prop{n}-genesis.json"));
     std::fs::write(&genesis_path, c.genesis.canonical_bytes())?;
     // Independent entries: one supplier each, one attestation each.
@@ -540,8 +536,8 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
     let mut firsts = Vec::new();
     let mut rng = workload::Rng::new(9);
     for k in 0..total {
-        let (mut s, admit) = c.admit(500_000 + k)?;
-        let (se, _) = c.attest(&mut s, &mut rng, &format!("urn:greenledger:bench:prop:{k}"), &[])?;
+        let (mut s, admit) = c.admit(500_000 + k);
+        let (se, _) = workload::attest(&mut s, &mut rng, &format!("urn:greenledger:bench:prop:{k}"), &[]);
         admits.push(admit);
         firsts.push(se);
     }
@@ -590,7 +586,11 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
     let want = admits.len() as u64;
     let t = Instant::now();
     for u in &urls {
-        while tokio::task::block_in_place(|| health(&a, u))?["log_size"].as_u64().unwrap_or(0) < want {
+        while tokio::task::block_in_place(|| health(&a, u))?["log_size"]
+            .as_u64()
+            .unwrap_or(0)
+            < want
+        {
             anyhow::ensure!(t.elapsed() < Duration::from_secs(300), "admissions did not propagate");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -624,7 +624,11 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
         .find(|r| r.0 == stated)
         .or_else(|| results.first().copied())
         .context("no load measured")?;
-    let best = results.iter().filter(|r| r.3 <= 100.0).map(|r| r.1).fold(0.0f64, f64::max);
+    let best = results
+        .iter()
+        .filter(|r| r.3 <= 100.0)
+        .map(|r| r.1)
+        .fold(0.0f64, f64::max);
     let all: Vec<String> = results
         .iter()
         .map(|(_, o, p50, p99)| format!("{o:.0}/s: p50 {p50:.1}, p99 {p99:.1} ms"))
@@ -653,7 +657,11 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
             limit: rtt,
             limit_is: "ms loopback round trip (p50)".into(),
             ratio: p99 / rtt,
-            goal: if n >= 10 { "p99 ≤ 100 ms".into() } else { String::new() },
+            goal: if n >= 10 {
+                "p99 ≤ 100 ms".into()
+            } else {
+                String::new()
+            },
             met: (n >= 10).then_some(p99 <= 100.0),
             nodes: Some(n),
             detail: detail.clone(),
@@ -751,8 +759,8 @@ async fn offer(
 /// every check, against raw batch verification of the same signatures (one core, as verify).
 fn verification(n: u64) -> Result<Row> {
     eprintln!("verification: a provenance DAG of {n} attestations");
-    let mut c = Consortium::new("bench-verify", Vec::new())?;
-    let (entries, target) = workload::provenance_dag(&mut c, n)?;
+    let mut c = Consortium::new("bench-verify", Vec::new());
+    let (entries, target) = workload::provenance_dag(&mut c, n);
     let mut set = EntrySet::new();
     for e in &entries {
         set.insert(e.decode().map_err(|e| anyhow::anyhow!("{e}"))?);

@@ -1,26 +1,19 @@
 //! Realistic workloads: a consortium, many suppliers, multi-tier bills of materials, and
 //! attestations of realistic size (~0.6–0.9 KB, with the PACT-like fields filled).
 
-use anyhow::Result;
 use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, Genesis, Input, Mass, Payload, Quantity, Role, SecretKey, SignedEntry, Unit,
-    amount::Share, entry, model::MemberAdmit, rollup,
+    Attestation, Emissions, EntryId, Genesis, Mass, Quantity, Role, SecretKey, SignedEntry, Unit, amount::Share,
 };
+use greenledger_testkit::{Chain, genesis_with_peers, key, set_inputs};
 
-/// A consortium: genesis, admin key and suppliers.
+/// A consortium: its genesis and the admin's chain (`greenledger-testkit` signs every entry).
 pub(crate) struct Consortium {
     pub(crate) genesis: Genesis,
-    pub(crate) admin: SecretKey,
-    admin_seq: u64,
-    admin_prev: Option<EntryId>,
+    admin: Chain,
 }
 
-/// One supplier's signing state.
-pub(crate) struct Supplier {
-    key: SecretKey,
-    seq: u64,
-    prev: Option<EntryId>,
-}
+/// One supplier's signing chain.
+pub(crate) type Supplier = Chain;
 
 /// A signed attestation with its total (for use as an input).
 #[derive(Clone)]
@@ -52,107 +45,59 @@ const COUNTRIES: [&str; 8] = ["DE", "FR", "SE", "PL", "CN", "KR", "US", "CL"];
 const TIME: &str = "2026-11-01T08:00:00Z";
 
 impl Consortium {
-    pub(crate) fn new(name: &str, node_peers: Vec<String>) -> Result<Self> {
-        let admin = SecretKey::from_seed(&[7; 32]);
-        let genesis = Genesis::new(name, "2026-01-01T00:00:00Z", vec![admin.public()], node_peers)
-            .map_err(|e| anyhow::anyhow!("genesis: {e}"))?;
-        Ok(Consortium {
-            genesis,
-            admin,
-            admin_seq: 0,
-            admin_prev: None,
-        })
-    }
-
-    fn sign(&self, key: &SecretKey, seq: u64, prev: Option<EntryId>, body: Body) -> Result<SignedEntry> {
-        let p = Payload {
-            network: self.genesis.network_id(),
-            signer: key.public(),
-            seq,
-            prev,
-            timestamp: TIME.into(),
-            body,
-        };
-        Ok(entry::sign(key, &p)
-            .map_err(|e| anyhow::anyhow!("sign: {e}"))?
-            .signed()
-            .clone())
+    pub(crate) fn new(name: &str, node_peers: Vec<String>) -> Self {
+        let admin = key(7);
+        let genesis = genesis_with_peers(name, &[admin.public()], &node_peers);
+        let admin = Chain::new(admin, &genesis).with_timestamp(TIME);
+        Consortium { genesis, admin }
     }
 
     /// Admits a new supplier (number `n`); returns it and the admission.
-    pub(crate) fn admit(&mut self, n: u64) -> Result<(Supplier, SignedEntry)> {
+    pub(crate) fn admit(&mut self, n: u64) -> (Supplier, SignedEntry) {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&n.to_le_bytes());
         seed[8] = 0x5a;
         let key = SecretKey::from_seed(&seed);
-        self.admin_seq += 1;
-        let admit = self.sign(
-            &self.admin,
-            self.admin_seq,
-            self.admin_prev,
-            Body::MemberAdmit(MemberAdmit {
-                member: key.public(),
-                name: format!("Supplier {n:06} GmbH"),
-                role: Role::Supplier,
-                peer_id: None,
-            }),
-        )?;
-        self.admin_prev = Some(admit.id());
-        Ok((
-            Supplier {
-                key,
-                seq: 0,
-                prev: None,
-            },
-            admit,
-        ))
+        let admit = self
+            .admin
+            .admit(&key.public(), &format!("Supplier {n:06} GmbH"), Role::Supplier);
+        (
+            Chain::new(key, &self.genesis).with_timestamp(TIME),
+            admit.into_entry().signed,
+        )
     }
+}
 
-    /// A realistic attestation by `s` consuming `inputs` (entry, quantity in millionths).
-    pub(crate) fn attest(
-        &self,
-        s: &mut Supplier,
-        rng: &mut Rng,
-        part: &str,
-        inputs: &[(Made, i64)],
-    ) -> Result<(SignedEntry, Made)> {
-        let own = Emissions::headline(Mass(1_000 + rng.below(5_000_000) as i64));
-        let mut a = Attestation::new(part, Unit::Kilogram, own);
-        a.produced_quantity = Some(Quantity(1_000_000 * (1 + rng.below(5000) as i64)));
-        a.energy_consumption_kwh = Some(Quantity(rng.below(50_000_000) as i64));
-        a.renewable_energy_share = Some(Share(rng.below(10_001) as u16));
-        a.primary_data_share = Some(Share(rng.below(10_001) as u16));
-        a.reference_period_start = Some("2026-01-01T00:00:00Z".into());
-        a.reference_period_end = Some("2026-12-31T23:59:59Z".into());
-        a.geography_country = Some(COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize].into());
-        a.cross_sectoral_standards = vec!["ISO14067".into()];
-        a.product_name_company = Some(format!("{part} batch {}", rng.below(1_000_000)));
-        for (m, q) in inputs {
-            a.inputs.push(Input {
-                entry: m.id,
-                quantity: Quantity(*q),
-            });
-        }
-        let refs: Vec<(Quantity, &Emissions)> = inputs.iter().map(|(m, q)| (Quantity(*q), &m.total)).collect();
-        a.total = rollup::roll_up(&a.own, &refs).map_err(|e| anyhow::anyhow!("roll-up: {e}"))?;
-        let total = a.total.clone();
-        s.seq += 1;
-        let se = self.sign(&s.key, s.seq, s.prev, Body::Attestation(Box::new(a)))?;
-        s.prev = Some(se.id());
-        let id = se.id();
-        Ok((se, Made { id, total }))
-    }
+/// A realistic attestation by `s` consuming `inputs` (entry, quantity in millionths).
+pub(crate) fn attest(s: &mut Supplier, rng: &mut Rng, part: &str, inputs: &[(Made, i64)]) -> (SignedEntry, Made) {
+    let own = Emissions::headline(Mass(1_000 + rng.below(5_000_000) as i64));
+    let mut a = Attestation::new(part, Unit::Kilogram, own);
+    a.produced_quantity = Some(Quantity(1_000_000 * (1 + rng.below(5000) as i64)));
+    a.energy_consumption_kwh = Some(Quantity(rng.below(50_000_000) as i64));
+    a.renewable_energy_share = Some(Share(rng.below(10_001) as u16));
+    a.primary_data_share = Some(Share(rng.below(10_001) as u16));
+    a.reference_period_start = Some("2026-01-01T00:00:00Z".into());
+    a.reference_period_end = Some("2026-12-31T23:59:59Z".into());
+    a.geography_country = Some(COUNTRIES[rng.below(COUNTRIES.len() as u64) as usize].into());
+    a.cross_sectoral_standards = vec!["ISO14067".into()];
+    a.product_name_company = Some(format!("{part} batch {}", rng.below(1_000_000)));
+    let inputs: Vec<(EntryId, i64, &Emissions)> = inputs.iter().map(|(m, q)| (m.id, *q, &m.total)).collect();
+    set_inputs(&mut a, &inputs);
+    let total = a.total.clone();
+    let e = s.sign(a);
+    let id = e.id();
+    (e.into_entry().signed, Made { id, total })
 }
 
 /// An ingest workload: admissions first, then attestations from `suppliers` suppliers in
 /// interleaved order; about one in three consumes one to three earlier attestations of other
 /// suppliers (multi-tier bills of materials). Every prefix is valid in order.
-pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: u64) -> Result<Vec<SignedEntry>> {
+pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: u64) -> Vec<SignedEntry> {
     let mut rng = Rng::new(42);
     let mut out = Vec::with_capacity((suppliers + attestations) as usize);
     let mut ss = Vec::new();
     for n in 0..suppliers {
-        let (s, admit) = c.admit(n)?;
+        let (s, admit) = c.admit(n);
         ss.push(s);
         out.push(admit);
     }
@@ -169,7 +114,7 @@ pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: 
             }
         }
         let part = format!("urn:greenledger:bench:s{who}:p{}", k / suppliers);
-        let (se, m) = c.attest(&mut ss[who], &mut rng, &part, &inputs)?;
+        let (se, m) = attest(&mut ss[who], &mut rng, &part, &inputs);
         if made.len() < 4096 {
             made.push(m);
         } else {
@@ -178,18 +123,18 @@ pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: 
         }
         out.push(se);
     }
-    Ok(out)
+    out
 }
 
 /// A provenance DAG of `n` attestations whose last entry (the target) depends on all others:
 /// tiers of decreasing width, each entry consuming two to four entries of the tier below.
-pub(crate) fn provenance_dag(c: &mut Consortium, n: u64) -> Result<(Vec<SignedEntry>, EntryId)> {
+pub(crate) fn provenance_dag(c: &mut Consortium, n: u64) -> (Vec<SignedEntry>, EntryId) {
     let mut rng = Rng::new(7);
     let suppliers = 200.min(n.max(1));
     let mut entries = Vec::new();
     let mut ss = Vec::new();
     for k in 0..suppliers {
-        let (s, admit) = c.admit(100_000 + k)?;
+        let (s, admit) = c.admit(100_000 + k);
         ss.push(s);
         entries.push(admit);
     }
@@ -213,7 +158,7 @@ pub(crate) fn provenance_dag(c: &mut Consortium, n: u64) -> Result<(Vec<SignedEn
             }
             let who = (made % suppliers) as usize;
             let part = format!("urn:greenledger:bench:dag:{made}");
-            let (se, m) = c.attest(&mut ss[who], &mut rng, &part, &inputs)?;
+            let (se, m) = attest(&mut ss[who], &mut rng, &part, &inputs);
             entries.push(se);
             tier.push(m);
             made += 1;
@@ -226,8 +171,8 @@ pub(crate) fn provenance_dag(c: &mut Consortium, n: u64) -> Result<(Vec<SignedEn
     unconsumed.append(&mut below);
     let inputs: Vec<(Made, i64)> = unconsumed.into_iter().map(|m| (m, 1_000)).collect();
     let who = (made % suppliers) as usize;
-    let (se, m) = c.attest(&mut ss[who], &mut rng, "urn:greenledger:bench:dag:target", &inputs)?;
+    let (se, m) = attest(&mut ss[who], &mut rng, "urn:greenledger:bench:dag:target", &inputs);
     entries.push(se);
     let target = m.id;
-    Ok((entries, target))
+    (entries, target)
 }

@@ -15,13 +15,10 @@
 use std::{fmt::Display, sync::LazyLock};
 
 use greenledger_cli::keyfile;
-use greenledger_core::{Genesis, SecretKey};
+use greenledger_core::SecretKey;
+use greenledger_testkit::{genesis, key};
 use proptest::{prelude::*, sample::Index, test_runner::Config};
 use serde_json::{Value, json};
-
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed(&[seed; 32])
-}
 
 /// The key written to the sample key files.
 static SIGNER: LazyLock<SecretKey> = LazyLock::new(|| key(1));
@@ -41,7 +38,7 @@ struct Sample {
 
 /// The two key files, and other JSON of greenledger's to splice them with.
 static SAMPLES: LazyLock<Vec<Sample>> = LazyLock::new(|| {
-    let genesis = Genesis::new("prop net", "2026-01-01T00:00:00Z", vec![key(1).public()], vec![]).unwrap();
+    let genesis = genesis("prop net", &[key(1).public()]);
     vec![
         Sample {
             key_file: true,

@@ -10,10 +10,10 @@ use std::sync::LazyLock;
 
 use common::{GENESIS, SIGNER, any_json, payload, sample_bundle};
 use greenledger_core::{
-    Bundle, Genesis, Payload, SignedEntry,
-    entry::{self, ENTRY_TAG},
+    Bundle, Genesis, Payload, SignedEntry, entry,
     verify::{VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::sign_bytes;
 use proptest::{prelude::*, test_runner::Config};
 use serde_json::Value;
 
@@ -191,9 +191,7 @@ proptest! {
         // Re-encoding what decoded gives the same bytes (one value, one encoding).
         prop_assert_eq!(decoded.to_canonical().unwrap(), bytes.clone());
         // Sign it as its signer would (when that is our key) and verify a bundle of it.
-        let mut msg = ENTRY_TAG.to_vec();
-        msg.extend_from_slice(&bytes);
-        let se = SignedEntry::from_parts(bytes, SIGNER.sign(&msg));
+        let se = sign_bytes(&SIGNER, &bytes);
         let mut b = SAMPLE_BUNDLE.clone();
         b.target = se.id();
         b.entries.insert(0, Ok(se));

@@ -3,10 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use greenledger_core::{
-    Attestation, Body, Emissions, Genesis, Input, Mass, Payload, Quantity, Role, SecretKey, SignedEntry, Unit, entry,
-    model::MemberAdmit,
-};
+use greenledger_core::{Genesis, Mass, Role, SecretKey, SignedEntry};
+use greenledger_testkit::{Chain, attestation, key};
 
 const DOC: &str = include_str!("../../docs/FORMAT.md");
 
@@ -25,71 +23,33 @@ fn example(name: &str) -> String {
 }
 
 fn keys() -> (SecretKey, SecretKey) {
-    (SecretKey::from_seed(&[0x11; 32]), SecretKey::from_seed(&[0x22; 32]))
+    (key(0x11), key(0x22))
 }
 
 fn genesis() -> Genesis {
     let (admin, _) = keys();
-    Genesis::new("example-net", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).unwrap()
+    greenledger_testkit::genesis("example-net", &[admin.public()])
 }
 
+/// The admin's seq 1: it admits the supplier.
 fn admit() -> SignedEntry {
     let (admin, supplier) = keys();
-    let p = Payload {
-        network: genesis().network_id(),
-        signer: admin.public(),
-        seq: 1,
-        prev: None,
-        timestamp: "2026-01-02T09:00:00Z".into(),
-        body: Body::MemberAdmit(MemberAdmit {
-            member: supplier.public(),
-            name: "Example Smelter".into(),
-            role: Role::Supplier,
-            peer_id: None,
-        }),
-    };
-    entry::sign(&admin, &p).unwrap().signed().clone()
+    let mut admin = Chain::new(admin, &genesis()).with_timestamp("2026-01-02T09:00:00Z");
+    let e = admin.admit(&supplier.public(), "Example Smelter", Role::Supplier);
+    e.signed().clone()
 }
 
+/// The supplier's seq 1 (ore) and seq 2 (a bar made of 3.5 kg of ore per kg).
 fn attestations() -> (SignedEntry, SignedEntry) {
     let (_, supplier) = keys();
-    let net = genesis().network_id();
-    let ore = Payload {
-        network: net,
-        signer: supplier.public(),
-        seq: 1,
-        prev: None,
-        timestamp: "2026-01-03T09:00:00Z".into(),
-        body: Body::Attestation(Box::new(Attestation::new(
-            "urn:greenledger:example:ore",
-            Unit::Kilogram,
-            Emissions::headline(Mass(250_000)),
-        ))),
-    };
-    let ore = entry::sign(&supplier, &ore).unwrap();
-    let mut bar = Attestation::new(
+    let mut supplier = Chain::new(supplier, &genesis()).with_timestamp("2026-01-03T09:00:00Z");
+    let ore = supplier.sign(attestation("urn:greenledger:example:ore", 250_000, &[]));
+    supplier.timestamp = "2026-01-03T10:00:00Z".into();
+    let bar = supplier.sign(attestation(
         "urn:greenledger:example:bar",
-        Unit::Kilogram,
-        Emissions::headline(Mass(2_000_000)),
-    );
-    bar.inputs.push(Input {
-        entry: ore.id(),
-        quantity: Quantity(3_500_000),
-    });
-    bar.total = greenledger_core::rollup::roll_up(
-        &bar.own,
-        &[(Quantity(3_500_000), &ore.payload().body.as_attestation().unwrap().total)],
-    )
-    .unwrap();
-    let bar = Payload {
-        network: net,
-        signer: supplier.public(),
-        seq: 2,
-        prev: Some(ore.id()),
-        timestamp: "2026-01-03T10:00:00Z".into(),
-        body: Body::Attestation(Box::new(bar)),
-    };
-    let bar = entry::sign(&supplier, &bar).unwrap();
+        2_000_000,
+        &[(ore.entry(), 3_500_000)],
+    ));
     (ore.signed().clone(), bar.signed().clone())
 }
 

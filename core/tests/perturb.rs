@@ -27,20 +27,20 @@ mod common;
 
 use std::{collections::HashSet, fmt::Display, sync::LazyLock};
 
-use common::{GENESIS, PEER, SIGNER, TS, key, sample_bundle};
+use common::{GENESIS, PEER, SIGNER, key, sample_bundle};
 use greenledger_core::{
-    Bundle, Genesis, Payload, PublicKey, SecretKey, SignedEntry,
+    Bundle, Genesis, Payload, PublicKey, SignedEntry,
     amount::{Mass, Quantity, Share},
     bundle::ForkProof,
     canonical,
-    entry::{self, VerifiedEntry},
+    entry::VerifiedEntry,
     id::{EntryId, NetworkId},
     keys::Signature,
-    model::{Attestation, Body, Dqi, Emissions, Evidence, MemberAdmit, MemberRevoke, Role, Unit, check_peer_id},
-    rollup,
+    model::{Attestation, Dqi, Emissions, Evidence, MemberRevoke, Role, Unit, check_peer_id},
     sync::{SyncRequest, SyncResponse},
     verify::{VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::{Chain, set_inputs, sign_bytes};
 use proptest::{prelude::*, sample::Index, test_runner::Config};
 use serde_json::{Value, json};
 
@@ -66,26 +66,6 @@ struct Sample {
     what: What,
     name: &'static str,
     bytes: Vec<u8>,
-}
-
-/// Signs a chain of payloads for `k`, each after the previous one.
-fn chain(k: &SecretKey, bodies: Vec<Body>) -> Vec<VerifiedEntry> {
-    let mut prev = None;
-    let mut out: Vec<VerifiedEntry> = Vec::new();
-    for (i, body) in bodies.into_iter().enumerate() {
-        let p = Payload {
-            network: GENESIS.network_id(),
-            signer: k.public(),
-            seq: i as u64 + 1,
-            prev,
-            timestamp: TS.into(),
-            body,
-        };
-        let e = entry::sign(k, &p).unwrap();
-        prev = Some(e.id());
-        out.push(e);
-    }
-    out
 }
 
 /// An attestation with every optional field set, strings that need escaping included.
@@ -138,59 +118,33 @@ fn rich_attestation() -> Attestation {
 /// Every entry kind, signed: admin (key 1) admits a supplier, an admin and a node and revokes
 /// a key; the supplier (key 11) attests a material, corrects it, and attests a part made of it.
 static ENTRIES: LazyLock<Vec<VerifiedEntry>> = LazyLock::new(|| {
-    let admit = |seed: u8, name: &str, role: Role| {
-        Body::MemberAdmit(MemberAdmit {
-            member: key(seed).public(),
-            name: name.into(),
-            role,
-            peer_id: (role == Role::Node).then(|| PEER.to_string()),
-        })
-    };
-    let mut out = chain(
-        &SIGNER,
-        vec![
-            admit(11, "Smelter AG", Role::Supplier),
-            admit(2, "Zweiter Admin — Ünïcødé", Role::Admin),
-            admit(3, "node one", Role::Node),
-            Body::MemberRevoke(MemberRevoke {
-                member: key(12).public(),
-                after_seq: 0,
-                reason: Some("left \"the\" consortium\n".into()),
-            }),
-        ],
-    );
-    let supplier = key(11);
+    let mut admin = Chain::new(key(1), &GENESIS);
+    let mut out = vec![
+        admin.admit(&key(11).public(), "Smelter AG", Role::Supplier),
+        admin.admit(&key(2).public(), "Zweiter Admin — Ünïcødé", Role::Admin),
+        admin.admit(&key(3).public(), "node one", Role::Node),
+        admin.sign(MemberRevoke {
+            member: key(12).public(),
+            after_seq: 0,
+            reason: Some("left \"the\" consortium\n".into()),
+        }),
+    ];
+    let mut supplier = Chain::new(key(11), &GENESIS);
     let raw = rich_attestation();
-    let first = chain(&supplier, vec![Body::Attestation(Box::new(raw.clone()))]);
+    let first = supplier.sign(raw.clone());
     let mut fixed = raw;
-    fixed.supersedes = Some(first[0].id());
+    fixed.supersedes = Some(first.id());
     fixed.comment = Some("corrected".into());
+    let fixed = supplier.sign(fixed);
     let mut part = Attestation::new(
         "urn:greenledger:part:7",
         Unit::Piece,
         Emissions::headline(Mass(1_500_000)),
     );
-    // The correction's id, to use as the part's input: sign it once to learn it.
-    let with_fix = chain(
-        &supplier,
-        vec![
-            first[0].payload().body.clone(),
-            Body::Attestation(Box::new(fixed.clone())),
-        ],
-    );
-    part.inputs = vec![greenledger_core::Input {
-        entry: with_fix[1].id(),
-        quantity: Quantity(2_500_000),
-    }];
-    part.total = rollup::roll_up(&part.own, &[(Quantity(2_500_000), &fixed.total)]).unwrap();
-    out.extend(chain(
-        &supplier,
-        vec![
-            first[0].payload().body.clone(),
-            Body::Attestation(Box::new(fixed)),
-            Body::Attestation(Box::new(part)),
-        ],
-    ));
+    let fixed_total = &fixed.entry().attestation().unwrap().total;
+    set_inputs(&mut part, &[(fixed.id(), 2_500_000, fixed_total)]);
+    let part = supplier.sign(part);
+    out.extend([first, fixed, part]);
     out
 });
 
@@ -243,14 +197,11 @@ fn sync_requests() -> Vec<SyncRequest> {
 fn sync_responses() -> Vec<SyncResponse> {
     let e = &*ENTRIES;
     // Two entries of the supplier at seq 1: a fork proof.
-    let fork = chain(
-        &key(11),
-        vec![Body::Attestation(Box::new(Attestation::new(
-            "urn:greenledger:other",
-            Unit::Liter,
-            Emissions::headline(Mass(1)),
-        )))],
-    );
+    let fork = Chain::new(key(11), &GENESIS).sign(Attestation::new(
+        "urn:greenledger:other",
+        Unit::Liter,
+        Emissions::headline(Mass(1)),
+    ));
     vec![
         SyncResponse::Log {
             from: 0,
@@ -262,7 +213,7 @@ fn sync_responses() -> Vec<SyncResponse> {
             entries: e.iter().skip(4).map(envelope).collect(),
         },
         SyncResponse::Forks {
-            proofs: vec![(envelope(&e[4]), envelope(&fork[0]))],
+            proofs: vec![(envelope(&e[4]), envelope(&fork))],
         },
         SyncResponse::Peers {
             peers: vec![(
@@ -791,9 +742,7 @@ fn fuzz_entry_part_with_a_character_across_byte_four() {
         let bytes = canonical::to_canonical(&v).unwrap();
         let err = Payload::decode(&bytes).unwrap_err();
         assert!(err.to_string().contains("part"), "{part:?}: {err}");
-        let mut msg = entry::ENTRY_TAG.to_vec();
-        msg.extend_from_slice(&bytes);
-        let se = SignedEntry::from_parts(bytes, key(11).sign(&msg));
+        let se = sign_bytes(&key(11), &bytes);
         assert!(se.verify().is_err(), "{part:?}");
         feed(&se.to_json());
     }

@@ -20,6 +20,7 @@ use greenledger_core::{
     rollup,
     verify::{VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::Chain;
 use num_bigint::{BigInt, BigUint, Sign};
 use proptest::{
     prelude::*,
@@ -568,7 +569,7 @@ proptest! {
 /// both decoders give the same verdict, and deep payloads never take the fast way.
 #[test]
 fn deep_extensions_get_the_same_verdict_from_both_decoders() {
-    use greenledger_core::model::{Body, Emissions, Unit};
+    use greenledger_core::model::{Emissions, Unit};
     let mut verdicts = Vec::new();
     for depth in [1usize, 60, 63, 64, 100, 123, 124, 125, 126, 127, 200] {
         let mut nested = Value::from(1);
@@ -581,14 +582,7 @@ fn deep_extensions_get_the_same_verdict_from_both_decoders() {
             Emissions::headline(amount::Mass(1_000)),
         );
         a.extensions = Some([("x".to_string(), nested)].into_iter().collect());
-        let p = Payload {
-            network: common::GENESIS.network_id(),
-            signer: common::SIGNER.public(),
-            seq: 1,
-            prev: None,
-            timestamp: "2026-01-02T00:00:00Z".into(),
-            body: Body::Attestation(Box::new(a)),
-        };
+        let p = Chain::new(common::key(1), &GENESIS).payload_at(1, None, a);
         // The encoder has no depth limit of its own; the decoders do.
         let Ok(bytes) = p.to_canonical() else { continue };
         let reference = Payload::decode_through_value(&bytes);

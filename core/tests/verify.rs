@@ -1,9 +1,10 @@
 //! `verify::verify_bundle`, one test per failure branch, through the public API only.
 //!
-//! Every test builds a small network with [`Net`]: a genesis, its admin, admitted suppliers and
-//! an [`EntrySet`]. Entries are signed with the right `seq`/`prev` and with totals rolled up by
-//! `rollup::roll_up`, bundles come from `bundle::assemble`, and a test then breaks exactly one
-//! thing and checks the step number and the message of the reason.
+//! Every test builds a small network with [`Net`]: a testkit [`Consortium`] (a genesis, its
+//! admin, admitted suppliers and an [`EntrySet`]) in which any key can sign. Entries are signed
+//! by testkit [`Chain`]s with the right `seq`/`prev` and with totals rolled up exactly, bundles
+//! come from `bundle::assemble`, and a test then breaks exactly one thing and checks the step
+//! number and the message of the reason.
 
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -14,29 +15,24 @@ use greenledger_core::{
     Bundle,
     amount::{Mass, Quantity},
     bundle::{self, EntrySet, EntrySource, ForkProof},
-    entry::{self, ENTRY_TAG, Entry, SignedEntry},
+    entry::{ENTRY_TAG, Entry, SignedEntry},
     id::{EntryId, NetworkId},
     keys::{self, PublicKey, SecretKey, Signature},
     membership::{AuthError, Membership},
-    model::{Attestation, Body, Emissions, Genesis, Input, Kind, MemberAdmit, MemberRevoke, Payload, Role, Unit},
+    model::{Attestation, Body, Emissions, Genesis, Input, Kind, MemberAdmit, Role, Unit},
     rollup,
     verify::{Report, TreeNode, VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::{Chain, Consortium, genesis, key, set_inputs, sign_bytes};
 use num_bigint::BigUint;
 
-const TS: &str = "2026-01-02T00:00:00Z";
-const PEER: &str = "12D3KooWAbCdEfGhJkLmNpQrStUvWxYz123456789abcdefghijk";
 const ADMIN: u8 = 1;
 
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed(&[seed; 32])
-}
-
-/// A test network: genesis, entries, and each signer's chain head.
+/// A test network: a consortium (genesis, the admin's chain, entries) and the chain of every
+/// other key that has signed in it, so that a test can sign as any key.
 struct Net {
-    genesis: Genesis,
-    set: EntrySet,
-    heads: HashMap<PublicKey, (u64, EntryId)>,
+    c: Consortium,
+    chains: HashMap<PublicKey, Chain>,
 }
 
 impl Net {
@@ -46,139 +42,133 @@ impl Net {
     }
 
     fn with_admins(seeds: &[u8]) -> Self {
-        let admins = seeds.iter().map(|s| key(*s).public()).collect();
+        let admins: Vec<PublicKey> = seeds.iter().map(|s| key(*s).public()).collect();
+        Self::of(genesis("test network", &admins))
+    }
+
+    /// A network of `genesis` (its consortium signs as `key(ADMIN)`).
+    fn of(genesis: Genesis) -> Self {
         Net {
-            genesis: Genesis::new("test network", "2026-01-01T00:00:00Z", admins, vec![]).unwrap(),
-            set: EntrySet::new(),
-            heads: HashMap::new(),
+            c: Consortium::with_genesis(genesis, key(ADMIN)),
+            chains: HashMap::new(),
         }
     }
 
     fn id(&self) -> NetworkId {
-        self.genesis.network_id()
+        self.c.genesis.network_id()
     }
 
     fn admin(&self) -> SecretKey {
         key(ADMIN)
     }
 
-    /// Signs `body` at an explicit position (and network), adds it to the set.
-    fn sign_at(&mut self, k: &SecretKey, network: NetworkId, seq: u64, prev: Option<EntryId>, body: Body) -> Entry {
-        let p = Payload {
-            network,
-            signer: k.public(),
-            seq,
-            prev,
-            timestamp: TS.into(),
-            body,
-        };
-        let e = entry::sign(k, &p).unwrap().into_entry();
-        let head = self.heads.entry(k.public()).or_insert((seq, e.id));
-        if seq > head.0 {
-            *head = (seq, e.id);
+    /// The chain of `k`: the consortium's admin chain, or `k`'s own (new at seq 1).
+    fn chain(&mut self, k: &SecretKey) -> &mut Chain {
+        if k.public() == self.c.admin.public() {
+            return &mut self.c.admin;
         }
-        self.set.insert(e.clone());
-        e
+        let genesis = &self.c.genesis;
+        self.chains
+            .entry(k.public())
+            .or_insert_with(|| Chain::new(SecretKey::from_seed(&k.to_seed()), genesis))
+    }
+
+    /// Signs `body` at an explicit position (and network), adds it to the set. The signer's
+    /// chain moves on if the entry is at or beyond its next position.
+    fn sign_at(&mut self, k: &SecretKey, network: NetworkId, seq: u64, prev: Option<EntryId>, body: Body) -> Entry {
+        let chain = self.chain(k);
+        let e = if network == chain.network {
+            chain.sign_at(seq, prev, body)
+        } else {
+            Chain {
+                network,
+                ..chain.twin()
+            }
+            .sign_at(seq, prev, body)
+        };
+        if seq >= chain.seq {
+            chain.seq = seq + 1;
+            chain.prev = Some(e.id());
+        }
+        self.c.record(&e);
+        e.into_entry()
     }
 
     /// The next `(seq, prev)` of a signer's chain.
     fn next(&self, k: &PublicKey) -> (u64, Option<EntryId>) {
-        match self.heads.get(k) {
-            Some((seq, id)) => (seq + 1, Some(*id)),
-            None => (1, None),
-        }
+        let chain = if *k == self.c.admin.public() {
+            Some(&self.c.admin)
+        } else {
+            self.chains.get(k)
+        };
+        chain.map_or((1, None), |c| (c.seq, c.prev))
     }
 
     /// Signs `body` as the signer's next entry.
-    fn push(&mut self, k: &SecretKey, body: Body) -> Entry {
-        let (seq, prev) = self.next(&k.public());
-        self.sign_at(k, self.id(), seq, prev, body)
+    fn push(&mut self, k: &SecretKey, body: impl Into<Body>) -> Entry {
+        let e = self.chain(k).sign(body);
+        self.c.record(&e);
+        e.into_entry()
     }
 
     fn admit(&mut self, by: &SecretKey, member: &PublicKey, role: Role, name: &str) -> Entry {
-        let peer_id = (role == Role::Node).then(|| PEER.to_string());
-        self.push(
-            by,
-            Body::MemberAdmit(MemberAdmit {
-                member: *member,
-                name: name.into(),
-                role,
-                peer_id,
-            }),
-        )
+        let e = self.chain(by).admit(member, name, role);
+        self.c.record(&e);
+        e.into_entry()
     }
 
     fn revoke(&mut self, by: &SecretKey, member: &PublicKey, after_seq: u64) -> Entry {
-        self.push(
-            by,
-            Body::MemberRevoke(MemberRevoke {
-                member: *member,
-                after_seq,
-                reason: Some("test".into()),
-            }),
-        )
+        let e = self.chain(by).revoke(member, after_seq);
+        self.c.record(&e);
+        e.into_entry()
     }
 
     /// A new key admitted as a supplier by the genesis admin.
     fn supplier(&mut self, seed: u8, name: &str) -> SecretKey {
-        let k = key(seed);
-        let admin = self.admin();
-        self.admit(&admin, &k.public(), Role::Supplier, name);
-        k
+        let chain = self.c.supplier(seed, name);
+        self.chains.insert(chain.public(), chain);
+        key(seed)
     }
 
-    /// An attestation with the given inputs and the correctly rolled-up total.
+    /// An attestation with the given inputs and the correctly rolled-up total (an input that
+    /// is not an attestation of the set counts as a zero total).
     fn att(&self, part: &str, own: Emissions, inputs: &[(EntryId, i64)]) -> Attestation {
-        let mut a = Attestation::new(part, Unit::Kilogram, own);
-        a.inputs = inputs
+        let totals: Vec<Emissions> = inputs
             .iter()
-            .map(|(id, q)| Input {
-                entry: *id,
-                quantity: Quantity(*q),
-            })
-            .collect();
-        let totals: Vec<(Quantity, Emissions)> = a
-            .inputs
-            .iter()
-            .map(|i| {
-                let t = self
+            .map(|(id, _)| {
+                self.c
                     .set
-                    .get(&i.entry)
+                    .get(id)
                     .and_then(|e| e.attestation().map(|a| a.total.clone()))
-                    .unwrap_or_default();
-                (i.quantity, t)
+                    .unwrap_or_default()
             })
             .collect();
-        let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-        a.total = rollup::roll_up(&a.own, &refs).unwrap();
+        let inputs: Vec<(EntryId, i64, &Emissions)> =
+            inputs.iter().zip(&totals).map(|((id, q), t)| (*id, *q, t)).collect();
+        let mut a = Attestation::new(part, Unit::Kilogram, own);
+        set_inputs(&mut a, &inputs);
         a
     }
 
     fn attest(&mut self, by: &SecretKey, part: &str, own_mg: i64, inputs: &[(EntryId, i64)]) -> Entry {
         let a = self.att(part, Emissions::headline(Mass(own_mg)), inputs);
-        self.push(by, Body::Attestation(Box::new(a)))
+        self.push(by, a)
     }
 
     fn push_att(&mut self, by: &SecretKey, a: Attestation) -> Entry {
-        self.push(by, Body::Attestation(Box::new(a)))
+        self.push(by, a)
     }
 
     fn bundle(&self, target: EntryId) -> Bundle {
-        bundle::assemble(&self.genesis, target, &self.set).unwrap()
-    }
-
-    fn pinned(&self) -> VerifyOptions {
-        VerifyOptions {
-            expected_network: Some(self.id()),
-        }
+        self.c.bundle(target)
     }
 
     fn verify(&self, target: EntryId) -> Report {
-        verify_bundle(&self.bundle(target), &self.pinned())
+        self.c.verify(target)
     }
 
     fn verify_bundle(&self, b: &Bundle) -> Report {
-        verify_bundle(b, &self.pinned())
+        verify_bundle(b, &self.c.pinned())
     }
 }
 
@@ -370,7 +360,7 @@ fn four_tier_dag_with_a_diamond_is_valid() {
 #[test]
 fn step1_wrong_pinned_network() {
     let f = fixture();
-    let other = Genesis::new("other", "2026-01-01T00:00:00Z", vec![key(2).public()], vec![]).unwrap();
+    let other = genesis("other", &[key(2).public()]);
     let r = verify_bundle(
         &f.net.bundle(f.part.id),
         &VerifyOptions {
@@ -396,7 +386,7 @@ fn step1_unusable_genesis() {
 #[test]
 fn step1_entry_of_another_network() {
     let mut f = fixture();
-    let other = Genesis::new("other", "2026-01-01T00:00:00Z", vec![key(2).public()], vec![]).unwrap();
+    let other = genesis("other", &[key(2).public()]);
     // An admitted supplier signs its next entry for another network, and a consumer uses it.
     let (seq, prev) = f.net.next(&f.s1.public());
     let foreign = f.net.sign_at(
@@ -421,11 +411,7 @@ fn step1_entry_of_another_network() {
     // A foreign membership entry in the bundle is reported even outside the DAG.
     let mut b = f.net.bundle(f.part.id);
     b.entries.retain(|e| e.as_ref().unwrap().id() != foreign.id);
-    let mut other_set = Net {
-        genesis: other,
-        set: EntrySet::new(),
-        heads: HashMap::new(),
-    };
+    let mut other_set = Net::of(other);
     let stray = other_set.admit(&key(2), &key(40).public(), Role::Supplier, "Stray");
     b.entries.push(Ok(stray.signed.clone()));
     let r = f.net.verify_bundle(&b);
@@ -481,9 +467,7 @@ fn step2_bad_signature_of_the_target() {
 fn step2_signature_by_another_key() {
     let f = fixture();
     let mut b = f.net.bundle(f.part.id);
-    let mut msg = ENTRY_TAG.to_vec();
-    msg.extend_from_slice(f.raw.signed.payload());
-    let forged = SignedEntry::from_parts(f.raw.signed.payload().to_vec(), f.s2.sign(&msg));
+    let forged = sign_bytes(&f.s2, f.raw.signed.payload());
     replace_entry(&mut b, f.raw.id, forged);
     let r = f.net.verify_bundle(&b);
     assert_reason(&r, 2, Some(f.raw.id), "signature does not verify");
@@ -496,9 +480,7 @@ fn step2_undecodable_entry() {
     // Correctly signed, but the payload is not canonical (a space after a comma).
     let text = String::from_utf8(f.raw.signed.payload().to_vec()).unwrap();
     let payload = text.replacen(",\"", ", \"", 1).into_bytes();
-    let mut msg = ENTRY_TAG.to_vec();
-    msg.extend_from_slice(&payload);
-    let reformatted = SignedEntry::from_parts(payload, f.s1.sign(&msg));
+    let reformatted = sign_bytes(&f.s1, &payload);
     let bad_id = reformatted.id();
     b.entries.push(Ok(reformatted));
     let r = f.net.verify_bundle(&b);
@@ -698,6 +680,7 @@ fn mutual_revocation() -> (Net, Entry, Entry) {
 fn step3_mutual_revocation_revokes_both_admins() {
     let (net, r1, r2) = mutual_revocation();
     let admits: Vec<Entry> = net
+        .c
         .set
         .membership()
         .into_iter()
@@ -706,7 +689,7 @@ fn step3_mutual_revocation_revokes_both_admins() {
     let (g1, g2) = (key(1).public(), key(2).public());
     for order in [[&r1, &r2], [&r2, &r1]] {
         let entries: Vec<&Entry> = admits.iter().chain(order).collect();
-        let m = Membership::compute(&net.genesis, entries);
+        let m = Membership::compute(&net.c.genesis, entries);
         assert_eq!(
             (m.limit(&g1), m.limit(&g2)),
             (Some(1), Some(1)),
@@ -723,6 +706,7 @@ fn step3_mutual_revocation_revokes_both_admins() {
 fn step3_mutual_revocation_current_behaviour() {
     let (mut net, r1, r2) = mutual_revocation();
     let admits: Vec<Entry> = net
+        .c
         .set
         .membership()
         .into_iter()
@@ -731,7 +715,7 @@ fn step3_mutual_revocation_current_behaviour() {
     let (g1, g2, g3) = (key(1), key(2), key(3));
     for order in [[&r1, &r2], [&r2, &r1]] {
         let entries: Vec<&Entry> = admits.iter().chain(order).collect();
-        let m = Membership::compute(&net.genesis, entries);
+        let m = Membership::compute(&net.c.genesis, entries);
         // The first revocation seen takes effect.
         let revoked = order[0].payload.body.clone();
         let Body::MemberRevoke(rv) = revoked else {
@@ -749,7 +733,7 @@ fn step3_mutual_revocation_current_behaviour() {
     // Through verify_bundle (today the bundle's own entry order decides which admin is
     // revoked): that admin's later admission, and what it admitted, fail step 3.
     let m = Membership::compute(
-        &net.genesis,
+        &net.c.genesis,
         net.bundle(admits[0].id)
             .entries
             .iter()
@@ -775,7 +759,7 @@ fn step3_mutual_revocation_current_behaviour() {
     // The third admin can still admit.
     let s4 = key(44);
     net.admit(&g3, &s4.public(), Role::Supplier, "S4");
-    let m = Membership::compute(&net.genesis, net.set.iter());
+    let m = Membership::compute(&net.c.genesis, net.c.set.iter());
     assert!(m.authorize(&s4.public(), 1, Kind::Attestation.role()).is_ok());
 }
 
@@ -790,7 +774,7 @@ fn step3_revoked_admin_cannot_admit() {
     net.revoke(&admin, &deputy.public(), 1); // admin seq 2
     let late = key(22);
     let late_admit = net.admit(&deputy, &late.public(), Role::Supplier, "Late"); // deputy seq 2
-    let m = Membership::compute(&net.genesis, net.set.iter());
+    let m = Membership::compute(&net.c.genesis, net.c.set.iter());
     assert!(m.is_admin(&deputy.public()));
     assert_eq!(m.limit(&deputy.public()), Some(1));
     assert!(m.authorize(&early.public(), 1, Kind::Attestation.role()).is_ok());
@@ -991,7 +975,7 @@ fn step6_missing_input() {
     // assemble itself refuses to build an incomplete bundle.
     let mut set = EntrySet::new();
     set.insert(f.part.clone());
-    let err = bundle::assemble(&f.net.genesis, f.part.id, &set).unwrap_err();
+    let err = bundle::assemble(&f.net.c.genesis, f.part.id, &set).unwrap_err();
     assert_eq!(err.missing, f.raw.id);
     assert_eq!(err.role, "an input");
 }
@@ -1001,6 +985,7 @@ fn step6_input_that_is_a_membership_entry() {
     let mut f = fixture();
     let admission = f
         .net
+        .c
         .set
         .membership()
         .into_iter()
@@ -1028,7 +1013,7 @@ fn step6_target_not_in_the_bundle() {
 #[test]
 fn membership_target_is_valid_with_a_warning() {
     let f = fixture();
-    let admission = f.net.set.membership()[0].id;
+    let admission = f.net.c.set.membership()[0].id;
     let r = f.net.verify(admission);
     assert_valid(&r);
     assert!(r.tree.is_none());
@@ -1199,7 +1184,7 @@ fn step8_supersedes_what_is_not_there_or_not_an_attestation() {
     assert_reason(&r, 8, Some(fix.id), "which is not in the bundle");
     assert_only_steps(&r, &[8]);
 
-    let admission = f.net.set.membership()[0].id;
+    let admission = f.net.c.set.membership()[0].id;
     let a = superseding(&f.net, "urn:greenledger:alu:ingot", 1, admission);
     let e = f.net.push_att(&f.s1, a);
     let r = f.net.verify(e.id);
@@ -1445,14 +1430,7 @@ fn bundle_with_a_mixed_order_r_signature_is_valid_under_zip_215() {
             &[(f.raw.id, 1_000_000)],
         );
         a.comment = Some(format!("attempt {i}"));
-        let p = Payload {
-            network: f.net.id(),
-            signer: key(12).public(),
-            seq: 2,
-            prev: Some(f.part.id),
-            timestamp: TS.into(),
-            body: Body::Attestation(Box::new(a)),
-        };
+        let p = Chain::new(key(12), &f.net.c.genesis).payload_at(2, Some(f.part.id), a);
         let payload = p.to_canonical().unwrap();
         let mut msg = ENTRY_TAG.to_vec();
         msg.extend_from_slice(&payload);
@@ -1461,7 +1439,7 @@ fn bundle_with_a_mixed_order_r_signature_is_valid_under_zip_215() {
         assert!(se.verify().is_ok(), "ZIP 215 accepts it");
         let e = se.decode().unwrap();
         let mut g = fixture();
-        g.net.set.insert(e.clone());
+        g.net.c.set.insert(e.clone());
         let r = g.net.verify(e.id);
         assert!(r.valid, "attempt {i}: {:#?}", r.reasons);
         let mut bad = sig;
@@ -1469,7 +1447,7 @@ fn bundle_with_a_mixed_order_r_signature_is_valid_under_zip_215() {
         let se = SignedEntry::from_parts(payload, bad);
         assert!(se.verify().is_err());
         let e = se.decode().unwrap();
-        f.net.set.insert(e.clone());
+        f.net.c.set.insert(e.clone());
         let r = f.net.verify(e.id);
         assert!(!r.valid, "attempt {i}");
         assert_reason(&r, 2, Some(e.id), "signature does not verify");

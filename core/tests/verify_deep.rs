@@ -7,42 +7,26 @@
 #![allow(clippy::unwrap_used)]
 
 use greenledger_core::{
-    Bundle, EntryId, Genesis, SecretKey,
-    amount::{Mass, Quantity},
-    entry::sign,
-    model::{Attestation, Body, Emissions, Input, Payload, Unit},
+    Bundle, VerifiedEntry,
     verify::{VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::{Chain, genesis, key};
 
 /// A chain of `depth` attestations, each using the previous one as its input.
 fn deep_bundle(depth: usize) -> Bundle {
-    let k = SecretKey::from_seed(&[1; 32]);
-    let g = Genesis::new("deep", "2026-01-01T00:00:00Z", vec![k.public()], vec![]).unwrap();
+    let g = genesis("deep", &[key(1).public()]);
+    let mut chain = Chain::new(key(1), &g);
     let mut entries = Vec::with_capacity(depth);
-    let mut prev: Option<EntryId> = None;
-    for i in 0..depth {
-        let mut a = Attestation::new("urn:greenledger:x:y", Unit::Kilogram, Emissions::headline(Mass(1)));
-        if let Some(p) = prev {
-            a.inputs = vec![Input {
-                entry: p,
-                quantity: Quantity(1),
-            }];
-        }
-        let p = Payload {
-            network: g.network_id(),
-            signer: k.public(),
-            seq: i as u64 + 1,
-            prev,
-            timestamp: "2026-01-02T00:00:00Z".into(),
-            body: Body::Attestation(Box::new(a)),
-        };
-        let e = sign(&k, &p).unwrap();
-        prev = Some(e.id());
+    let mut prev: Option<VerifiedEntry> = None;
+    for _ in 0..depth {
+        let inputs: Vec<_> = prev.iter().map(|p| (p.entry(), 1)).collect();
+        let e = chain.attest("urn:greenledger:x:y", 1, &inputs);
         entries.push(Ok(e.signed().clone()));
+        prev = Some(e);
     }
     Bundle {
         genesis: Ok(g),
-        target: prev.unwrap(),
+        target: prev.unwrap().id(),
         entries,
         fork_proofs: vec![],
     }

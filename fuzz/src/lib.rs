@@ -14,18 +14,18 @@
 use std::{collections::HashSet, fmt::Display, sync::LazyLock};
 
 use greenledger_core::{
-    Body, Bundle, Emissions, Entry, EntryId, Genesis, Input, Membership, NetworkId, Payload, PublicKey, Quantity,
-    SecretKey, SignedEntry, VerifiedEntry,
+    Body, Bundle, Emissions, Entry, EntryId, Genesis, Membership, NetworkId, Payload, PublicKey, Quantity, SetView,
+    SignedEntry, VerifiedEntry,
     amount::Mass,
     bundle::{self, EntrySet, ForkProof},
-    canonical, entry,
-    model::{Attestation, MemberAdmit, MemberRevoke, Role, Unit, check_peer_id},
-    SetView, engine,
+    canonical, engine, entry,
     kinds::attestation,
+    model::{Attestation, MemberRevoke, Role, Unit, check_peer_id},
     rollup,
     sync::{SyncRequest, SyncResponse},
     verify::{VerifyOptions, verify_bundle},
 };
+use greenledger_testkit::{Chain, genesis_with_peers, key, set_inputs};
 
 /// The fixture network.
 pub struct Fixture {
@@ -43,69 +43,19 @@ pub struct Fixture {
     pub membership: Membership,
 }
 
-fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed(&[seed; 32])
-}
-
-const TS: &str = "2026-01-02T00:00:00Z";
 /// A libp2p peer id (base58).
-pub const PEER: &str = "12D3KooWAbCdEfGhJkLmNpQrStUvWxYz123456789abcdefghijk";
-
-fn sign_chain(
-    genesis: &Genesis,
-    k: &SecretKey,
-    from_seq: u64,
-    prev: Option<EntryId>,
-    bodies: Vec<Body>,
-) -> Vec<VerifiedEntry> {
-    let mut prev = prev;
-    let mut out: Vec<VerifiedEntry> = Vec::new();
-    for (i, body) in bodies.into_iter().enumerate() {
-        let p = Payload {
-            network: genesis.network_id(),
-            signer: k.public(),
-            seq: from_seq + i as u64,
-            prev,
-            timestamp: TS.into(),
-            body,
-        };
-        let e = entry::sign(k, &p).expect("fixture payloads are valid");
-        prev = Some(e.id());
-        out.push(e);
-    }
-    out
-}
+pub use greenledger_testkit::PEER;
 
 /// The fixture network, built once.
 pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
-    let admin = key(1);
-    let genesis = Genesis::new(
-        "fuzz net",
-        "2026-01-01T00:00:00Z",
-        vec![admin.public()],
-        vec![PEER.into()],
-    )
-    .expect("valid genesis");
-    let admit = |k: &SecretKey, name: &str, role: Role| {
-        Body::MemberAdmit(MemberAdmit {
-            member: k.public(),
-            name: name.into(),
-            role,
-            peer_id: (role == Role::Node).then(|| PEER.to_string()),
-        })
-    };
-    let (s1, s2) = (key(11), key(12));
-    let mut entries = sign_chain(
-        &genesis,
-        &admin,
-        1,
-        None,
-        vec![
-            admit(&s1, "Smelter AG", Role::Supplier),
-            admit(&s2, "Press shop", Role::Supplier),
-            admit(&key(3), "node one", Role::Node),
-        ],
-    );
+    let genesis = genesis_with_peers("fuzz net", &[key(1).public()], &[PEER.into()]);
+    let mut admin = Chain::new(key(1), &genesis);
+    let (mut s1, mut s2) = (Chain::new(key(11), &genesis), Chain::new(key(12), &genesis));
+    let mut entries = vec![
+        admin.admit(&s1.public(), "Smelter AG", Role::Supplier),
+        admin.admit(&s2.public(), "Press shop", Role::Supplier),
+        admin.admit(&key(3).public(), "node one", Role::Node),
+    ];
     let mut raw = Attestation::new(
         "urn:greenledger:alu:ingot",
         Unit::Kilogram,
@@ -118,46 +68,28 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         hash: "5e".repeat(32),
         name: Some("audit.pdf".into()),
     }];
-    let raw_e = sign_chain(&genesis, &s1, 1, None, vec![Body::Attestation(Box::new(raw.clone()))]);
-    let mut fixed = raw.clone();
-    fixed.supersedes = Some(raw_e[0].id());
+    let raw_e = s1.sign(raw.clone());
+    let mut fixed = raw;
+    fixed.supersedes = Some(raw_e.id());
     fixed.own = Emissions::headline(Mass(7_500_000));
     fixed.total = fixed.own.clone();
-    let fixed_e = sign_chain(
-        &genesis,
-        &s1,
-        2,
-        Some(raw_e[0].id()),
-        vec![Body::Attestation(Box::new(fixed.clone()))],
-    );
+    let fixed_e = s1.sign(fixed.clone());
     let mut part = Attestation::new(
         "urn:greenledger:sheet:1",
         Unit::Piece,
         Emissions::headline(Mass(1_500_000)),
     );
-    part.inputs = vec![Input {
-        entry: fixed_e[0].id(),
-        quantity: Quantity(2_500_000),
-    }];
-    part.total = rollup::roll_up(&part.own, &[(Quantity(2_500_000), &fixed.total)]).expect("small numbers");
-    let part_e = sign_chain(&genesis, &s2, 1, None, vec![Body::Attestation(Box::new(part))]);
-    let revoke = sign_chain(
-        &genesis,
-        &admin,
-        4,
-        Some(entries[2].id()),
-        vec![Body::MemberRevoke(MemberRevoke {
-            member: key(3).public(),
-            after_seq: 0,
-            reason: Some("retired".into()),
-        })],
-    );
-    entries.extend(raw_e);
-    entries.extend(fixed_e);
-    entries.extend(part_e);
-    entries.extend(revoke);
+    set_inputs(&mut part, &[(fixed_e.id(), 2_500_000, &fixed.total)]);
+    let part_e = s2.sign(part);
+    let revoke = admin.sign(MemberRevoke {
+        member: key(3).public(),
+        after_seq: 0,
+        reason: Some("retired".into()),
+    });
+    entries.extend([raw_e, fixed_e, part_e, revoke]);
+    // A second entry of the first supplier at seq 1.
     let other = Attestation::new("urn:greenledger:other", Unit::Liter, Emissions::headline(Mass(1)));
-    let fork = sign_chain(&genesis, &s1, 1, None, vec![Body::Attestation(Box::new(other))]).remove(0);
+    let fork = s1.sign_at(1, None, other);
     let mut set = EntrySet::new();
     for e in &entries {
         set.insert(e.entry().clone());

@@ -1109,27 +1109,19 @@ mod tests {
     use super::*;
     use greenledger_core::{
         Mass,
-        entry::{self, SignedEntry},
+        entry::SignedEntry,
         id::NetworkId,
-        keys::SecretKey,
-        model::{Attestation, Body, Emissions, Payload, Unit},
+        model::{Attestation, Emissions, Unit},
     };
+    use greenledger_testkit::{Chain, key};
 
     use crate::pact::ExportContext;
 
     const HOUSING: &str = include_str!("../tests/data/catenax/aluminium-housing-9.0.0.json");
 
     fn sign(att: Attestation) -> SignedEntry {
-        let key = SecretKey::from_seed(&[0x33; 32]);
-        let p = Payload {
-            network: NetworkId([7; 32]),
-            signer: key.public(),
-            seq: 1,
-            prev: None,
-            timestamp: "2026-04-01T10:00:00Z".into(),
-            body: Body::Attestation(Box::new(att)),
-        };
-        entry::sign(&key, &p).unwrap().signed().clone()
+        let chain = Chain::in_network(key(0x33), NetworkId([7; 32])).with_timestamp("2026-04-01T10:00:00Z");
+        chain.sign_at(1, None, att).into_entry().signed
     }
 
     fn housing() -> Value {

@@ -1526,28 +1526,16 @@ pub fn comparable(v: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use greenledger_core::{
-        entry,
-        id::NetworkId,
-        keys::SecretKey,
-        model::{Body, Input, Payload},
-    };
+    use greenledger_core::{id::NetworkId, model::Input};
+    use greenledger_testkit::{Chain, key};
 
     const STEEL: &str = include_str!("../tests/data/pact/v3-steel.json");
     const CEMENT_V2: &str = include_str!("../tests/data/pact/v2-cement.json");
     const CELL: &str = include_str!("../tests/data/pact/v3-minimal-piece.json");
 
     fn sign(att: Attestation, seq: u64, prev: Option<EntryId>) -> SignedEntry {
-        let key = SecretKey::from_seed(&[0x22; 32]);
-        let p = Payload {
-            network: NetworkId([7; 32]),
-            signer: key.public(),
-            seq,
-            prev,
-            timestamp: "2026-04-01T10:00:00Z".into(),
-            body: Body::Attestation(Box::new(att)),
-        };
-        entry::sign(&key, &p).unwrap().signed().clone()
+        let chain = Chain::in_network(key(0x22), NetworkId([7; 32])).with_timestamp("2026-04-01T10:00:00Z");
+        chain.sign_at(seq, prev, att).into_entry().signed
     }
 
     fn edit(text: &str, f: impl FnOnce(&mut Map<String, Value>)) -> Result<Footprint, PactError> {

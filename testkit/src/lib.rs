@@ -7,20 +7,24 @@
 //!
 //! # Layout
 //!
+//! * [`key`], [`genesis`], [`genesis_with_peers`] — deterministic keys and genesis files.
 //! * [`Chain`] — one key's chain: signs entries at its next position (or at any position, for
-//!   forks and broken links).
-//! * [`Consortium`] — a genesis with one admin, the entries signed so far as an [`EntrySet`],
+//!   forks and broken links), or gives the unsigned payload for tests that sign it themselves.
+//! * [`Consortium`] — a genesis and its admin, the entries signed so far as an [`EntrySet`],
 //!   suppliers admitted on request, bundles and verification of any entry.
-//! * [`attestation`] — an attestation body with its total rolled up from its inputs.
+//! * [`attestation`], [`set_inputs`] — attestation bodies whose totals are rolled up exactly
+//!   from their inputs.
+//! * [`sign_bytes`] — a signature over payload bytes as they stand, for entries no signer
+//!   would make (non-canonical, unknown kinds, edited fields).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use greenledger_core::{
-    Bundle, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, VerifiedEntry,
+    Bundle, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry, VerifiedEntry,
     amount::{Mass, Quantity},
     bundle,
-    entry::{self, Entry},
+    entry::{self, ENTRY_TAG, Entry},
     id::EntryId,
     model::{Attestation, Body, Emissions, MemberAdmit, MemberRevoke, Payload, Role, Unit},
     rollup,
@@ -39,39 +43,66 @@ pub fn key(seed: u8) -> SecretKey {
     SecretKey::from_seed(&[seed; 32])
 }
 
-/// A genesis named `name` with the given admins.
-#[allow(clippy::expect_used)] // a fixed, valid genesis
+/// A genesis named `name` with the given admins and no founding nodes.
 pub fn genesis(name: &str, admins: &[PublicKey]) -> Genesis {
-    Genesis::new(name, CREATED, admins.to_vec(), vec![]).expect("a valid genesis")
+    genesis_with_peers(name, admins, &[])
+}
+
+/// A genesis named `name` with the given admins and founding nodes' peer ids (`nodePeers`).
+#[allow(clippy::expect_used)] // a test's genesis must be valid
+pub fn genesis_with_peers(name: &str, admins: &[PublicKey], node_peers: &[String]) -> Genesis {
+    Genesis::new(name, CREATED, admins.to_vec(), node_peers.to_vec()).expect("a valid genesis")
 }
 
 /// An attestation of `part` (in kilograms) with `own_mg` own emissions and the given inputs
 /// (each an attestation entry and the quantity used, in millionths of its unit), its total
 /// rolled up exactly.
-#[allow(clippy::expect_used)] // test inputs are small
+#[allow(clippy::expect_used)]
 pub fn attestation(part: &str, own_mg: i64, inputs: &[(&Entry, i64)]) -> Attestation {
     let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
-    let totals: Vec<(Quantity, &Emissions)> = inputs
+    let inputs: Vec<(EntryId, i64, &Emissions)> = inputs
         .iter()
         .map(|(e, q)| {
-            (
-                Quantity(*q),
-                &e.attestation().expect("an input is an attestation").total,
-            )
+            let total = &e.attestation().expect("an input is an attestation").total;
+            (e.id, *q, total)
         })
         .collect();
-    a.inputs = inputs
-        .iter()
-        .map(|(e, q)| greenledger_core::Input {
-            entry: e.id,
-            quantity: Quantity(*q),
-        })
-        .collect();
-    a.total = rollup::roll_up(&a.own, &totals).expect("a roll-up of test figures");
+    set_inputs(&mut a, &inputs);
     a
 }
 
-/// One key's chain: the key, the network, and the position its next entry takes.
+/// Sets the inputs of `a` — each an entry id, the quantity used (in millionths of that entry's
+/// unit) and that entry's total — and rolls its total up exactly from its own emissions.
+///
+/// The ids need not name real entries: a test can claim any total for an input it never
+/// signs. Panics if the roll-up overflows (test figures are small).
+#[allow(clippy::expect_used)]
+pub fn set_inputs(a: &mut Attestation, inputs: &[(EntryId, i64, &Emissions)]) {
+    a.inputs = inputs
+        .iter()
+        .map(|(id, q, _)| greenledger_core::Input {
+            entry: *id,
+            quantity: Quantity(*q),
+        })
+        .collect();
+    let totals: Vec<(Quantity, &Emissions)> = inputs.iter().map(|(_, q, t)| (Quantity(*q), *t)).collect();
+    a.total = rollup::roll_up(&a.own, &totals).expect("a roll-up of test figures");
+}
+
+/// Signs payload bytes as they stand with `key` (the entry tag, then the bytes): nothing is
+/// checked, so the bytes may be non-canonical, of an unknown kind, or name another signer.
+pub fn sign_bytes(key: &SecretKey, payload: &[u8]) -> SignedEntry {
+    let mut msg = Vec::with_capacity(ENTRY_TAG.len() + payload.len());
+    msg.extend_from_slice(ENTRY_TAG);
+    msg.extend_from_slice(payload);
+    SignedEntry::from_parts(payload.to_vec(), key.sign(&msg))
+}
+
+/// One key's chain: the key, the network, the position its next entry takes and the
+/// timestamp its entries carry.
+///
+/// The fields are public so that a test can move the chain by hand (to reuse the position of
+/// an entry that was refused, or to continue a chain whose head it read from a node).
 #[derive(Debug)]
 pub struct Chain {
     /// The signing key.
@@ -82,16 +113,42 @@ pub struct Chain {
     pub seq: u64,
     /// The next entry's prev.
     pub prev: Option<EntryId>,
+    /// The timestamp of every entry signed from now on ([`TS`] unless changed).
+    pub timestamp: String,
 }
 
 impl Chain {
     /// A fresh chain of `key` in the network of `genesis`.
     pub fn new(key: SecretKey, genesis: &Genesis) -> Chain {
+        Chain::in_network(key, genesis.network_id())
+    }
+
+    /// A fresh chain of `key` in `network` (a network that need not have a genesis).
+    pub fn in_network(key: SecretKey, network: NetworkId) -> Chain {
         Chain {
             key,
-            network: genesis.network_id(),
+            network,
             seq: 1,
             prev: None,
+            timestamp: TS.into(),
+        }
+    }
+
+    /// The same chain with its entries stamped `timestamp`.
+    pub fn with_timestamp(mut self, timestamp: &str) -> Chain {
+        self.timestamp = timestamp.into();
+        self
+    }
+
+    /// A second chain with the same key, network, position and timestamp: what it signs next
+    /// forks this chain.
+    pub fn twin(&self) -> Chain {
+        Chain {
+            key: SecretKey::from_seed(&self.key.to_seed()),
+            network: self.network,
+            seq: self.seq,
+            prev: self.prev,
+            timestamp: self.timestamp.clone(),
         }
     }
 
@@ -100,18 +157,23 @@ impl Chain {
         self.key.public()
     }
 
-    /// Signs `body` at any position, without moving the chain (for forks and broken links).
-    #[allow(clippy::expect_used)] // bodies built here are valid
-    pub fn sign_at(&self, seq: u64, prev: Option<EntryId>, body: impl Into<Body>) -> VerifiedEntry {
-        let p = Payload {
+    /// The unsigned payload of `body` at any position (for tests that encode or sign it
+    /// themselves); the chain does not move.
+    pub fn payload_at(&self, seq: u64, prev: Option<EntryId>, body: impl Into<Body>) -> Payload {
+        Payload {
             network: self.network,
             signer: self.key.public(),
             seq,
             prev,
-            timestamp: TS.into(),
+            timestamp: self.timestamp.clone(),
             body: body.into(),
-        };
-        entry::sign(&self.key, &p).expect("a valid payload")
+        }
+    }
+
+    /// Signs `body` at any position, without moving the chain (for forks and broken links).
+    #[allow(clippy::expect_used)] // bodies built here are valid
+    pub fn sign_at(&self, seq: u64, prev: Option<EntryId>, body: impl Into<Body>) -> VerifiedEntry {
+        entry::sign(&self.key, &self.payload_at(seq, prev, body)).expect("a valid payload")
     }
 
     /// Signs `body` at the chain's next position and moves the chain on.
@@ -147,7 +209,7 @@ impl Chain {
     }
 }
 
-/// A consortium: a genesis whose one admin is `key(1)`, and every entry signed so far.
+/// A consortium: a genesis, its admin's chain, and every entry signed so far.
 #[derive(Debug)]
 pub struct Consortium {
     /// The genesis.
@@ -161,10 +223,14 @@ pub struct Consortium {
 }
 
 impl Consortium {
-    /// A consortium named `name`.
+    /// A consortium named `name` whose one admin is `key(1)`.
     pub fn new(name: &str) -> Consortium {
-        let genesis = genesis(name, &[key(1).public()]);
-        let admin = Chain::new(key(1), &genesis);
+        Consortium::with_genesis(genesis(name, &[key(1).public()]), key(1))
+    }
+
+    /// A consortium of any genesis (several admins, founding nodes), signing as `admin`.
+    pub fn with_genesis(genesis: Genesis, admin: SecretKey) -> Consortium {
+        let admin = Chain::new(admin, &genesis);
         Consortium {
             genesis,
             admin,
@@ -206,11 +272,15 @@ impl Consortium {
         bundle::assemble(&self.genesis, target, &self.set).expect("every dependency is recorded")
     }
 
+    /// Verification options pinned to the consortium's network.
+    pub fn pinned(&self) -> VerifyOptions {
+        VerifyOptions {
+            expected_network: Some(self.genesis.network_id()),
+        }
+    }
+
     /// Verifies the bundle of `target`, pinned to the consortium's network.
     pub fn verify(&self, target: EntryId) -> Report {
-        let opts = VerifyOptions {
-            expected_network: Some(self.genesis.network_id()),
-        };
-        verify_bundle(&self.bundle(target), &opts)
+        verify_bundle(&self.bundle(target), &self.pinned())
     }
 }

@@ -105,7 +105,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     let signer = s.public().to_hex();
     let mut sent = 1;
     for k in 0..1200 {
-        c.submit(0, &s.attest(&format!("urn:test:hostile:{k}"), 1, &[]));
+        c.submit(0, s.attest(&format!("urn:test:hostile:{k}"), 1, &[]).signed());
         sent += 1;
     }
     c.converge(sent);
@@ -293,7 +293,10 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     assert_eq!(c.node(0).get("/v1/health").0, 200);
     let junk_msgs: Vec<Vec<u8>> = (0..500)
         .map(|k| {
-            let mut json = junk.attest(&format!("urn:test:hostile:junk{k}"), 1, &[]).to_json();
+            let mut json = junk
+                .attest(&format!("urn:test:hostile:junk{k}"), 1, &[])
+                .signed()
+                .to_json();
             let at = json.len() - 4;
             json[at] = if json[at] == b'0' { b'1' } else { b'0' };
             json
@@ -322,7 +325,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     }
 
     // Honest replication goes on, both ways.
-    c.submit(1, &s.attest("urn:test:hostile:after-1", 1, &[]));
-    c.submit(0, &s.attest("urn:test:hostile:after-0", 1, &[]));
+    c.submit(1, s.attest("urn:test:hostile:after-1", 1, &[]).signed());
+    c.submit(0, s.attest("urn:test:hostile:after-0", 1, &[]).signed());
     c.converge(sent + 2);
 }

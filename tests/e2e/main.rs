@@ -4,7 +4,7 @@
 //!
 //! * `util` — `Env` (a throw-away consortium: admin key, genesis, entries folder), `Run`
 //!   (one command's exit code and output, with assertions), entry crafting with
-//!   `greenledger-core`.
+//!   `greenledger-testkit` (whose `Chain` the node and peer-to-peer tests sign with).
 //! * `contract` — the CLI contract's failure cases: files of the wrong kind, folders as
 //!   outputs, `--json` usage errors, `submit` with bad files or a node failing midway, a
 //!   `--node` that is not a greenledger node, `greenledger-node` given a file as data dir.

@@ -10,9 +10,10 @@ use std::{
 };
 
 use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, Genesis, Input, Mass, Quantity, Role, SecretKey, SignedEntry, Unit,
+    Attestation, Body, Emissions, EntryId, Input, Mass, Quantity, Role, SecretKey, SignedEntry, Unit,
     model::MemberRevoke,
 };
+use greenledger_testkit::{attestation, set_inputs};
 use serde_json::Value;
 
 use crate::{
@@ -20,17 +21,7 @@ use crate::{
     util::{Env, Run},
 };
 
-pub(crate) use crate::util::Chain;
-
-pub(crate) fn total_of(se: &SignedEntry) -> i64 {
-    se.decode()
-        .unwrap()
-        .attestation()
-        .unwrap()
-        .total
-        .pcf_excluding_biogenic_uptake
-        .0
-}
+pub(crate) use greenledger_testkit::Chain;
 
 /// A node with the env's genesis, a supplier admitted through the node.
 struct Setup {
@@ -46,8 +37,8 @@ fn setup() -> Setup {
     let genesis = env.genesis();
     let mut admin = Chain::new(env.admin.secret(), &genesis);
     let supplier_key = SecretKey::generate();
-    let admit = admin.admit(&supplier_key, "Smelter AG", Role::Supplier);
-    let (st, body) = node.submit(&admit.to_json());
+    let admit = admin.admit(&supplier_key.public(), "Smelter AG", Role::Supplier);
+    let (st, body) = node.submit(&admit.signed().to_json());
     assert_eq!(st, 201, "{body}");
     let supplier = Chain::new(supplier_key, &genesis);
     Setup {
@@ -234,7 +225,7 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     let node = &s.node;
     let before = node.log_size();
     let good = s.supplier.attest("urn:greenledger:test:good", 1_000_000, &[]);
-    let env_json = String::from_utf8(good.to_json()).unwrap();
+    let env_json = String::from_utf8(good.signed().to_json()).unwrap();
 
     // Malformed, truncated, empty, wrong type, oversized.
     let (st, b) = node.submit(b"{not json");
@@ -259,7 +250,10 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     let (st, b) = node.submit(br#"[1,2,3]"#);
     assert_eq!(st, 200, "{b}");
     for item in b.as_array().unwrap() {
-        assert_eq!((item["status"].as_u64(), error_code(&item["body"])), (Some(400), "malformed_entry"));
+        assert_eq!(
+            (item["status"].as_u64(), error_code(&item["body"])),
+            (Some(400), "malformed_entry")
+        );
     }
 
     // A reformatted payload.
@@ -274,21 +268,15 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert_eq!((st, error_code(&b)), (422, "invalid_signature"));
 
     // Wrong network.
-    let other = Genesis::new(
-        "other-net",
-        "2026-01-01T00:00:00Z",
-        vec![s.env.admin.public_key()],
-        vec![],
-    )
-    .unwrap();
+    let other = greenledger_testkit::genesis("other-net", &[s.env.admin.public_key()]);
     let mut foreign = Chain::new(SecretKey::generate(), &other);
-    let (st, b) = node.submit(&foreign.attest("urn:greenledger:test:x", 1, &[]).to_json());
+    let (st, b) = node.submit(&foreign.attest("urn:greenledger:test:x", 1, &[]).signed().to_json());
     assert_eq!((st, error_code(&b)), (422, "wrong_network"));
 
     // Unknown signer.
     let genesis = s.env.genesis();
     let mut stranger = Chain::new(SecretKey::generate(), &genesis);
-    let (st, b) = node.submit(&stranger.attest("urn:greenledger:test:x", 1, &[]).to_json());
+    let (st, b) = node.submit(&stranger.attest("urn:greenledger:test:x", 1, &[]).signed().to_json());
     assert_eq!((st, error_code(&b)), (403, "unknown_signer"));
     assert!(
         b["error"]["message"].as_str().unwrap().contains("never admitted"),
@@ -296,13 +284,18 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     );
 
     // A supplier may not admit.
-    let (st, b) = node.submit(&s.supplier.admit(&SecretKey::generate(), "X", Role::Supplier).to_json());
+    let (st, b) = node.submit(
+        &s.supplier
+            .admit(&SecretKey::generate().public(), "X", Role::Supplier)
+            .signed()
+            .to_json(),
+    );
     assert_eq!((st, error_code(&b)), (403, "not_authorized"));
-    s.supplier.seq = 1; // that entry was refused: reuse its position after `good`
+    s.supplier.seq = 2; // that entry was refused: reuse its position after `good`
     s.supplier.prev = Some(good.id());
 
     // Roll-up off by one milligram.
-    let (st, _) = node.submit(&good.to_json());
+    let (st, _) = node.submit(&good.signed().to_json());
     assert_eq!(st, 201);
     let mut bad = Attestation::new("urn:greenledger:test:bad", Unit::Kilogram, Emissions::headline(Mass(5)));
     bad.inputs.push(Input {
@@ -311,9 +304,9 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     });
     bad.total = Emissions::headline(Mass(1_000_006));
     let bad = s.supplier.sign(Body::Attestation(Box::new(bad)));
-    let (st, b) = node.submit(&bad.to_json());
+    let (st, b) = node.submit(&bad.signed().to_json());
     assert_eq!((st, error_code(&b)), (422, "rollup_mismatch"));
-    s.supplier.seq = 1;
+    s.supplier.seq = 2;
     s.supplier.prev = Some(good.id());
 
     // Revoked signer: revoked after its seq 1 (the good entry); seq 2 is refused.
@@ -322,8 +315,13 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
         after_seq: 1,
         reason: None,
     }));
-    assert_eq!(node.submit(&revoke.to_json()).0, 201);
-    let (st, b) = node.submit(&s.supplier.attest("urn:greenledger:test:late", 1, &[]).to_json());
+    assert_eq!(node.submit(&revoke.signed().to_json()).0, 201);
+    let (st, b) = node.submit(
+        &s.supplier
+            .attest("urn:greenledger:test:late", 1, &[])
+            .signed()
+            .to_json(),
+    );
     assert_eq!((st, error_code(&b)), (403, "revoked_signer"));
 
     // Unknown ids and routes; wrong methods; bad paths.
@@ -377,13 +375,11 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
 fn duplicates_are_idempotent_and_pending_entries_wait_for_their_parents() {
     let mut s = setup();
     let ore = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    let bar = s.supplier.attest(
-        "urn:greenledger:test:bar",
-        2_000_000,
-        &[(ore.id(), 3_500_000, total_of(&ore))],
-    );
+    let bar = s
+        .supplier
+        .attest("urn:greenledger:test:bar", 2_000_000, &[(ore.entry(), 3_500_000)]);
     // The child first: it waits (its prev and its input are unknown).
-    let (st, b) = s.node.submit(&bar.to_json());
+    let (st, b) = s.node.submit(&bar.signed().to_json());
     assert_eq!(st, 202, "{b}");
     assert_eq!(b["status"], "pending");
     assert!(
@@ -395,13 +391,13 @@ fn duplicates_are_idempotent_and_pending_entries_wait_for_their_parents() {
     );
     assert_eq!(s.node.get(&format!("/v1/entries/{}", bar.id())).0, 404);
     // Its parent arrives: both are stored.
-    let (st, b) = s.node.submit(&ore.to_json());
+    let (st, b) = s.node.submit(&ore.signed().to_json());
     assert_eq!(st, 201, "{b}");
     let (st, e) = s.node.get(&format!("/v1/entries/{}", bar.id()));
     assert_eq!(st, 200, "{e}");
     // The same entry again: same log index, nothing new.
     let size = s.node.log_size();
-    let (st, b) = s.node.submit(&bar.to_json());
+    let (st, b) = s.node.submit(&bar.signed().to_json());
     assert_eq!(st, 200);
     assert_eq!(b["status"], "duplicate");
     assert_eq!(b["log_index"], e["log_index"]);
@@ -425,18 +421,26 @@ fn pending_area_is_bounded() {
     let genesis = env.genesis();
     let mut admin = Chain::new(env.admin.secret(), &genesis);
     let key = SecretKey::generate();
-    assert_eq!(node.submit(&admin.admit(&key, "S", Role::Supplier).to_json()).0, 201);
+    assert_eq!(
+        node.submit(&admin.admit(&key.public(), "S", Role::Supplier).signed().to_json())
+            .0,
+        201
+    );
     let mut sup = Chain::new(key, &genesis);
     let first = sup.attest("urn:greenledger:test:a", 1, &[]);
     let waiting: Vec<SignedEntry> = (0..3)
-        .map(|i| sup.attest(&format!("urn:greenledger:test:w{i}"), 1, &[]))
+        .map(|i| {
+            sup.attest(&format!("urn:greenledger:test:w{i}"), 1, &[])
+                .signed()
+                .clone()
+        })
         .collect();
     assert_eq!(node.submit(&waiting[0].to_json()).0, 202);
     assert_eq!(node.submit(&waiting[1].to_json()).0, 202);
     let (st, b) = node.submit(&waiting[2].to_json());
     assert_eq!((st, error_code(&b)), (503, "pending_full"));
     // The missing parent unblocks the chain; the refused one can then be sent again.
-    assert_eq!(node.submit(&first.to_json()).0, 201);
+    assert_eq!(node.submit(&first.signed().to_json()).0, 201);
     assert_eq!(node.submit(&waiting[2].to_json()).0, 201);
     assert_eq!(node.log_size(), 5);
 }
@@ -445,59 +449,49 @@ fn pending_area_is_bounded() {
 fn a_fork_is_kept_as_proof_and_fails_verification_of_what_depends_on_it() {
     let mut s = setup();
     let ore = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    assert_eq!(s.node.submit(&ore.to_json()).0, 201);
+    assert_eq!(s.node.submit(&ore.signed().to_json()).0, 201);
     // Two different entries at seq 2.
-    let mut twin = Chain {
-        key: SecretKey::from_seed(&s.supplier.key.to_seed()),
-        network: s.supplier.network,
-        seq: s.supplier.seq,
-        prev: s.supplier.prev,
-    };
-    let a = s.supplier.attest(
-        "urn:greenledger:test:bar",
-        1_000_000,
-        &[(ore.id(), 1_000_000, total_of(&ore))],
-    );
-    let b = twin.attest(
-        "urn:greenledger:test:bar",
-        900_000,
-        &[(ore.id(), 1_000_000, total_of(&ore))],
-    );
-    assert_eq!(s.node.submit(&a.to_json()).0, 201);
-    let (st, body) = s.node.submit(&b.to_json());
+    let mut twin = s.supplier.twin();
+    let a = s
+        .supplier
+        .attest("urn:greenledger:test:bar", 1_000_000, &[(ore.entry(), 1_000_000)]);
+    let b = twin.attest("urn:greenledger:test:bar", 900_000, &[(ore.entry(), 1_000_000)]);
+    assert_eq!(s.node.submit(&a.signed().to_json()).0, 201);
+    let (st, body) = s.node.submit(&b.signed().to_json());
     assert_eq!((st, error_code(&body)), (409, "fork"));
     let (_, signer) = s.node.get(&format!("/v1/signers/{}", s.supplier.key.public()));
     assert_eq!(signer["forked_at_seq"], Value::from(2));
     // Later entries of the forked signer are refused.
-    let (st, body) = s
-        .node
-        .submit(&s.supplier.attest("urn:greenledger:test:later", 1, &[]).to_json());
+    let (st, body) = s.node.submit(
+        &s.supplier
+            .attest("urn:greenledger:test:later", 1, &[])
+            .signed()
+            .to_json(),
+    );
     assert_eq!((st, error_code(&body)), (409, "signer_forked"));
     // Nothing new may build on the forked chain.
     let genesis = s.env.genesis();
-    let mut admin = Chain {
-        key: s.env.admin.secret(),
-        network: genesis.network_id(),
-        seq: 1,
-        prev: None,
-    };
+    let mut admin = Chain::new(s.env.admin.secret(), &genesis);
+    admin.seq = 2;
     let (_, admin_info) = s.node.get(&format!("/v1/signers/{}", s.env.admin.public));
     admin.prev = Some(admin_info["head"]["id"].as_str().unwrap().parse().unwrap());
     let consumer_key = SecretKey::generate();
     assert_eq!(
         s.node
-            .submit(&admin.admit(&consumer_key, "Consumer", Role::Supplier).to_json())
+            .submit(
+                &admin
+                    .admit(&consumer_key.public(), "Consumer", Role::Supplier)
+                    .signed()
+                    .to_json()
+            )
             .0,
         201
     );
     let mut consumer = Chain::new(consumer_key, &genesis);
     let (st, body) = s.node.submit(
         &consumer
-            .attest(
-                "urn:greenledger:test:uses-fork",
-                1,
-                &[(a.id(), 1_000_000, total_of(&a))],
-            )
+            .attest("urn:greenledger:test:uses-fork", 1, &[(a.entry(), 1_000_000)])
+            .signed()
             .to_json(),
     );
     assert_eq!((st, error_code(&body)), (422, "forked_input"), "{body}");
@@ -517,7 +511,7 @@ fn a_fork_is_kept_as_proof_and_fails_verification_of_what_depends_on_it() {
 fn entries_survive_restart_and_a_different_genesis_is_refused() {
     let mut s = setup();
     let ore = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    assert_eq!(s.node.submit(&ore.to_json()).0, 201);
+    assert_eq!(s.node.submit(&ore.signed().to_json()).0, 201);
     assert_eq!(s.node.stop(), 0, "clean shutdown on SIGTERM:\n{}", s.node.log());
     let mut node = TestNode::start(&s.node.data_dir, &s.env.genesis);
     assert_eq!(node.get(&format!("/v1/entries/{}", ore.id())).0, 200);
@@ -581,7 +575,12 @@ fn acknowledged_entries_survive_kill_9() {
         let key = SecretKey::generate();
         assert_eq!(
             s.node
-                .submit(&s.admin.admit(&key, &format!("Supplier {i}"), Role::Supplier).to_json())
+                .submit(
+                    &s.admin
+                        .admit(&key.public(), &format!("Supplier {i}"), Role::Supplier)
+                        .signed()
+                        .to_json()
+                )
                 .0,
             201
         );
@@ -595,7 +594,12 @@ fn acknowledged_entries_survive_kill_9() {
         let mut threads = Vec::new();
         for (t, chain) in chains.iter_mut().enumerate() {
             let batch: Vec<SignedEntry> = (0..3000)
-                .map(|i| chain.attest(&format!("urn:greenledger:test:c{cycle}-t{t}-{i}"), i, &[]))
+                .map(|i| {
+                    chain
+                        .attest(&format!("urn:greenledger:test:c{cycle}-t{t}-{i}"), i, &[])
+                        .signed()
+                        .clone()
+                })
                 .collect();
             let (url, acked, stop) = (s.node.url.clone(), acked.clone(), stop.clone());
             threads.push(std::thread::spawn(move || {
@@ -646,7 +650,7 @@ fn acknowledged_entries_survive_kill_9() {
         for chain in chains.iter_mut() {
             let (_, signer) = s.node.get(&format!("/v1/signers/{}", chain.key.public()));
             let head = &signer["head"];
-            chain.seq = head["seq"].as_u64().unwrap_or(0);
+            chain.seq = head["seq"].as_u64().unwrap_or(0) + 1;
             chain.prev = head["id"].as_str().map(|h| h.parse().unwrap());
         }
         let url = s.node.url.clone();
@@ -758,7 +762,7 @@ fn entries_signed_offline_are_submitted_and_the_cli_works_against_the_node() {
 fn checkpoints_are_signed_and_kept() {
     let mut s = setup();
     let ore = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    assert_eq!(s.node.submit(&ore.to_json()).0, 201);
+    assert_eq!(s.node.submit(&ore.signed().to_json()).0, 201);
     let (st, head) = s.node.get("/v1/log/head");
     assert_eq!(st, 200);
     assert_eq!(head["size"], Value::from(2));
@@ -775,7 +779,7 @@ fn only_valid_entries_make_fork_proofs_and_pending_entries_are_visible() {
     // A refused entry at seq 1 (wrong total), then the corrected one: replaying the refused
     // bytes is refused again for what it is, not taken as a fork.
     let good = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    s.supplier.seq = 0;
+    s.supplier.seq = 1;
     s.supplier.prev = None;
     let mut bad = Attestation::new(
         "urn:greenledger:test:ore",
@@ -784,21 +788,22 @@ fn only_valid_entries_make_fork_proofs_and_pending_entries_are_visible() {
     );
     bad.total = Emissions::headline(Mass(250_001));
     let bad = s.supplier.sign(Body::Attestation(Box::new(bad)));
-    assert_eq!(error_code(&s.node.submit(&bad.to_json()).1), "rollup_mismatch");
-    assert_eq!(s.node.submit(&good.to_json()).0, 201);
-    let (st, b) = s.node.submit(&bad.to_json());
+    assert_eq!(error_code(&s.node.submit(&bad.signed().to_json()).1), "rollup_mismatch");
+    assert_eq!(s.node.submit(&good.signed().to_json()).0, 201);
+    let (st, b) = s.node.submit(&bad.signed().to_json());
     assert_eq!((st, error_code(&b)), (422, "rollup_mismatch"));
     let (_, signer) = s.node.get(&format!("/v1/signers/{}", s.supplier.key.public()));
     assert_eq!(signer["forked_at_seq"], Value::Null, "{signer}");
 
     // A pending entry is visible as such.
-    s.supplier.seq = 1;
+    s.supplier.seq = 2;
     s.supplier.prev = Some(good.id());
     let unknown = EntryId([0xab; 32]);
-    let waiting = s
-        .supplier
-        .attest("urn:greenledger:test:bar", 1, &[(unknown, 1_000_000, 1)]);
-    assert_eq!(s.node.submit(&waiting.to_json()).0, 202);
+    // An input nobody has: its total (1 mg) is claimed, never seen.
+    let mut waiting = attestation("urn:greenledger:test:bar", 1, &[]);
+    set_inputs(&mut waiting, &[(unknown, 1_000_000, &Emissions::headline(Mass(1)))]);
+    let waiting = s.supplier.sign(waiting);
+    assert_eq!(s.node.submit(&waiting.signed().to_json()).0, 202);
     let (st, b) = s.node.get(&format!("/v1/entries/{}", waiting.id()));
     assert_eq!((st, error_code(&b)), (404, "pending"));
     assert!(b["error"]["message"].as_str().unwrap().contains(&unknown.to_hex()));
@@ -807,10 +812,10 @@ fn only_valid_entries_make_fork_proofs_and_pending_entries_are_visible() {
 
     // A second seq-2 entry while the first is still pending does not become a fork at some
     // later restart: it is stored now, and the pending one can never link.
-    s.supplier.seq = 1;
+    s.supplier.seq = 2;
     s.supplier.prev = Some(good.id());
     let other = s.supplier.attest("urn:greenledger:test:bar2", 1, &[]);
-    assert_eq!(s.node.submit(&other.to_json()).0, 201);
+    assert_eq!(s.node.submit(&other.signed().to_json()).0, 201);
     assert_eq!(s.node.stop(), 0);
     let node = TestNode::start(&s.node.data_dir.clone(), &s.env.genesis);
     let (_, signer) = node.get(&format!("/v1/signers/{}", s.supplier.key.public()));
@@ -818,13 +823,10 @@ fn only_valid_entries_make_fork_proofs_and_pending_entries_are_visible() {
 
     // An entry whose prev is known but is not the signer's entry at seq - 1 never links:
     // refused at once instead of waiting forever.
-    let mut skip = Chain {
-        key: SecretKey::from_seed(&s.supplier.key.to_seed()),
-        network: s.supplier.network,
-        seq: 3,
-        prev: Some(good.id()),
-    };
-    let (st, b) = node.submit(&skip.attest("urn:greenledger:test:skip", 1, &[]).to_json());
+    let skip = s
+        .supplier
+        .sign_at(4, Some(good.id()), attestation("urn:greenledger:test:skip", 1, &[]));
+    let (st, b) = node.submit(&skip.signed().to_json());
     assert_eq!((st, error_code(&b)), (409, "chain_mismatch"));
 }
 
@@ -914,7 +916,7 @@ fn concurrent_signing_with_one_key_does_not_fork_it() {
 fn entries_built_on_a_refused_entry_are_refused_not_held() {
     let mut s = setup();
     let good = s.supplier.attest("urn:greenledger:test:ore", 250_000, &[]);
-    assert_eq!(s.node.submit(&good.to_json()).0, 201);
+    assert_eq!(s.node.submit(&good.signed().to_json()).0, 201);
     let wrong_total = |chain: &mut Chain, own: i64| {
         let mut a = Attestation::new(
             "urn:greenledger:test:bar",
@@ -927,21 +929,24 @@ fn entries_built_on_a_refused_entry_are_refused_not_held() {
     // A child that arrives after its parent was refused is refused at once.
     let bad = wrong_total(&mut s.supplier, 7);
     let child = s.supplier.attest("urn:greenledger:test:child", 1, &[]);
-    assert_eq!(error_code(&s.node.submit(&bad.to_json()).1), "rollup_mismatch");
-    let (st, b) = s.node.submit(&child.to_json());
+    assert_eq!(error_code(&s.node.submit(&bad.signed().to_json()).1), "rollup_mismatch");
+    let (st, b) = s.node.submit(&child.signed().to_json());
     assert_eq!((st, error_code(&b)), (422, "depends_on_refused"), "{b}");
     assert!(
         b["error"]["message"].as_str().unwrap().contains(&bad.id().to_hex()),
         "{b}"
     );
     // A child that was waiting for its parent leaves the pending area when the parent is refused.
-    s.supplier.seq = 1;
+    s.supplier.seq = 2;
     s.supplier.prev = Some(good.id());
     let bad2 = wrong_total(&mut s.supplier, 9);
     let child2 = s.supplier.attest("urn:greenledger:test:child2", 1, &[]);
-    assert_eq!(s.node.submit(&child2.to_json()).0, 202);
+    assert_eq!(s.node.submit(&child2.signed().to_json()).0, 202);
     assert_eq!(s.node.get("/v1/pending").1["pending"].as_array().unwrap().len(), 1);
-    assert_eq!(error_code(&s.node.submit(&bad2.to_json()).1), "rollup_mismatch");
+    assert_eq!(
+        error_code(&s.node.submit(&bad2.signed().to_json()).1),
+        "rollup_mismatch"
+    );
     assert_eq!(s.node.get("/v1/pending").1["pending"].as_array().unwrap().len(), 0);
     assert_eq!(s.node.log_size(), 2, "only the admission and the good entry are stored");
 }

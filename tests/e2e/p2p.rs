@@ -16,11 +16,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use greenledger_core::{Genesis, Role, SecretKey, SignedEntry};
+use greenledger_core::{Entry, Genesis, Role, SecretKey, SignedEntry, VerifiedEntry};
+use greenledger_testkit::genesis_with_peers;
 use serde_json::Value;
 
 use crate::{
-    node::{Chain, total_of},
+    node::Chain,
     node_util::{TestNode, node_cmd},
     util::Env,
 };
@@ -53,7 +54,7 @@ impl Cluster {
         let admin_key = SecretKey::generate();
         let mut named = peer_ids.clone();
         named.extend(extra_peers.iter().cloned());
-        let genesis = Genesis::new("p2p-test", "2026-01-01T00:00:00Z", vec![admin_key.public()], named).unwrap();
+        let genesis = genesis_with_peers("p2p-test", &[admin_key.public()], &named);
         let genesis_path = env.path("p2p-genesis.json");
         std::fs::write(&genesis_path, genesis.canonical_bytes()).unwrap();
         let config = env.path("fast.toml");
@@ -133,10 +134,10 @@ impl Cluster {
     /// Admits a supplier through node `i`; also returns the admission.
     pub(crate) fn supplier_and_admission(&mut self, i: usize, name: &str) -> (Chain, SignedEntry) {
         let key = SecretKey::generate();
-        let admit = self.admin.admit(&key, name, Role::Supplier);
-        let (st, body) = self.node(i).submit(&admit.to_json());
+        let admit = self.admin.admit(&key.public(), name, Role::Supplier);
+        let (st, body) = self.node(i).submit(&admit.signed().to_json());
         assert_eq!(st, 201, "{body}");
-        (Chain::new(key, &self.genesis), admit)
+        (Chain::new(key, &self.genesis), admit.signed().clone())
     }
 
     /// Waits until every running node holds exactly `want` entries with identical id sets.
@@ -216,22 +217,21 @@ fn an_entry_submitted_to_any_of_five_nodes_reaches_every_node() {
     let mut suppliers: Vec<Chain> = (0..5).map(|i| c.supplier(0, &format!("Supplier {i}"))).collect();
     c.converge(5); // every node knows the suppliers before they sign through it
     let mut count = 5; // the admissions
-    let mut last = Vec::new();
+    let mut last: Vec<VerifiedEntry> = Vec::new();
     // Every supplier's chain is scattered over all nodes: entry j of supplier i goes to node
     // (i + j) % 5, so nodes see entries before their `prev` and must fetch or wait.
     for j in 0..12 {
         for (i, s) in suppliers.iter_mut().enumerate() {
-            let inputs: Vec<(greenledger_core::EntryId, i64, i64)> = match last.get(i) {
-                Some((id, total)) if j % 3 == 2 => vec![(*id, 500_000, *total)],
+            let inputs: Vec<(&Entry, i64)> = match last.get(i) {
+                Some(e) if j % 3 == 2 => vec![(e.entry(), 500_000)],
                 _ => Vec::new(),
             };
             let se = s.attest(&format!("urn:test:p2p:s{i}:part{j}"), 1000 + j as i64, &inputs);
-            c.submit((i + j) % 5, &se);
-            let e = (se.id(), total_of(&se));
+            c.submit((i + j) % 5, se.signed());
             if last.len() <= i {
-                last.push(e);
+                last.push(se);
             } else if j % 3 == 0 {
-                last[i] = e;
+                last[i] = se;
             }
             count += 1;
         }
@@ -262,7 +262,7 @@ fn a_node_stopped_during_500_submissions_catches_up_after_restart() {
     c.nodes[2] = None;
     for j in 0..500 {
         let se = s.attest(&format!("urn:test:p2p:batch{j}"), 1000 + j, &[]);
-        c.submit(j as usize % 2, &se);
+        c.submit(j as usize % 2, se.signed());
     }
     let d = c.converge(501);
     c.start(2, &[]);
@@ -349,12 +349,12 @@ fn a_two_three_partition_with_entries_on_both_sides_converges_after_healing() {
     // Both suppliers are admitted on both sides (the same signed entries).
     let (ka, kb) = (SecretKey::generate(), SecretKey::generate());
     let admits = [
-        c.admin.admit(&ka, "West Supplier", Role::Supplier),
-        c.admin.admit(&kb, "East Supplier", Role::Supplier),
+        c.admin.admit(&ka.public(), "West Supplier", Role::Supplier),
+        c.admin.admit(&kb.public(), "East Supplier", Role::Supplier),
     ];
     for a in &admits {
-        c.submit(0, a);
-        c.submit(2, a);
+        c.submit(0, a.signed());
+        c.submit(2, a.signed());
     }
     let (mut west, mut east) = (Chain::new(ka, &c.genesis), Chain::new(kb, &c.genesis));
     wait_for("the admissions on each side", || {
@@ -363,13 +363,15 @@ fn a_two_three_partition_with_entries_on_both_sides_converges_after_healing() {
     for j in 0..20 {
         c.submit(
             j % 2,
-            &west.attest(&format!("urn:test:p2p:west{j}"), 100 + j as i64, &[]),
+            west.attest(&format!("urn:test:p2p:west{j}"), 100 + j as i64, &[])
+                .signed(),
         );
     }
     for j in 0..30 {
         c.submit(
             2 + j % 3,
-            &east.attest(&format!("urn:test:p2p:east{j}"), 200 + j as i64, &[]),
+            east.attest(&format!("urn:test:p2p:east{j}"), 200 + j as i64, &[])
+                .signed(),
         );
     }
     wait_for("each side to settle", || {
@@ -389,7 +391,7 @@ fn a_fork_sent_to_two_nodes_ends_as_a_proof_on_every_node_and_fails_verification
     c.start_all();
     let mut s = c.supplier(0, "Two-Faced Cathodes");
     let first = s.attest("urn:test:p2p:cathode", 5000, &[]);
-    c.submit(0, &first);
+    c.submit(0, first.signed());
     c.converge(2);
     let (seq, prev) = (s.seq, s.prev);
     let one = s.attest("urn:test:p2p:anode", 6000, &[]);
@@ -398,7 +400,7 @@ fn a_fork_sent_to_two_nodes_ends_as_a_proof_on_every_node_and_fails_verification
     let other = s.attest("urn:test:p2p:anode", 1, &[]);
     assert_ne!(one.id(), other.id());
     // Both at once, to two different nodes.
-    let (a, b) = (one.to_json(), other.to_json());
+    let (a, b) = (one.signed().to_json(), other.signed().to_json());
     let n0 = c.node(0).url.clone();
     let n1 = c.node(1).url.clone();
     let t1 = std::thread::spawn(move || post(&n0, &a));
@@ -475,7 +477,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     );
     let smuggled = honest.attest("urn:test:p2p:smuggled", 1, &[]);
     assert_eq!(outsider.submit(&admission.to_json()).0, 201);
-    let (st, body) = outsider.submit(&smuggled.to_json());
+    let (st, body) = outsider.submit(&smuggled.signed().to_json());
     assert_eq!(st, 201, "{body}");
     wait_for("node 0 to refuse the outsider", || {
         metric(c.node(0), "greenledger_p2p_connections_refused") >= 1.0
@@ -496,7 +498,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     let bad: Vec<Vec<u8>> = (0..10)
         .map(|k| {
             let se = junk.attest(&format!("urn:test:p2p:junk{k}"), 1, &[]);
-            let mut json = String::from_utf8(se.to_json()).unwrap();
+            let mut json = String::from_utf8(se.signed().to_json()).unwrap();
             let at = json.len() - 4;
             let flipped = if &json[at..at + 1] == "0" { "1" } else { "0" };
             json.replace_range(at..at + 1, flipped);
@@ -572,7 +574,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     // 3. Honest traffic goes on.
     let mut s = c.supplier(1, "Later Supplier");
     c.converge(2);
-    c.submit(0, &s.attest("urn:test:p2p:after", 10, &[]));
+    c.submit(0, s.attest("urn:test:p2p:after", 10, &[]).signed());
     c.converge(3);
 }
 
@@ -590,7 +592,7 @@ fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
     let mut c = Cluster::new(2, &[]);
     c.start_all();
     let mut s = c.supplier(0, "Supplier");
-    c.submit(0, &s.attest("urn:test:p2p:before", 1, &[]));
+    c.submit(0, s.attest("urn:test:p2p:before", 1, &[]).signed());
     let digest_before = c.converge(2);
     // A third node that the genesis does not name.
     let mut args: Vec<String> = vec!["--config".into(), c.config.display().to_string()];
@@ -610,7 +612,7 @@ fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
         role: Role::Node,
         peer_id: Some(peer.clone()),
     }));
-    c.submit(0, &admit);
+    c.submit(0, admit.signed());
     c.converge(3);
     wait_for("the admitted node to catch up", || newcomer.log_size() == 3);
     assert_ne!(digest(&newcomer), digest_before);
@@ -621,12 +623,12 @@ fn a_node_admitted_later_joins_and_a_revoked_node_is_cut_off() {
         after_seq: 0,
         reason: Some("node decommissioned".into()),
     }));
-    c.submit(1, &revoke);
+    c.submit(1, revoke.signed());
     c.converge(4);
     wait_for("the revoked node to be disconnected", || {
         c.running().iter().all(|n| n.get("/v1/peers").1["connected"] == 1)
     });
-    c.submit(0, &s.attest("urn:test:p2p:after", 2, &[]));
+    c.submit(0, s.attest("urn:test:p2p:after", 2, &[]).signed());
     c.converge(5);
     std::thread::sleep(Duration::from_secs(2));
     assert!(newcomer.log_size() <= 4, "a revoked node still receives entries");

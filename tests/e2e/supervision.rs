@@ -38,9 +38,13 @@ fn a_component_that_dies_stops_the_node_with_an_error_naming_it() {
         let mut node =
             TestNode::start_with_env(&data_dir, &env.genesis, extra, &[("GREENLEDGER_E2E_FAULT", hook_name)]);
         // Serving, and an entry acknowledged before the fault.
-        let mut admin = crate::util::Chain::new(env.admin.secret(), &genesis);
-        let admit = admin.admit(&SecretKey::generate(), &format!("Supplier {i}"), Role::Supplier);
-        let (st, body) = node.submit(&admit.to_json());
+        let mut admin = greenledger_testkit::Chain::new(env.admin.secret(), &genesis);
+        let admit = admin.admit(
+            &SecretKey::generate().public(),
+            &format!("Supplier {i}"),
+            Role::Supplier,
+        );
+        let (st, body) = node.submit(&admit.signed().to_json());
         assert_eq!(st, 201, "{body}");
 
         node.signal("USR1");
@@ -82,9 +86,9 @@ fn an_armed_fault_that_never_fires_changes_nothing_and_sigterm_still_exits_0() {
         &[("GREENLEDGER_E2E_FAULT", "store-writer")],
     );
     let genesis = env.genesis();
-    let mut admin = crate::util::Chain::new(env.admin.secret(), &genesis);
-    let admit = admin.admit(&SecretKey::generate(), "Supplier", Role::Supplier);
-    assert_eq!(node.submit(&admit.to_json()).0, 201);
+    let mut admin = greenledger_testkit::Chain::new(env.admin.secret(), &genesis);
+    let admit = admin.admit(&SecretKey::generate().public(), "Supplier", Role::Supplier);
+    assert_eq!(node.submit(&admit.signed().to_json()).0, 201);
     assert_eq!(node.stop(), 0, "clean shutdown on SIGTERM:\n{}", node.log());
     assert!(!node.log().contains("panicked"), "{}", node.log());
 }

@@ -98,13 +98,18 @@ fn a_rewritten_or_hidden_log_record_fails_log_verify() {
     let key = greenledger_core::SecretKey::generate();
     let (st, body) = node.submit(
         &admin
-            .admit(&key, "Smelter AG", greenledger_core::Role::Supplier)
+            .admit(&key.public(), "Smelter AG", greenledger_core::Role::Supplier)
+            .signed()
             .to_json(),
     );
     assert_eq!(st, 201, "{body}");
     let mut s = Chain::new(key, &genesis);
     for k in 0..6 {
-        let (st, body) = node.submit(&s.attest(&format!("urn:test:tamper:{k}"), 1000 + k, &[]).to_json());
+        let (st, body) = node.submit(
+            &s.attest(&format!("urn:test:tamper:{k}"), 1000 + k, &[])
+                .signed()
+                .to_json(),
+        );
         assert_eq!(st, 201, "{body}");
     }
 

@@ -5,8 +5,9 @@
 //!   shortcuts for the commands the tests run over and over (admit, attest, bundle, verify).
 //! * [`Run`] — one finished command: exit code, standard output and error, and assertions that
 //!   print all three when they fail.
-//! * [`Env::sign_payload`], [`Env::sign_raw`] — entries signed with `greenledger-core`
-//!   directly: forks, bad roll-ups, admissions by non-admins, unknown kinds.
+//! * [`Env::sign_payload`], [`Env::sign_raw`] — entries signed in-process with
+//!   `greenledger-testkit`: forks, bad roll-ups, admissions by non-admins, unknown kinds. (Tests
+//!   that sign whole chains use testkit's `Chain` directly.)
 
 use std::{
     fs,
@@ -14,20 +15,12 @@ use std::{
     time::Duration,
 };
 
-use greenledger_core::{
-    Attestation, Body, Emissions, EntryId, Genesis, Input, Mass, NetworkId, Payload, PublicKey, Quantity, Role,
-    SecretKey, SignedEntry, Unit, canonical,
-    entry::{self, ENTRY_TAG},
-    model::MemberAdmit,
-    rollup,
-};
+use greenledger_core::{Body, EntryId, Genesis, PublicKey, SecretKey, SignedEntry, canonical};
+use greenledger_testkit::{Chain, sign_bytes};
 use serde_json::Value;
 
 /// The longest any one command may take before the test fails instead of hanging.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The signer's clock in crafted entries (informative only, never checked for order).
-pub(crate) const TIMESTAMP: &str = "2026-01-02T00:00:00Z";
 
 /// The `greenledger` binary under test: `GREENLEDGER_BIN` if set (e.g. to run the suite
 /// against `target/release/greenledger`), else the copy cargo builds for this package.
@@ -409,23 +402,11 @@ impl Env {
         Genesis::from_json(&fs::read(&self.genesis).expect("read genesis")).expect("genesis")
     }
 
-    /// The network id as a core type.
-    pub(crate) fn network(&self) -> NetworkId {
-        self.genesis().network_id()
-    }
-
-    /// Signs `body` with `greenledger-core` at (`seq`, `prev`) — no rule is checked beyond the
-    /// payload's own structure — and writes the entry into the entries folder. Returns its id.
+    /// Signs `body` at (`seq`, `prev`) — no rule is checked beyond the payload's own
+    /// structure — and writes the entry into the entries folder. Returns its id.
     pub(crate) fn sign_payload(&self, key: &Key, seq: u64, prev: Option<&str>, body: Body) -> EntryId {
-        let payload = Payload {
-            network: self.network(),
-            signer: key.public_key(),
-            seq,
-            prev: prev.map(|p| p.parse().expect("prev id")),
-            timestamp: TIMESTAMP.into(),
-            body,
-        };
-        let v = entry::sign(&key.secret(), &payload).expect("sign crafted payload");
+        let prev = prev.map(|p| p.parse().expect("prev id"));
+        let v = Chain::new(key.secret(), &self.genesis()).sign_at(seq, prev, body);
         self.write_entry(v.signed());
         v.id()
     }
@@ -434,10 +415,7 @@ impl Env {
     /// `key`: the way to make a correctly signed entry of an unknown kind or version.
     pub(crate) fn sign_raw(&self, key: &Key, payload: &Value) -> SignedEntry {
         let bytes = canonical::to_canonical(payload).expect("canonical payload");
-        let mut msg = ENTRY_TAG.to_vec();
-        msg.extend_from_slice(&bytes);
-        let sig = key.secret().sign(&msg);
-        SignedEntry::from_parts(bytes, sig)
+        sign_bytes(&key.secret(), &bytes)
     }
 
     /// Writes a signed entry into the entries folder as `<id>.json`; returns the path.
@@ -499,77 +477,4 @@ pub(crate) fn insert_entry_line(bundle: &str, entry: &SignedEntry) -> String {
     let marker = "\"entries\":[";
     assert!(bundle.contains(marker), "not a bundle: {bundle}");
     bundle.replacen(marker, &format!("{marker}\n{line},"), 1)
-}
-
-/// Signs entries for one key with the right seq/prev, using greenledger-core directly.
-pub(crate) struct Chain {
-    pub(crate) key: SecretKey,
-    pub(crate) network: NetworkId,
-    pub(crate) seq: u64,
-    pub(crate) prev: Option<EntryId>,
-}
-
-impl Chain {
-    pub(crate) fn new(key: SecretKey, genesis: &Genesis) -> Chain {
-        Chain {
-            key,
-            network: genesis.network_id(),
-            seq: 0,
-            prev: None,
-        }
-    }
-
-    /// The signer's public key.
-    pub(crate) fn public(&self) -> PublicKey {
-        self.key.public()
-    }
-
-    pub(crate) fn sign(&mut self, body: Body) -> SignedEntry {
-        self.seq += 1;
-        let p = Payload {
-            network: self.network,
-            signer: self.key.public(),
-            seq: self.seq,
-            prev: self.prev,
-            timestamp: TIMESTAMP.into(),
-            body,
-        };
-        let v = entry::sign(&self.key, &p).expect("sign");
-        self.prev = Some(v.id());
-        v.signed().clone()
-    }
-
-    pub(crate) fn admit(&mut self, member: &SecretKey, name: &str, role: Role) -> SignedEntry {
-        self.sign(Body::MemberAdmit(MemberAdmit {
-            member: member.public(),
-            name: name.into(),
-            role,
-            peer_id: None,
-        }))
-    }
-
-    /// An attestation with a correct total; `inputs` are (entry, quantity, that entry's total).
-    pub(crate) fn attest(&mut self, part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> SignedEntry {
-        self.sign(attestation(part, own_mg, inputs))
-    }
-}
-
-/// An attestation body in kilograms with a correct total; `inputs` are (entry, quantity, that
-/// entry's total).
-pub(crate) fn attestation(part: &str, own_mg: i64, inputs: &[(EntryId, i64, i64)]) -> Body {
-    let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(own_mg)));
-    let totals: Vec<Emissions> = inputs.iter().map(|(_, _, t)| Emissions::headline(Mass(*t))).collect();
-    for (id, q, _) in inputs {
-        a.inputs.push(Input {
-            entry: *id,
-            quantity: Quantity(*q),
-        });
-    }
-    let refs: Vec<(Quantity, &Emissions)> = inputs
-        .iter()
-        .zip(&totals)
-        .map(|((_, q, _), t)| (Quantity(*q), t))
-        .collect();
-    a.total = rollup::roll_up(&a.own, &refs).expect("roll-up");
-    Body::Attestation(Box::new(a))
 }

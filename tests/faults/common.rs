@@ -1,4 +1,4 @@
-//! What the fault tests share: a signing chain, the lock that keeps heavy tests apart, log
+//! What the fault tests share: testkit's signing chain, the lock that keeps heavy tests apart, log
 //! digests and settings from the environment.
 
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
@@ -91,7 +91,7 @@ impl Deadline {
     }
 }
 
-pub(crate) use crate::util::Chain;
+pub(crate) use greenledger_testkit::Chain;
 
 /// An HTTP client that reports statuses instead of failing on them.
 pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
@@ -161,5 +161,5 @@ pub(crate) fn fork_proofs(agent: &ureq::Agent, base: &str, signer: &PublicKey) -
 
 /// A genesis naming `admin` and the node peer ids (the allow-list).
 pub(crate) fn genesis(name: &str, admin: &SecretKey, peer_ids: Vec<String>) -> Genesis {
-    Genesis::new(name, "2026-01-01T00:00:00Z", vec![admin.public()], peer_ids).unwrap()
+    greenledger_testkit::genesis_with_peers(name, &[admin.public()], &peer_ids)
 }

@@ -58,7 +58,10 @@ impl Client {
                 None => {
                     self.next_part += 1;
                     let part = format!("urn:greenledger:faults:t{t}-{}", self.next_part);
-                    (self.chain.attest(&part, self.next_part as i64, &[]), false)
+                    (
+                        self.chain.attest(&part, self.next_part as i64, &[]).signed().clone(),
+                        false,
+                    )
                 }
             };
             let id = entry.id().to_hex();
@@ -130,8 +133,8 @@ fn kill_9_during_concurrent_ingest_loses_no_acknowledged_entry() {
     let mut clients: Vec<Client> = (0..CLIENTS)
         .map(|i| {
             let key = SecretKey::generate();
-            let admit = admin.admit(&key, &format!("Supplier {i}"), Role::Supplier);
-            assert_eq!(try_submit(&a, &node.url, &admit).unwrap().0, 201);
+            let admit = admin.admit(&key.public(), &format!("Supplier {i}"), Role::Supplier);
+            assert_eq!(try_submit(&a, &node.url, admit.signed()).unwrap().0, 201);
             Client {
                 chain: Chain::new(key, &g),
                 unacked: None,
@@ -329,8 +332,8 @@ fn kill_9_while_catching_up_then_three_nodes_converge() {
         .iter()
         .zip(["Bulk Supplier", "Steady Supplier 0", "Steady Supplier 1"])
     {
-        let admit = admin.admit(k, name, Role::Supplier);
-        assert_eq!(try_submit(&a, &trio.node(0).url, &admit).unwrap().0, 201);
+        let admit = admin.admit(&k.public(), name, Role::Supplier);
+        assert_eq!(try_submit(&a, &trio.node(0).url, admit.signed()).unwrap().0, 201);
     }
     let admissions = keys.len();
     converge(&trio, admissions);
@@ -352,7 +355,7 @@ fn kill_9_while_catching_up_then_three_nodes_converge() {
                 while !stop.load(Ordering::Relaxed) {
                     j += 1;
                     let se = feed.attest(&format!("urn:greenledger:faults:feed{i}-{j}"), j as i64, &[]);
-                    let (st, body) = try_submit(&a, &url, &se).expect("nodes 0 and 1 stay up");
+                    let (st, body) = try_submit(&a, &url, se.signed()).expect("nodes 0 and 1 stay up");
                     assert_eq!(st, 201, "{body}");
                     acked.lock().unwrap().push(se.id().to_hex());
                     thread::sleep(Duration::from_millis(25));
@@ -369,7 +372,7 @@ fn kill_9_while_catching_up_then_three_nodes_converge() {
         trio.nodes[2] = None;
         for j in 0..BACKLOG {
             let se = bulk.attest(&format!("urn:greenledger:faults:c{cycle}-bulk{j}"), j, &[]);
-            let (st, body) = try_submit(&a, &trio.node(cycle % 2).url, &se).unwrap();
+            let (st, body) = try_submit(&a, &trio.node(cycle % 2).url, se.signed()).unwrap();
             assert_eq!(st, 201, "{body}");
             bulk_acked.push(se.id().to_hex());
         }

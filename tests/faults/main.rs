@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //!
-//! * `common` — a signing chain, the heavy-test lock, log digests, env-var settings.
+//! * `common` — testkit's signing chain, the heavy-test lock, log digests, env-var settings.
 //! * `crash` — repeated `kill -9` of one node under concurrent HTTP ingest (acknowledged
 //!   entries survive, unacknowledged ones are resubmitted), and of a node of three while it
 //!   pulls from the others (all three converge).

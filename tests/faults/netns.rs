@@ -562,7 +562,7 @@ fn admit_all(net: &Testnet, admin: &mut Chain, names: &[&str]) -> Vec<Chain> {
         .iter()
         .map(|name| {
             let key = SecretKey::generate();
-            net.submit(0, &admin.admit(&key, name, Role::Supplier));
+            net.submit(0, admin.admit(&key.public(), name, Role::Supplier).signed());
             Chain::new(key, &net.genesis)
         })
         .collect()
@@ -593,12 +593,12 @@ fn a_two_three_partition_by_downed_links_heals_with_nothing_lost() {
         let (west, east) = sides.split_at_mut(1);
         for j in 0..20 {
             let se = west[0].attest(&format!("urn:greenledger:faults:r{round}-west{j}"), 100 + j, &[]);
-            net.submit(side_a[j as usize % 2], &se);
+            net.submit(side_a[j as usize % 2], se.signed());
             acked.push(se.id().to_hex());
         }
         for j in 0..30 {
             let se = east[0].attest(&format!("urn:greenledger:faults:r{round}-east{j}"), 200 + j, &[]);
-            net.submit(side_b[j as usize % 3], &se);
+            net.submit(side_b[j as usize % 3], se.signed());
             acked.push(se.id().to_hex());
         }
         net.settle("side A", &side_a, size + 20);
@@ -731,7 +731,7 @@ fn lossy_and_slow_links_converge_with_nothing_lost() {
                 let se = chain.attest(&format!("urn:greenledger:faults:r{round}-s{s}-{j}"), j, &[]);
                 // Each supplier's chain goes through one node, so that nothing waits for a parent
                 // that is still in flight elsewhere; the nodes differ per supplier.
-                net.submit((s + round) % 3, &se);
+                net.submit((s + round) % 3, se.signed());
                 acked.push(se.id().to_hex());
             }
             thread::sleep(Duration::from_millis(50));

@@ -2,11 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use greenledger_core::{Genesis, SecretKey, SignedEntry, canonical};
+use greenledger_core::{SecretKey, SignedEntry, canonical};
+use greenledger_testkit::{Chain, attestation, genesis, sign_bytes};
 use serde_json::{Value, json};
 
 use crate::{
-    Fixture, Signer, attestation,
+    Fixture,
     raw::{self, EXCHANGE_TIMEOUT, Reply},
 };
 
@@ -140,12 +141,13 @@ pub(crate) fn catalogue(f: &Fixture) -> Vec<Case> {
     let ore_sig = ore.signature().to_hex();
     let id = ore.id().to_hex();
     // The supplier's next entry, valid as it stands; variants of it are signed below.
-    let next = String::from_utf8(
-        f.supplier
-            .next_bytes(attestation("urn:greenledger:hostile:next", 1_000_000, &[])),
-    )
-    .unwrap();
-    let signed = |payload: &str| f.supplier.sign_bytes(payload.as_bytes()).to_json();
+    let next = f.supplier.payload_at(
+        f.supplier.seq,
+        f.supplier.prev,
+        attestation("urn:greenledger:hostile:next", 1_000_000, &[]),
+    );
+    let next = String::from_utf8(next.to_canonical().unwrap()).unwrap();
+    let signed = |payload: &str| sign_bytes(&f.supplier.key, payload.as_bytes()).to_json();
     let next_value: Value = serde_json::from_str(&next).unwrap();
     // The next entry with one edit, in canonical form, well signed.
     let with = |edit: &dyn Fn(&mut Value)| {
@@ -155,17 +157,11 @@ pub(crate) fn catalogue(f: &Fixture) -> Vec<Case> {
     };
 
     // The same attestation for another consortium, signed by the same key.
-    let other = Genesis::new(
-        "another-net",
-        "2026-01-01T00:00:00Z",
-        vec![f.env.admin.public_key()],
-        vec![],
-    )
-    .unwrap();
-    let mut foreign = Signer::new(SecretKey::generate(), other.network_id());
+    let other = genesis("another-net", &[f.env.admin.public_key()]);
+    let mut foreign = Chain::new(SecretKey::generate(), &other);
     foreign.seq = f.supplier.seq;
     foreign.prev = f.supplier.prev;
-    let foreign_entry = foreign.sign(attestation("urn:greenledger:hostile:next", 1_000_000, &[]));
+    let foreign_entry = foreign.attest("urn:greenledger:hostile:next", 1_000_000, &[]);
 
     // One bit of the signature flipped; one digit of the payload changed.
     let mut sig_bytes = from_hex(&ore_sig);
@@ -462,7 +458,7 @@ pub(crate) fn catalogue(f: &Fixture) -> Vec<Case> {
         // --- Well signed, but invalid ---
         submit(
             "another network's entry",
-            foreign_entry.to_json(),
+            foreign_entry.signed().to_json(),
             E422,
             Some("wrong_network"),
         ),
@@ -931,10 +927,8 @@ pub(crate) fn run_catalogue() {
     }
 
     // The node still takes a valid entry after all that.
-    let last = f
-        .supplier
-        .sign(attestation("urn:greenledger:hostile:after", 5_000, &[]));
-    f.submit_valid(last);
+    let last = f.supplier.attest("urn:greenledger:hostile:after", 5_000, &[]);
+    f.submit_valid(&last);
 
     // The log holds exactly the valid entries, once each, and verifies.
     let size = f.node.log_size();

@@ -30,7 +30,8 @@ mod util;
 
 use std::time::Duration;
 
-use greenledger_core::{Body, EntryId, NetworkId, Payload, Role, SecretKey, SignedEntry, entry, model::MemberAdmit};
+use greenledger_core::{Role, SecretKey, SignedEntry, VerifiedEntry};
+use greenledger_testkit::Chain;
 
 use crate::{node_util::TestNode, util::Env};
 
@@ -63,72 +64,13 @@ pub(crate) fn addr_of(node: &TestNode) -> String {
     node.url.trim_start_matches("http://").to_string()
 }
 
-/// Signs entries for one key at the right chain position, with `greenledger-core` directly.
-pub(crate) struct Signer {
-    key: SecretKey,
-    network: NetworkId,
-    /// The last seq signed and accepted.
-    pub(crate) seq: u64,
-    /// The id at `seq`.
-    pub(crate) prev: Option<EntryId>,
-}
-
-impl Signer {
-    pub(crate) fn new(key: SecretKey, network: NetworkId) -> Signer {
-        Signer {
-            key,
-            network,
-            seq: 0,
-            prev: None,
-        }
-    }
-
-    /// The public key.
-    pub(crate) fn public(&self) -> greenledger_core::PublicKey {
-        self.key.public()
-    }
-
-    /// The payload of the next entry in the chain (not advancing it).
-    pub(crate) fn next_payload(&self, body: Body) -> Payload {
-        Payload {
-            network: self.network,
-            signer: self.key.public(),
-            seq: self.seq + 1,
-            prev: self.prev,
-            timestamp: util::TIMESTAMP.into(),
-            body,
-        }
-    }
-
-    /// Signs the next entry and advances the chain (for entries that will be accepted).
-    pub(crate) fn sign(&mut self, body: Body) -> SignedEntry {
-        let v = entry::sign(&self.key, &self.next_payload(body)).unwrap();
-        self.seq += 1;
-        self.prev = Some(v.id());
-        v.signed().clone()
-    }
-
-    /// Signs arbitrary payload bytes, as they stand (no check at all).
-    pub(crate) fn sign_bytes(&self, payload: &[u8]) -> SignedEntry {
-        let mut msg = entry::ENTRY_TAG.to_vec();
-        msg.extend_from_slice(payload);
-        SignedEntry::from_parts(payload.to_vec(), self.key.sign(&msg))
-    }
-
-    /// The canonical bytes of the next payload with `body` (not signed, not advancing).
-    pub(crate) fn next_bytes(&self, body: Body) -> Vec<u8> {
-        self.next_payload(body).to_canonical().unwrap()
-    }
-}
-
-pub(crate) use util::attestation;
-
 /// A consortium, a node, an admitted supplier and the valid entries submitted so far.
 pub(crate) struct Fixture {
     pub(crate) env: Env,
     pub(crate) node: TestNode,
     pub(crate) addr: String,
-    pub(crate) supplier: Signer,
+    /// The supplier's chain (testkit's): its next position is after every valid entry.
+    pub(crate) supplier: Chain,
     /// Every valid entry submitted (and acknowledged) so far, in order.
     pub(crate) valid: Vec<SignedEntry>,
 }
@@ -139,41 +81,33 @@ impl Fixture {
         let env = Env::new();
         let node = start_node(&env);
         let addr = addr_of(&node);
-        let network = env.network();
-        let mut admin = Signer::new(env.admin.secret(), network);
+        let genesis = env.genesis();
+        let mut admin = Chain::new(env.admin.secret(), &genesis);
         let supplier_key = SecretKey::generate();
-        let admit = admin.sign(Body::MemberAdmit(MemberAdmit {
-            member: supplier_key.public(),
-            name: "Hostile Test Smelter".into(),
-            role: Role::Supplier,
-            peer_id: None,
-        }));
+        let admit = admin.admit(&supplier_key.public(), "Hostile Test Smelter", Role::Supplier);
         let mut f = Fixture {
             env,
             node,
             addr,
-            supplier: Signer::new(supplier_key, network),
+            supplier: Chain::new(supplier_key, &genesis),
             valid: Vec::new(),
         };
-        f.submit_valid(admit);
-        let ore = f
+        f.submit_valid(&admit);
+        let ore = f.supplier.attest("urn:greenledger:hostile:ore", 250_000, &[]);
+        f.submit_valid(&ore);
+        let bar = f
             .supplier
-            .sign(attestation("urn:greenledger:hostile:ore", 250_000, &[]));
-        f.submit_valid(ore.clone());
-        let bar = f.supplier.sign(attestation(
-            "urn:greenledger:hostile:bar",
-            2_000_000,
-            &[(ore.id(), 3_000_000, 250_000)],
-        ));
-        f.submit_valid(bar);
+            .attest("urn:greenledger:hostile:bar", 2_000_000, &[(ore.entry(), 3_000_000)]);
+        f.submit_valid(&bar);
         f
     }
 
     /// Submits an entry that must be stored (201).
-    pub(crate) fn submit_valid(&mut self, se: SignedEntry) {
+    pub(crate) fn submit_valid(&mut self, e: &VerifiedEntry) {
+        let se = e.signed();
         let (st, b) = self.node.submit(&se.to_json());
         assert_eq!(st, 201, "a valid entry was not stored: {b}");
-        self.valid.push(se);
+        self.valid.push(se.clone());
     }
 }
 

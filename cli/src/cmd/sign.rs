@@ -432,11 +432,58 @@ fn set_flag<T: PartialEq + std::fmt::Debug>(
     Ok(())
 }
 
+/// A footprint file given with `--pact` or `--catenax`, and its path (for messages).
+type FootprintFile = (PathBuf, pact::Footprint);
+
+/// The figures given by flags, parsed: the unit, own emissions and their parts, and the
+/// optional quantities and shares.
+struct Figures {
+    unit: Option<Unit>,
+    own_total: Option<Mass>,
+    own_fossil: Option<Mass>,
+    own_land_use_change: Option<Mass>,
+    produced_quantity: Option<Quantity>,
+    energy: Option<Quantity>,
+    renewable: Option<Share>,
+    primary: Option<Share>,
+}
+
 pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     // A PACT footprint (or a Catena-X PCF, read as its PACT form) is read and checked first:
     // its errors are input errors (exit 2).
     let kind = if a.catenax.is_some() { "Catena-X" } else { "PACT" };
-    let footprint = match (&a.pact, &a.catenax) {
+    let footprint = read_footprint(&a)?;
+    let figures = read_figures(&a, footprint.as_ref(), kind)?;
+    let evidence = read_evidence(&a.evidence)?;
+
+    let s = Signer::open(&a.target, node)?;
+    let inputs = resolve_inputs(&s, &a.inputs)?;
+    let totals = if inputs.is_empty() {
+        Vec::new()
+    } else {
+        s.input_totals(&inputs)?
+    };
+    let mut att = match &footprint {
+        Some(file) => from_footprint(&a, file, figures.own_total, &inputs, &totals, kind)?,
+        None => from_flags(&a, &figures, inputs, &totals)?,
+    };
+    apply_figures(&mut att, &figures, kind)?;
+    apply_descriptions(&mut att, &a, kind)?;
+    att.evidence = evidence;
+    if let Some(old) = &a.supersedes {
+        att.supersedes = Some(resolve_supersedes(&s, old, &att)?);
+    }
+    let body = Body::Attestation(Box::new(att));
+    body.check().context("invalid attestation")?;
+    let (seq, prev) = s.position()?;
+    let p = s.payload(seq, prev, body);
+    s.finish(p, json)
+}
+
+/// Reads and checks the `--pact` or `--catenax` file, if one is given; prints a PACT file's
+/// warnings.
+fn read_footprint(a: &AttestArgs) -> Result<Option<FootprintFile>> {
+    Ok(match (&a.pact, &a.catenax) {
         (Some(path), _) => {
             let bytes = files::read(path, "PACT footprint file")?;
             let f = pact::Footprint::parse(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
@@ -452,7 +499,11 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
             Some((path.clone(), f))
         }
         (None, None) => None,
-    };
+    })
+}
+
+/// Parses the figures' flags; `--unit` must agree with a footprint file's unit.
+fn read_figures(a: &AttestArgs, footprint: Option<&FootprintFile>, kind: &str) -> Result<Figures> {
     let unit: Option<Unit> = a
         .unit
         .as_deref()
@@ -468,7 +519,7 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     {
         bail!("--own {t}: own emissions excluding biogenic uptake cannot be negative (kg CO2e per declared unit)");
     }
-    if let (Some((path, f)), Some(u)) = (&footprint, unit) {
+    if let (Some((path, f)), Some(u)) = (footprint, unit) {
         let fu = f.unit().map_err(|e| anyhow!("{}: {e}", path.display()))?;
         if fu != u {
             bail!(
@@ -479,36 +530,26 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
             );
         }
     }
-    let produced_quantity = a
-        .quantity
-        .as_deref()
-        .map(Quantity::from_decimal_str)
-        .transpose()
-        .context("--quantity")?;
-    let energy = a
-        .energy_kwh
-        .as_deref()
-        .map(Quantity::from_decimal_str)
-        .transpose()
-        .context("--energy-kwh")?;
-    let renewable = a
-        .renewable_share
-        .as_deref()
-        .map(Share::from_percent_str)
-        .transpose()
-        .context("--renewable-share")?;
-    let primary = a
-        .primary_data_share
-        .as_deref()
-        .map(Share::from_percent_str)
-        .transpose()
-        .context("--primary-data-share")?;
-    let own_parts = (
-        kg("--own-fossil", &a.own_fossil)?,
-        kg("--own-land-use-change", &a.own_land_use_change)?,
-    );
+    let decimal =
+        |v: &Option<String>, flag: &'static str| v.as_deref().map(Quantity::from_decimal_str).transpose().context(flag);
+    let percent =
+        |v: &Option<String>, flag: &'static str| v.as_deref().map(Share::from_percent_str).transpose().context(flag);
+    Ok(Figures {
+        unit,
+        own_total,
+        produced_quantity: decimal(&a.quantity, "--quantity")?,
+        energy: decimal(&a.energy_kwh, "--energy-kwh")?,
+        renewable: percent(&a.renewable_share, "--renewable-share")?,
+        primary: percent(&a.primary_data_share, "--primary-data-share")?,
+        own_fossil: kg("--own-fossil", &a.own_fossil)?,
+        own_land_use_change: kg("--own-land-use-change", &a.own_land_use_change)?,
+    })
+}
+
+/// The `--evidence` documents, hashed.
+fn read_evidence(paths: &[PathBuf]) -> Result<Vec<Evidence>> {
     let mut evidence = Vec::new();
-    for path in &a.evidence {
+    for path in paths {
         let bytes = files::read(path, "evidence document")?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         evidence.push(Evidence {
@@ -516,11 +557,13 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
             name,
         });
     }
+    Ok(evidence)
+}
 
-    let s = Signer::open(&a.target, node)?;
-    let me = s.key.public();
+/// Resolves each `--input ID=QTY` (an id, a prefix or a part) to an entry and a quantity.
+fn resolve_inputs(s: &Signer, specs: &[String]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
-    for spec in &a.inputs {
+    for spec in specs {
         let (id, qty) = spec
             .rsplit_once('=')
             .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
@@ -531,72 +574,93 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
         }
         inputs.push(Input { entry: id, quantity: q });
     }
-    let totals = if inputs.is_empty() {
-        Vec::new()
-    } else {
-        s.input_totals(&inputs)?
+    Ok(inputs)
+}
+
+/// The attestation of a footprint file (its own emissions are its total minus the inputs'
+/// share); `--own`, if given, must agree with it.
+fn from_footprint(
+    a: &AttestArgs,
+    (path, f): &FootprintFile,
+    own_total: Option<Mass>,
+    inputs: &[Input],
+    totals: &[(Quantity, Emissions)],
+    kind: &str,
+) -> Result<Attestation> {
+    let pairs: Vec<(Input, &Emissions)> = inputs.iter().cloned().zip(totals.iter().map(|(_, t)| t)).collect();
+    let att = f
+        .to_attestation(a.part.as_deref(), &pairs)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    if let Some(o) = own_total
+        && o != att.own.pcf_excluding_biogenic_uptake
+    {
+        bail!(
+            "--own {} conflicts with the {kind} file: its pcfExcludingBiogenicUptake{} gives own emissions of {} kg CO2e per declared unit; leave --own out (the file's figure is the total)",
+            a.own.as_deref().unwrap_or(""),
+            if inputs.is_empty() {
+                ""
+            } else {
+                " minus the inputs' share"
+            },
+            att.own.pcf_excluding_biogenic_uptake.kg_string()
+        );
+    }
+    Ok(att)
+}
+
+/// The attestation of `--part`, `--unit` and `--own` (and its parts), its total rolled up
+/// from the inputs.
+fn from_flags(
+    a: &AttestArgs,
+    figures: &Figures,
+    inputs: Vec<Input>,
+    totals: &[(Quantity, Emissions)],
+) -> Result<Attestation> {
+    let (Some(part), Some(unit), Some(own_total)) = (&a.part, figures.unit, figures.own_total) else {
+        bail!("attest needs --part, --unit and --own (or --pact FILE, or --catenax FILE)");
     };
-    let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
-    let mut att = match &footprint {
-        Some((path, f)) => {
-            let pairs: Vec<(Input, &Emissions)> = inputs.iter().cloned().zip(totals.iter().map(|(_, t)| t)).collect();
-            let att = f
-                .to_attestation(a.part.as_deref(), &pairs)
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-            if let Some(o) = own_total
-                && o != att.own.pcf_excluding_biogenic_uptake
-            {
-                bail!(
-                    "--own {} conflicts with the {kind} file: its pcfExcludingBiogenicUptake{} gives own emissions of {} kg CO2e per declared unit; leave --own out (the file's figure is the total)",
-                    a.own.as_deref().unwrap_or(""),
-                    if inputs.is_empty() {
-                        ""
-                    } else {
-                        " minus the inputs' share"
-                    },
-                    att.own.pcf_excluding_biogenic_uptake.kg_string()
-                );
-            }
-            att
-        }
-        None => {
-            let (Some(part), Some(unit), Some(own_total)) = (&a.part, unit, own_total) else {
-                bail!("attest needs --part, --unit and --own (or --pact FILE, or --catenax FILE)");
-            };
-            let own = Emissions {
-                fossil_ghg_emissions: own_parts.0,
-                land_use_change_ghg_emissions: own_parts.1,
-                ..Emissions::headline(own_total)
-            };
-            let mut att = Attestation::new(part, unit, own);
-            att.inputs = inputs;
-            if !att.inputs.is_empty() {
-                att.total =
-                    rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
-            }
-            att
-        }
+    let own = Emissions {
+        fossil_ghg_emissions: figures.own_fossil,
+        land_use_change_ghg_emissions: figures.own_land_use_change,
+        ..Emissions::headline(own_total)
     };
-    att.produced_quantity = produced_quantity;
-    att.energy_consumption_kwh = energy;
-    att.renewable_energy_share = renewable;
+    let mut att = Attestation::new(part, unit, own);
+    att.inputs = inputs;
+    if !att.inputs.is_empty() {
+        let refs: Vec<(Quantity, &Emissions)> = totals.iter().map(|(q, t)| (*q, t)).collect();
+        att.total = rollup::roll_up(&att.own, &refs).map_err(|e| Refused(format!("cannot compute the total: {e}")))?;
+    }
+    Ok(att)
+}
+
+/// Sets the quantities and shares given by flags (`--primary-data-share` must agree with a
+/// footprint file's).
+fn apply_figures(att: &mut Attestation, figures: &Figures, kind: &str) -> Result<()> {
+    att.produced_quantity = figures.produced_quantity;
+    att.energy_consumption_kwh = figures.energy;
+    att.renewable_energy_share = figures.renewable;
     set_flag(
         &mut att.primary_data_share,
-        primary,
+        figures.primary,
         "--primary-data-share",
         "pcf.primaryDataShare",
         kind,
-    )?;
+    )
+}
+
+/// Sets the reference period, geography, standards, product name and comment given by flags;
+/// each must agree with a footprint file's.
+fn apply_descriptions(att: &mut Attestation, a: &AttestArgs, kind: &str) -> Result<()> {
     set_flag(
         &mut att.reference_period_start,
-        a.period_start,
+        a.period_start.clone(),
         "--period-start",
         "pcf.referencePeriodStart",
         kind,
     )?;
     set_flag(
         &mut att.reference_period_end,
-        a.period_end,
+        a.period_end.clone(),
         "--period-end",
         "pcf.referencePeriodEnd",
         kind,
@@ -611,7 +675,7 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     }
     set_flag(
         &mut att.geography_country,
-        a.country,
+        a.country.clone(),
         "--country",
         "pcf.geographyCountry",
         kind,
@@ -624,46 +688,42 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
                 att.cross_sectoral_standards
             );
         }
-        att.cross_sectoral_standards = a.standards;
+        att.cross_sectoral_standards = a.standards.clone();
     }
     set_flag(
         &mut att.product_name_company,
-        a.product_name,
+        a.product_name.clone(),
         "--product-name",
         "productNameCompany",
         kind,
     )?;
-    set_flag(&mut att.comment, a.comment, "--comment", "comment", kind)?;
-    att.evidence = evidence;
-    if let Some(old) = &a.supersedes {
-        let old_id = s.resolve(old).context("--supersedes")?;
-        let prev = s.lookup(&old_id).context("--supersedes")?;
-        let pa = prev
-            .attestation()
-            .ok_or_else(|| anyhow!("--supersedes: entry {} is not an attestation", old_id.fmt_short()))?;
-        if prev.payload.signer != me {
-            return Err(Refused(format!(
-                "--supersedes: entry {} was signed by another key; you can only correct your own attestations",
-                old_id.fmt_short()
-            ))
-            .into());
-        }
-        if pa.part != att.part {
-            return Err(Refused(format!(
-                "--supersedes: entry {} is about part {}, not {}",
-                old_id.fmt_short(),
-                pa.part,
-                att.part
-            ))
-            .into());
-        }
-        att.supersedes = Some(old_id);
+    set_flag(&mut att.comment, a.comment.clone(), "--comment", "comment", kind)
+}
+
+/// Resolves `--supersedes`: an attestation of the signer's own about the same part.
+fn resolve_supersedes(s: &Signer, old: &str, att: &Attestation) -> Result<EntryId> {
+    let old_id = s.resolve(old).context("--supersedes")?;
+    let prev = s.lookup(&old_id).context("--supersedes")?;
+    let pa = prev
+        .attestation()
+        .ok_or_else(|| anyhow!("--supersedes: entry {} is not an attestation", old_id.fmt_short()))?;
+    if prev.payload.signer != s.key.public() {
+        return Err(Refused(format!(
+            "--supersedes: entry {} was signed by another key; you can only correct your own attestations",
+            old_id.fmt_short()
+        ))
+        .into());
     }
-    let body = Body::Attestation(Box::new(att));
-    body.check().context("invalid attestation")?;
-    let (seq, prev) = s.position()?;
-    let p = s.payload(seq, prev, body);
-    s.finish(p, json)
+    if pa.part != att.part {
+        return Err(Refused(format!(
+            "--supersedes: entry {} is about part {}, not {}",
+            old_id.fmt_short(),
+            pa.part,
+            att.part
+        ))
+        .into());
+    }
+    Ok(old_id)
 }
 
 pub(crate) fn sign_payload(a: SignArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {

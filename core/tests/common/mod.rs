@@ -7,29 +7,21 @@ use std::sync::LazyLock;
 use greenledger_core::{
     Bundle,
     amount::{Mass, Quantity, Share},
-    bundle::{self, EntrySet},
     canonical::MAX_SAFE_INTEGER,
-    entry::{self, Entry},
     id::EntryId,
-    keys::{PublicKey, SecretKey},
+    keys::SecretKey,
     model::{Attestation, Body, Emissions, Evidence, Genesis, Input, MemberAdmit, MemberRevoke, Payload, Role, Unit},
-    rollup,
 };
+use greenledger_testkit::{Chain, Consortium, set_inputs};
+pub use greenledger_testkit::{PEER, TS, key};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-
-pub const TS: &str = "2026-01-02T00:00:00Z";
-pub const PEER: &str = "12D3KooWAbCdEfGhJkLmNpQrStUvWxYz123456789abcdefghijk";
-
-pub fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed(&[seed; 32])
-}
 
 /// The signing key of generated entries.
 pub static SIGNER: LazyLock<SecretKey> = LazyLock::new(|| key(1));
 
-pub static GENESIS: LazyLock<Genesis> =
-    LazyLock::new(|| Genesis::new("prop net", "2026-01-01T00:00:00Z", vec![key(1).public()], vec![]).unwrap());
+/// The network of generated entries: [`Consortium::new`]'s genesis named "prop net".
+pub static GENESIS: LazyLock<Genesis> = LazyLock::new(|| Consortium::new("prop net").genesis);
 
 /// A character, biased towards those that need escaping in JSON.
 pub fn json_char() -> impl Strategy<Value = char> {
@@ -218,13 +210,10 @@ pub fn body() -> BoxedStrategy<Body> {
 /// A payload signed by [`SIGNER`] in [`GENESIS`]'s network.
 pub fn payload() -> BoxedStrategy<Payload> {
     (body(), 1..=MAX_SAFE_INTEGER, entry_id(), 0usize..3)
-        .prop_map(|(body, seq, prev, ts)| Payload {
-            network: GENESIS.network_id(),
-            signer: SIGNER.public(),
-            seq,
-            prev: (seq > 1).then_some(prev),
-            timestamp: ["2026-01-02T00:00:00Z", "1970-01-01T00:00:00Z", "2099-12-31T23:59:59Z"][ts].to_string(),
-            body,
+        .prop_map(|(body, seq, prev, ts)| {
+            Chain::new(key(1), &GENESIS)
+                .with_timestamp(["2026-01-02T00:00:00Z", "1970-01-01T00:00:00Z", "2099-12-31T23:59:59Z"][ts])
+                .payload_at(seq, (seq > 1).then_some(prev), body)
         })
         .boxed()
 }
@@ -232,64 +221,23 @@ pub fn payload() -> BoxedStrategy<Payload> {
 /// A small valid network and the bundle of its top attestation: two suppliers, a raw material
 /// and a part made from it.
 pub fn sample_bundle() -> Bundle {
-    let admin = key(1);
-    let mut set = EntrySet::new();
-    let mut heads: Vec<(PublicKey, u64, EntryId)> = Vec::new();
-    let mut push = |k: &SecretKey, body: Body, set: &mut EntrySet| -> Entry {
-        let pos = heads.iter().position(|h| h.0 == k.public());
-        let (seq, prev) = match pos {
-            Some(i) => (heads[i].1 + 1, Some(heads[i].2)),
-            None => (1, None),
-        };
-        let p = Payload {
-            network: GENESIS.network_id(),
-            signer: k.public(),
-            seq,
-            prev,
-            timestamp: TS.into(),
-            body,
-        };
-        let e = entry::sign(k, &p).unwrap().into_entry();
-        match pos {
-            Some(i) => heads[i] = (k.public(), seq, e.id),
-            None => heads.push((k.public(), seq, e.id)),
-        }
-        set.insert(e.clone());
-        e
-    };
-    let (s1, s2) = (key(11), key(12));
-    for (s, name) in [(&s1, "Smelter AG"), (&s2, "Press shop")] {
-        push(
-            &admin,
-            Body::MemberAdmit(MemberAdmit {
-                member: s.public(),
-                name: name.into(),
-                role: Role::Supplier,
-                peer_id: None,
-            }),
-            &mut set,
-        );
-    }
-    let raw = Attestation::new(
-        "urn:greenledger:alu:ingot",
-        Unit::Kilogram,
-        Emissions::headline(Mass(8_000_000)),
+    let mut c = Consortium::new("prop net");
+    let mut s1 = c.supplier(11, "Smelter AG");
+    let mut s2 = c.supplier(12, "Press shop");
+    let raw = c.sign(
+        &mut s1,
+        greenledger_testkit::attestation("urn:greenledger:alu:ingot", 8_000_000, &[]),
     );
-    let raw = push(&s1, Body::Attestation(Box::new(raw.clone())), &mut set);
-    let raw_total = raw.attestation().unwrap().total.clone();
+    let raw_total = raw.entry().attestation().unwrap().total.clone();
     let mut part = Attestation::new(
         "urn:greenledger:sheet:1",
         Unit::Piece,
         Emissions::headline(Mass(1_500_000)),
     );
-    part.inputs = vec![Input {
-        entry: raw.id,
-        quantity: Quantity(2_500_000),
-    }];
     part.comment = Some("rolled \"sheet\"\nline two".into());
-    part.total = rollup::roll_up(&part.own, &[(Quantity(2_500_000), &raw_total)]).unwrap();
-    let part = push(&s2, Body::Attestation(Box::new(part)), &mut set);
-    bundle::assemble(&GENESIS, part.id, &set).unwrap()
+    set_inputs(&mut part, &[(raw.id(), 2_500_000, &raw_total)]);
+    let part = c.sign(&mut s2, part);
+    c.bundle(part.id())
 }
 
 /// For each byte of a JSON text: is it outside every string (where whitespace is
