@@ -129,6 +129,17 @@ impl SignedEntry {
         })
     }
 
+    /// Decodes bytes this process already verified once (a node's own store), without
+    /// checking them again: see [`Payload::decode_stored`]. Never for bytes from outside.
+    pub fn decode_stored(&self) -> Result<Entry, DecodeError> {
+        let payload = Payload::decode_stored(&self.payload)?;
+        Ok(Entry {
+            id: self.id(),
+            payload,
+            signed: self.clone(),
+        })
+    }
+
     /// Decodes and checks the signature (strict ed25519).
     pub fn verify(&self) -> Result<VerifiedEntry, EntryError> {
         let entry = self.decode()?;
@@ -368,6 +379,16 @@ mod tests {
             se.verify(),
             Err(EntryError::Decode(DecodeError::Canonical(_)))
         ));
+    }
+
+    #[test]
+    fn stored_bytes_decode_to_what_a_full_decode_gives() {
+        let (_, e) = sample();
+        assert_eq!(e.signed().decode_stored().unwrap(), e.signed().decode().unwrap());
+        // Bytes that do not read fall back to the full decode, and its error.
+        let bad = SignedEntry::from_parts(b"{\"x\":1}".to_vec(), *e.signed().signature());
+        assert_eq!(bad.decode_stored(), bad.decode());
+        assert!(bad.decode_stored().is_err());
     }
 
     #[test]

@@ -578,6 +578,25 @@ impl Payload {
         Self::decode_through_value(bytes)
     }
 
+    /// Decodes payload bytes that this process has already decoded and checked once (a node's
+    /// own store keeps only such bytes): the typed payload, without proving the bytes canonical
+    /// and the fields valid again. Anything that does not read falls back to
+    /// [`Payload::decode`]. Never use it for bytes from outside.
+    pub fn decode_stored(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let direct = || -> Option<Self> {
+            let text: PayloadText<'_> = serde_json::from_slice(bytes).ok()?;
+            Some(Payload {
+                network: text.network,
+                signer: text.signer,
+                seq: text.seq,
+                prev: text.prev,
+                timestamp: text.timestamp,
+                body: Body::from_text(text.kind, text.body.get())?,
+            })
+        };
+        direct().map_or_else(|| Self::decode(bytes), Ok)
+    }
+
     /// The fast way of [`Payload::decode`]: `None` for anything that is not a valid payload in
     /// canonical form. Public for differential tests and fuzzing only.
     #[doc(hidden)]

@@ -247,46 +247,36 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     let decoded = step_signatures(bundle, &mut ctx);
     let proofs = fork_proofs(bundle, genesis.map(Genesis::network_id), &mut ctx);
 
-    let mut set = EntrySet::new();
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
-    for e in decoded.good {
-        set.insert(e);
-    }
     let Some(genesis) = genesis else {
         // No network to check anything against: steps 1 and 2 said why.
+        let mut set = EntrySet::new();
+        for e in decoded.good {
+            set.insert(e);
+        }
         return report(ctx, None, opts, pinned, bundle, &set, &Membership::default(), target);
     };
-    // Entries of another network leave the view (step 1), so that nothing rests on them.
+    // Entries of another network stay out of the view (step 1), so that nothing rests on them.
     let network = genesis.network_id();
-    let foreign: HashSet<EntryId> = order
-        .iter()
-        .filter(|id| set.entry(id).is_some_and(|e| e.payload.network != network))
-        .copied()
-        .collect();
+    let (own_entries, foreign_entries): (Vec<Entry>, Vec<Entry>) =
+        decoded.good.into_iter().partition(|e| e.payload.network == network);
+    let foreign: HashSet<EntryId> = foreign_entries.iter().map(|e| e.id).collect();
     let mut own = EntrySet::new();
-    for id in &order {
-        if let Some(e) = set.entry(id)
-            && !foreign.contains(id)
-        {
-            own.insert(e.clone());
-        }
+    for e in own_entries {
+        own.insert(e);
     }
     let view = SetView::new(genesis, &own, proofs.iter().map(|p| (p.signer, p.seq)));
-    for k in &decoded.bad_signers {
+    let mut name = |k: &PublicKey| {
         if let Some(n) = view.membership().name(k) {
-            ctx.names.insert(*k, n.to_string());
+            ctx.names.entry(*k).or_insert_with(|| n.to_string());
         }
-    }
-    for id in &order {
-        if let Some(e) = set.entry(id) {
-            if let Some(n) = view.membership().name(&e.payload.signer) {
-                ctx.names.insert(e.payload.signer, n.to_string());
-            }
-            if foreign.contains(id) {
-                for v in engine::check(e, &view).violations {
-                    ctx.violation(&v);
-                }
-            }
+    };
+    decoded.bad_signers.iter().for_each(&mut name);
+    own.iter().for_each(|e| name(&e.payload.signer));
+    foreign_entries.iter().for_each(|e| name(&e.payload.signer));
+    for e in &foreign_entries {
+        for v in engine::check(e, &view).violations {
+            ctx.violation(&v);
         }
     }
 

@@ -191,10 +191,12 @@ pub struct StorageConfig {
     pub checkpoint_interval: Duration,
     /// Most entries written by one group commit (one WAL sync).
     pub max_batch: usize,
-    /// Memory for RocksDB's memtables, all column families together. Larger is faster to
-    /// ingest (fewer flushes and compactions) and uses more memory (docs/BENCHMARKS.md).
+    /// The memtables' share of `block_cache_bytes`, all column families together: they are
+    /// flushed once they hold this much. Larger is faster to ingest (fewer flushes and
+    /// compactions), and leaves less of the budget to cached reads (docs/BENCHMARKS.md).
     pub memtable_bytes: usize,
-    /// RocksDB's block cache (reads of entries, indexes and filters).
+    /// RocksDB's one memory budget: the block cache (entries, indexes and filters), to which
+    /// the memtables are charged as well.
     pub block_cache_bytes: usize,
 }
 
@@ -248,8 +250,8 @@ impl Default for StorageConfig {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(5),
             max_batch: 512,
-            memtable_bytes: 96 << 20,
-            block_cache_bytes: 64 << 20,
+            memtable_bytes: 64 << 20,
+            block_cache_bytes: 128 << 20,
         }
     }
 }

@@ -31,7 +31,9 @@ use greenledger_core::{
     bundle::{self, Bundle, MissingEntry},
     entry::Entry,
 };
-use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBufferManager,
+};
 use tokio::sync::{mpsc, oneshot};
 
 pub use writer::{ErrorClass, IngestError, Outcome};
@@ -192,15 +194,17 @@ fn spawn_writer(ledger: writer::Ledger, rx: mpsc::Receiver<WriterMsg>) -> std::i
     })
 }
 
-fn db_options(memtable_budget: usize) -> Options {
+fn db_options(storage: &crate::config::StorageConfig, cache: &Cache) -> Options {
     let mut o = Options::default();
     o.create_if_missing(true);
     o.create_missing_column_families(true);
     o.set_max_background_jobs(2);
     o.set_bytes_per_sync(1 << 20);
-    // One memtable budget for all the column families (RocksDB's default is 64 MiB per
-    // family, up to twice that each): the node's memory stays bounded whatever its size.
-    o.set_db_write_buffer_size(memtable_budget);
+    // One memory budget: the memtables of every column family are charged to the block cache
+    // (RocksDB's write-buffer manager), so memtables, data blocks, indexes and filters share
+    // `block_cache_bytes`, and the memtables flush once they hold `memtable_bytes` of it.
+    let wbm = WriteBufferManager::new_write_buffer_manager_with_cache(storage.memtable_bytes, false, cache.clone());
+    o.set_write_buffer_manager(&wbm);
     o
 }
 
@@ -209,7 +213,13 @@ fn cf_options(cache: &Cache) -> Options {
     let mut b = BlockBasedOptions::default();
     b.set_block_cache(cache);
     b.set_bloom_filter(10.0, false);
+    // Index and filter blocks live in the cache (within the budget), ahead of data blocks, and
+    // those of the newest files stay pinned: nearly every write looks up an entry that does
+    // not exist yet, which the filters answer.
     b.set_cache_index_and_filter_blocks(true);
+    b.set_cache_index_and_filter_blocks_with_high_priority(true);
+    b.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    b.set_optimize_filters_for_memory(true);
     o.set_block_based_table_factory(&b);
     o.set_compression_type(rocksdb::DBCompressionType::Lz4);
     o.set_bottommost_compression_type(rocksdb::DBCompressionType::Zstd);
@@ -218,11 +228,11 @@ fn cf_options(cache: &Cache) -> Options {
 
 /// Opens the database of a data dir (creating it on first use).
 pub(crate) fn open_db(dir: &Path, storage: &crate::config::StorageConfig) -> Result<DB> {
-    let cache = Cache::new_lru_cache(storage.block_cache_bytes);
+    let cache = Cache::new_lru_cache(storage.block_cache_bytes.max(storage.memtable_bytes));
     let cfs = schema::ALL
         .iter()
         .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(&cache)));
-    DB::open_cf_descriptors(&db_options(storage.memtable_bytes), dir, cfs).with_context(|| {
+    DB::open_cf_descriptors(&db_options(storage, &cache), dir, cfs).with_context(|| {
         format!(
             "cannot open the database in {} (is another node running on this data dir?)",
             dir.display()
@@ -473,7 +483,11 @@ impl Store {
 
     /// An entry, decoded (`None` if unknown or unreadable).
     pub fn get_decoded(&self, id: &EntryId) -> Option<Entry> {
-        self.entry(id).ok().flatten().and_then(|(_, se)| se.decode().ok())
+        // Stored bytes were checked when they came in.
+        self.entry(id)
+            .ok()
+            .flatten()
+            .and_then(|(_, se)| se.decode_stored().ok())
     }
 
     /// The entry at a chain position, if this node holds one.

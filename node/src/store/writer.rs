@@ -571,8 +571,9 @@ impl Ledger {
         }
         let v = self.db.get_pinned_cf(self.cf(schema::ENTRIES), id.0).ok().flatten()?;
         let (_, sig, payload) = schema::split_entry_value(&v)?;
+        // Stored bytes were checked when they came in.
         SignedEntry::from_parts(payload.to_vec(), greenledger_core::Signature(sig))
-            .decode()
+            .decode_stored()
             .ok()
     }
 
