@@ -101,7 +101,7 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
             sizes.ingest, sizes.suppliers
         );
         let t = Instant::now();
-        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest);
+        let entries = workload::ingest_workload(&mut c, sizes.suppliers, sizes.ingest, 1);
         let envelopes: Vec<Vec<u8>> = entries.iter().map(SignedEntry::to_json).collect();
         entry_bytes = envelopes.iter().map(Vec::len).sum::<usize>() as f64 / envelopes.len() as f64;
         say(format!(
@@ -351,7 +351,7 @@ async fn ingest_http(tmp: &Path, sizes: &Sizes, ingest: f64) -> Result<Row> {
     let peer = Identity::init(&dir)?.peer_id().to_string();
     let mut c = Consortium::new("bench-http", vec![peer]);
     let suppliers = 256u64;
-    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http);
+    let entries = workload::ingest_workload(&mut c, suppliers, sizes.http, sizes.http_clients as u64);
     let node = Node::start(node_config(), &dir, &c.genesis).await?;
     let url = format!("http://{}", node.addrs().http.context("http address")?);
     let (admits, attests) = entries.split_at(suppliers as usize);
@@ -482,10 +482,9 @@ fn post_all(a: &ureq::Agent, url: &str, entries: &[SignedEntry]) -> Result<()> {
             .send(&body)?;
         anyhow::ensure!(r.status() == 200, "array submission refused: {}", r.status());
         let items: Vec<greenledger_core::api::ItemResult> = serde_json::from_slice(&r.body_mut().read_to_vec()?)?;
-        anyhow::ensure!(
-            items.iter().all(|i| matches!(i.status, 200..=202)),
-            "an entry was refused"
-        );
+        if let Some(bad) = items.iter().find(|i| !matches!(i.status, 200..=202)) {
+            bail!("an entry was refused: {:?}", bad.body);
+        }
     }
     Ok(())
 }

@@ -92,7 +92,12 @@ pub(crate) fn attest(s: &mut Supplier, rng: &mut Rng, part: &str, inputs: &[(Mad
 /// An ingest workload: admissions first, then attestations from `suppliers` suppliers in
 /// interleaved order; about one in three consumes one to three earlier attestations of other
 /// suppliers (multi-tier bills of materials). Every prefix is valid in order.
-pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: u64) -> Vec<SignedEntry> {
+///
+/// With `groups` > 1, an attestation's inputs come only from suppliers of its own group
+/// (supplier number modulo `groups`): a client that submits one group's entries in order
+/// never sends an entry before its inputs.
+pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: u64, groups: u64) -> Vec<SignedEntry> {
+    let groups = groups.max(1);
     let mut rng = Rng::new(42);
     let mut out = Vec::with_capacity((suppliers + attestations) as usize);
     let mut ss = Vec::new();
@@ -101,9 +106,10 @@ pub(crate) fn ingest_workload(c: &mut Consortium, suppliers: u64, attestations: 
         ss.push(s);
         out.push(admit);
     }
-    let mut made: Vec<Made> = Vec::new();
+    let mut made_by: Vec<Vec<Made>> = vec![Vec::new(); groups as usize];
     for k in 0..attestations {
         let who = (k % suppliers) as usize;
+        let made = &mut made_by[who % groups as usize];
         let mut inputs = Vec::new();
         if !made.is_empty() && rng.below(3) == 0 {
             for _ in 0..1 + rng.below(3) {
