@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # greenledger in five minutes (plus the first build): a 3-node consortium on this machine, six
-# suppliers attesting a battery supply chain through different nodes, and a buyer verifying
-# the finished battery pack against the one node none of them used.
+# suppliers attesting a battery supply chain through different nodes, a wind farm's certificate
+# body issuing hourly certificates that the cell maker retires and claims on its cells, a
+# smelter shipping a low-carbon ingot batch to two buyers, and a buyer verifying the finished
+# battery pack against the one node none of them used.
 #
 #   testnet/demo.sh [--keep]
 #
@@ -76,10 +78,11 @@ wait_for() {
 }
 last() { tail -n1; }
 
-# 4. The admin admits six suppliers (through node 1).
-say "the consortium admin admits six suppliers through node 1"
+# 4. The admin admits six suppliers, a second buyer of aluminium and a certificate body
+# (through node 1).
+say "the consortium admin admits six suppliers, a frame maker and a wind certificate body through node 1"
 declare -A PUB
-for s in miner smelter caster utility cells assembler; do
+for s in miner smelter caster utility cells assembler frames registry; do
     "$GL" key generate --out "$K/$s.key" >/dev/null 2>&1
     PUB[$s]="$("$GL" key show --key "$K/$s.key" | last)"
 done
@@ -92,7 +95,10 @@ A3=$(admit caster "Housing Castings GmbH")
 A4=$(admit utility "Grid Power Utility")
 A5=$(admit cells "Cell Manufacturing Ltd")
 A6=$(admit assembler "Battery Pack Assembly")
-for a in "$A1" "$A2" "$A3" "$A4" "$A5" "$A6"; do wait_for "$a" "$N2"; done
+A7=$(admit frames "Bike Frames AB")
+A8=$("$GL" admit --node "$N1" --key "$DIR/admin.key" --member "${PUB[registry]}" --name "Nordic Wind Registry" \
+    --role issuer | last)
+for a in "$A1" "$A2" "$A3" "$A4" "$A5" "$A6" "$A7" "$A8"; do wait_for "$a" "$N2"; done
 
 # 5. Each supplier attests through its own node; inputs come from other suppliers.
 U=urn:greenledger:demo
@@ -100,15 +106,31 @@ say "the suppliers attest, tier by tier, through nodes 1 and 2"
 BAUXITE=$("$GL" attest --node "$N1" --key "$K/miner.key" --part "$U:bauxite" --unit kilogram --own 0.25 | last)
 wait_for "$BAUXITE" "$N2"
 INGOT=$("$GL" attest --node "$N2" --key "$K/smelter.key" --part "$U:aluminium-ingot" --unit kilogram \
-    --own 8.1 --input "$BAUXITE=4.2" | last)
+    --own 8.1 --input "$BAUXITE=4.2" --quantity 20000 | last)
+# The smelter ships its 20 t low-carbon batch to two buyers: nobody can sell more than it weighed.
+say "the smelter ships its 20 t ingot batch: 12.5 t to the caster, 7.5 t to the frame maker"
+SHIP=$("$GL" ship --node "$N2" --key "$K/smelter.key" --from "$INGOT:0=20000" \
+    --to "${PUB[caster]}=12500" --to "${PUB[frames]}=7500" | last)
 POWER=$("$GL" attest --node "$N2" --key "$K/utility.key" --part "$U:grid-electricity" --unit "kilowatt hour" \
     --own 0.38 | last)
-wait_for "$INGOT" "$N1"
+wait_for "$SHIP" "$N1"
 HOUSING=$("$GL" attest --node "$N1" --key "$K/caster.key" --part "$U:pack-housing" --unit piece \
-    --own 3.4 --input "$INGOT=12.5" | last)
+    --own 3.4 --quantity 1000 --input "$SHIP:0=12.5" | last)
+# The wind farm's certificate body issues two hourly certificates (1 MWh each) to the cell
+# maker, who retires them for its March production and claims them on its batch of cells.
+say "a wind certificate body issues two hourly certificates to the cell maker, who retires and claims them"
+C1=$("$GL" cert issue --node "$N1" --key "$K/registry.key" --scheme EECS-GO --serial NO-2026-000101 \
+    --device eecs:NO-WIND-HAVOYGAVLEN --technology wind --region NO \
+    --from 2026-03-02T10:00:00Z --to 2026-03-02T11:00:00Z --wh 1000000 --holder "${PUB[cells]}" | last)
+C2=$("$GL" cert issue --node "$N1" --key "$K/registry.key" --scheme EECS-GO --serial NO-2026-000102 \
+    --device eecs:NO-WIND-HAVOYGAVLEN --technology wind --region NO \
+    --from 2026-03-02T11:00:00Z --to 2026-03-02T12:00:00Z --wh 1000000 --holder "${PUB[cells]}" | last)
+RET=$("$GL" cert retire --node "$N1" --key "$K/cells.key" --from "$C1:0=1000000" --from "$C2:0=1000000" \
+    --beneficiary "Cell Manufacturing Ltd" --period 2026-03-01T00:00:00Z/2026-04-01T00:00:00Z --region NO | last)
 wait_for "$POWER" "$N1"
 CELL=$("$GL" attest --node "$N1" --key "$K/cells.key" --part "$U:cell" --unit piece \
-    --own 1.9 --input "$POWER=0.8" | last)
+    --own 1.9 --input "$POWER=0.8" --quantity 10000 --electricity 0.15 --claim "$RET:0=1500000" \
+    --country NO --period-start 2026-03-01T00:00:00Z --period-end 2026-03-31T00:00:00Z | last)
 wait_for "$HOUSING" "$N2"
 wait_for "$CELL" "$N2"
 PACK=$("$GL" attest --node "$N2" --key "$K/assembler.key" --part "$U:battery-pack" --unit piece \
@@ -119,6 +141,10 @@ wait_for "$PACK" "$N3"
 say "a buyer verifies the battery pack against node 3 ($N3), which no supplier used"
 echo
 "$GL" verify "$U:battery-pack" --node "$N3" --genesis "$G"
+echo
+say "what the frame maker holds of the smelter's batch (node 3)"
+wait_for "$SHIP" "$N3"
+"$GL" lots --node "$N3" --holder "${PUB[frames]}"
 echo
 
 # 7. A PACT client reads the pack's footprint from node 3, over HTTPS, with OAuth2.
@@ -142,6 +168,7 @@ if [ "$KEEP" = 1 ]; then
     echo
     say "the network keeps running in $DIR"
     say "  export GREENLEDGER_NODE=$N3     # then e.g.: greenledger show $PACK"
+    say "  greenledger lots --node $N3 --holder ${PUB[frames]}   # the frame maker's 7.5 t"
     say "  testnet/status.sh --dir $DIR"
     say "  testnet/clean.sh --dir $DIR     # stop and delete it"
 else

@@ -36,7 +36,7 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Run only these scenarios (ingest, ingest-http, propagation, verification, catch-up).
+    /// Run only these scenarios (ingest, ingest-http, ingest-custody, propagation, verification, catch-up).
     #[arg(long, value_name = "SCENARIO")]
     only: Vec<String>,
 }
@@ -118,7 +118,14 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<()> {
-    let known = ["ingest", "ingest-http", "propagation", "verification", "catch-up"];
+    let known = [
+        "ingest",
+        "ingest-http",
+        "ingest-custody",
+        "propagation",
+        "verification",
+        "catch-up",
+    ];
     for o in &args.only {
         anyhow::ensure!(
             known.contains(&o.as_str()),

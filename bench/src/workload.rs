@@ -54,13 +54,16 @@ impl Consortium {
 
     /// Admits a new supplier (number `n`); returns it and the admission.
     pub(crate) fn admit(&mut self, n: u64) -> (Supplier, SignedEntry) {
+        self.admit_as(n, Role::Supplier)
+    }
+
+    /// Admits member number `n` with `role`; returns its chain and the admission.
+    pub(crate) fn admit_as(&mut self, n: u64, role: Role) -> (Supplier, SignedEntry) {
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&n.to_le_bytes());
         seed[8] = 0x5a;
         let key = SecretKey::from_seed(&seed);
-        let admit = self
-            .admin
-            .admit(&key.public(), &format!("Supplier {n:06} GmbH"), Role::Supplier);
+        let admit = self.admin.admit(&key.public(), &format!("Supplier {n:06} GmbH"), role);
         (
             Chain::new(key, &self.genesis).with_timestamp(TIME),
             admit.into_entry().signed,
@@ -181,4 +184,136 @@ pub(crate) fn provenance_dag(c: &mut Consortium, n: u64) -> (Vec<SignedEntry>, E
     entries.push(se);
     let target = m.id;
     (entries, target)
+}
+
+/// A chain-of-custody workload of about `n` entries from `suppliers` suppliers and a few
+/// certificate issuers, in rounds of fifteen: an issuer certifies an hour of wind power to a
+/// supplier, who retires it and claims it on a batch; the batch is shipped to another supplier,
+/// who makes a batch from the shipment; and ten plain attestations. Three entries in fifteen
+/// (a fifth) are certificate or shipment entries, and two more draw on lots. Every prefix is
+/// valid in order.
+pub(crate) fn custody_workload(c: &mut Consortium, suppliers: u64, n: u64) -> Vec<SignedEntry> {
+    use greenledger_core::{
+        amount::Wh,
+        custody::LotId,
+        kinds::{
+            attestation::Claim,
+            batch_ship::{BatchShip, QuantityDraw, QuantityTo},
+            certificate::{CertificateIssue, CertificateRetire, WhDraw},
+        },
+    };
+    let mut rng = Rng::new(4242);
+    let mut out = Vec::with_capacity((suppliers + n) as usize);
+    let mut ss = Vec::new();
+    for k in 0..suppliers {
+        let (s, admit) = c.admit(10_000_000 + k);
+        ss.push(s);
+        out.push(admit);
+    }
+    let mut issuers = Vec::new();
+    for k in 0..4u64 {
+        let (s, admit) = c.admit_as(20_000_000 + k, Role::Issuer);
+        issuers.push(s);
+        out.push(admit);
+    }
+    let name = |k: usize| format!("Supplier {:06} GmbH", 10_000_000 + k as u64);
+    let mut round = 0u64;
+    while (out.len() as u64) < suppliers + n {
+        let who = (round % suppliers) as usize;
+        let to = ((round + 1) % suppliers) as usize;
+        // An hour of 2026 (hours 0–22 of the first 28 days of each month: the end stays in the day).
+        let hour = round % (12 * 28 * 23);
+        let (day, h) = (hour / 23, hour % 23);
+        let (month, dom) = (1 + day / 28, 1 + day % 28);
+        let issue = CertificateIssue {
+            scheme: "EECS-GO".into(),
+            serial: format!("GO-{round}"),
+            device: vec![format!("eecs:DE-WIND-{round}")],
+            technology: "wind".into(),
+            region: "DE".into(),
+            production_start: format!("2026-{month:02}-{dom:02}T{h:02}:00:00Z"),
+            production_end: format!("2026-{month:02}-{dom:02}T{:02}:00:00Z", h + 1),
+            wh: Wh(1_000_000),
+            holder: ss[who].public(),
+        };
+        let issue = issuers[(round % 4) as usize].sign(issue).into_entry();
+        let retire = ss[who]
+            .sign(CertificateRetire {
+                from: vec![WhDraw {
+                    lot: LotId {
+                        entry: issue.id,
+                        index: 0,
+                    },
+                    wh: Wh(600_000),
+                }],
+                beneficiary: name(who),
+                consumption_start: "2026-01-01T00:00:00Z".into(),
+                consumption_end: "2027-01-01T00:00:00Z".into(),
+                region: "DE".into(),
+            })
+            .into_entry();
+        // A batch of 1,000 kg at 0.5 kWh/kg (500 kWh), 400 kWh of it claimed.
+        let mut batch = Attestation::new(
+            &format!("urn:greenledger:bench:custody:s{who}:b{round}"),
+            Unit::Kilogram,
+            Emissions::headline(Mass(1_000 + rng.below(5_000_000) as i64)),
+        );
+        batch.produced_quantity = Some(Quantity(1_000_000_000));
+        batch.electricity_kwh = Some(Quantity(500_000));
+        batch.geography_country = Some("DE".into());
+        batch.reference_period_start = Some("2026-01-01T00:00:00Z".into());
+        batch.reference_period_end = Some("2026-12-31T23:59:59Z".into());
+        batch.electricity_claims = vec![Claim {
+            lot: LotId {
+                entry: retire.id,
+                index: 0,
+            },
+            wh: Wh(400_000),
+        }];
+        let batch = ss[who].sign(batch).into_entry();
+        let batch_total = batch
+            .attestation()
+            .map(|a| a.total.clone())
+            .unwrap_or_else(|| Emissions::headline(Mass(0)));
+        let to_key = ss[to].public();
+        let ship = ss[who]
+            .sign(BatchShip {
+                from: vec![QuantityDraw {
+                    lot: LotId {
+                        entry: batch.id,
+                        index: 0,
+                    },
+                    quantity: Quantity(1_000_000_000),
+                }],
+                to: vec![QuantityTo {
+                    holder: to_key,
+                    quantity: Quantity(1_000_000_000),
+                }],
+            })
+            .into_entry();
+        // 500 parts of 2 kg each from the shipment.
+        let mut made = Attestation::new(
+            &format!("urn:greenledger:bench:custody:s{to}:m{round}"),
+            Unit::Piece,
+            Emissions::headline(Mass(1_000 + rng.below(5_000_000) as i64)),
+        );
+        made.produced_quantity = Some(Quantity(500_000_000));
+        set_inputs(&mut made, &[(batch.id, 2_000_000, &batch_total)]);
+        made.inputs[0].lot = Some(LotId {
+            entry: ship.id,
+            index: 0,
+        });
+        let made = ss[to].sign(made).into_entry();
+        for e in [issue, retire, batch, ship, made] {
+            out.push(e.signed);
+        }
+        for k in 0..10 {
+            let w = ((round * 10 + k) % suppliers) as usize;
+            let part = format!("urn:greenledger:bench:custody:s{w}:p{round}:{k}");
+            let (se, _) = attest(&mut ss[w], &mut rng, &part, &[]);
+            out.push(se);
+        }
+        round += 1;
+    }
+    out
 }

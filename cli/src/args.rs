@@ -38,7 +38,7 @@ pub enum Command {
     /// Write a genesis file for a new network; prints the network id.
     Genesis(GenesisArgs),
 
-    /// Sign a member.admit entry (an admin admits a supplier, admin or node).
+    /// Sign a member.admit entry (an admin admits a supplier, admin, node or issuer).
     Admit(AdmitArgs),
 
     /// Sign a member.revoke entry: the member's entries after seq N are no longer valid.
@@ -49,6 +49,25 @@ pub enum Command {
         override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --catenax FILE [--input ID=QTY]… [OPTIONS]"
     )]
     Attest(AttestArgs),
+
+    /// Green-electricity certificates: issue, transfer, retire.
+    ///
+    /// A certificate is a lot of Wh held by one key, written ENTRY_ID:INDEX: an issue's lot is
+    /// ID:0, a transfer's lots are numbered from 0 in the order of its --to flags, a
+    /// retirement's lot is ID:0. What a draw leaves stays in the drawn lot.
+    #[command(subcommand)]
+    Cert(CertCommand),
+
+    /// Ship portions of a batch (or of a shipment you hold) to buyers: a batch.ship entry.
+    ///
+    /// A batch is an attestation with --quantity; its lot is ID:0. The shipment's lots are
+    /// numbered from 0 in the order of the --to flags; what a draw leaves stays in the drawn
+    /// lot. A buyer takes an input from its lot with greenledger attest --input LOT=QTY.
+    Ship(ShipArgs),
+
+    /// List the lots a key holds (certificates, retirements, batches) and what is left of
+    /// each: from a node (--node), or offline from --genesis FILE --entries DIR.
+    Lots(LotsArgs),
 
     /// Sign a prepared payload (JSON) as it stands, e.g. from an ERP export.
     Sign(SignArgs),
@@ -178,7 +197,7 @@ pub struct AdmitArgs {
     /// The member's organisation name.
     #[arg(long, value_name = "ORG")]
     pub name: String,
-    /// supplier, admin or node.
+    /// supplier, admin, node or issuer (a certificate body: may issue certificates).
     #[arg(long, value_name = "ROLE")]
     pub role: String,
     /// For role node: the node's libp2p peer id (greenledger-node init prints it).
@@ -235,12 +254,23 @@ pub struct AttestArgs {
     pub own: Option<String>,
     /// An upstream attestation and the quantity of it in one declared unit of this part,
     /// in the input's declared unit (repeat for several). ID is an entry id or a part URN
-    /// (its current attestation); with --entries a unique id prefix works too.
+    /// (its current attestation); with --entries a unique id prefix works too. ID may also be
+    /// a batch or shipment lot you hold, ENTRY_ID:INDEX: the input is then that lot's batch,
+    /// and this batch (--quantity) draws --quantity × QTY on the lot.
     #[arg(long = "input", value_name = "ID=QTY")]
     pub inputs: Vec<String>,
-    /// The batch's produced quantity, in declared units.
+    /// The batch's produced quantity, in declared units: the attestation is then a batch, a
+    /// lot (ID:0) that you can ship (greenledger ship).
     #[arg(long, value_name = "Q")]
     pub quantity: Option<String>,
+    /// Electricity used per declared unit, kWh (decimal): what --claim covers.
+    #[arg(long, value_name = "KWH_PER_UNIT")]
+    pub electricity: Option<String>,
+    /// Green electricity claimed for this batch: Wh drawn on a retirement lot of yours,
+    /// RETIREMENT_ID:0=WH (repeat for several). Needs --quantity, --electricity, --country,
+    /// --period-start and --period-end; the claims cover at most --electricity × --quantity.
+    #[arg(long = "claim", value_name = "LOT=WH")]
+    pub claims: Vec<String>,
     /// An earlier attestation of yours that this one corrects.
     #[arg(long, value_name = "ID")]
     pub supersedes: Option<String>,
@@ -280,6 +310,131 @@ pub struct AttestArgs {
     /// A comment.
     #[arg(long)]
     pub comment: Option<String>,
+}
+
+/// `cert` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Issue a certificate (certificate.issue; the key must be admitted as an issuer). Its lot
+    /// is ID:0, held by --holder.
+    Issue(CertIssueArgs),
+    /// Transfer Wh of certificate lots you hold to other keys (certificate.transfer). The new
+    /// lots are ID:0, ID:1, … in the order of --to; what --from draws must equal what --to
+    /// gives.
+    Transfer(CertTransferArgs),
+    /// Retire Wh of certificate lots you hold for a beneficiary, a consumption period and a
+    /// market region (certificate.retire). The retirement's lot (ID:0) is yours: your
+    /// attestations claim it with --claim.
+    Retire(CertRetireArgs),
+}
+
+/// `cert issue` arguments.
+#[derive(Debug, Args)]
+pub struct CertIssueArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// The certificate scheme: EU-GO, I-REC, GEC, EnergyTag, …
+    #[arg(long, value_name = "SCHEME")]
+    pub scheme: String,
+    /// The scheme's own serial number of the certificate.
+    #[arg(long, value_name = "SERIAL")]
+    pub serial: String,
+    /// The generating device's id, qualified by its scheme (eecs:…, irec:…); repeat for the
+    /// device's ids under several schemes.
+    #[arg(long = "device", value_name = "ID", required = true)]
+    pub devices: Vec<String>,
+    /// The technology: wind, solar, hydro, …
+    #[arg(long, value_name = "TECHNOLOGY")]
+    pub technology: String,
+    /// The market region: an ISO 3166-1 alpha-2 code, optionally -ZONE (DE, DE-50HZ).
+    #[arg(long, value_name = "REGION")]
+    pub region: String,
+    /// Start of the production period: a whole hour, UTC (2026-03-01T10:00:00Z; a date
+    /// means its midnight).
+    #[arg(long, value_name = "TIME")]
+    pub from: String,
+    /// End of the production period: a whole hour, an hour to a year after --from.
+    #[arg(long, value_name = "TIME")]
+    pub to: String,
+    /// The electricity certified, in Wh (a whole number; 1 MWh is 1000000).
+    #[arg(long, value_name = "N")]
+    pub wh: String,
+    /// The first holder's public key.
+    #[arg(long, value_name = "PUBKEY")]
+    pub holder: String,
+}
+
+/// `cert transfer` arguments.
+#[derive(Debug, Args)]
+pub struct CertTransferArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// A certificate lot you hold and the Wh drawn on it, ENTRY_ID:INDEX=WH (repeat for
+    /// several lots of one certificate).
+    #[arg(long = "from", value_name = "LOT=WH", required = true)]
+    pub from: Vec<String>,
+    /// A recipient and the Wh it gets, PUBKEY=WH (repeat; the new lots are numbered from 0 in
+    /// this order).
+    #[arg(long = "to", value_name = "PUBKEY=WH", required = true)]
+    pub to: Vec<String>,
+}
+
+/// `cert retire` arguments.
+#[derive(Debug, Args)]
+pub struct CertRetireArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// A certificate lot you hold and the Wh retired from it, ENTRY_ID:INDEX=WH (repeat for
+    /// several).
+    #[arg(long = "from", value_name = "LOT=WH", required = true)]
+    pub from: Vec<String>,
+    /// The organisation the electricity is retired for (its admitted name: only then can its
+    /// attestations claim it).
+    #[arg(long, value_name = "ORG")]
+    pub beneficiary: String,
+    /// The consumption period, FROM/TO (RFC 3339 times or dates, e.g.
+    /// 2026-01-01/2027-01-01); the certificates' production must be of FROM's calendar year.
+    #[arg(long, value_name = "FROM/TO")]
+    pub period: String,
+    /// The market region of the consumption (DE, DE-50HZ); every certificate must be of it.
+    #[arg(long, value_name = "REGION")]
+    pub region: String,
+}
+
+/// `ship` arguments.
+#[derive(Debug, Args)]
+pub struct ShipArgs {
+    #[command(flatten)]
+    pub target: SignTarget,
+    /// A batch or shipment lot you hold and the quantity drawn on it, in the batch's declared
+    /// unit, ENTRY_ID:INDEX=QTY (a batch's own lot is ID:0; repeat for several lots of one
+    /// batch).
+    #[arg(long = "from", value_name = "LOT=QTY", required = true)]
+    pub from: Vec<String>,
+    /// A buyer and the quantity it gets, PUBKEY=QTY (repeat; the new lots are numbered from 0
+    /// in this order).
+    #[arg(long = "to", value_name = "PUBKEY=QTY", required = true)]
+    pub to: Vec<String>,
+}
+
+/// `lots` arguments.
+#[derive(Debug, Args)]
+pub struct LotsArgs {
+    /// The holder's public key.
+    #[arg(long, value_name = "PUBKEY", required_unless_present = "key", conflicts_with = "key")]
+    pub holder: Option<String>,
+    /// The holder's key file (its public key is used; no passphrase needed).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The network's genesis file (offline).
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// A folder of signed entry files (offline).
+    #[arg(long, value_name = "DIR")]
+    pub entries: Option<PathBuf>,
+    /// Also list lots drawn down to nothing.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `sign` arguments.

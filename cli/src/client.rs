@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     EntryId, Genesis, PublicKey, SignedEntry,
-    api::{EntryInfo, ErrorBody, PartInfo, SignerInfo, Submitted},
+    api::{EntryInfo, ErrorBody, HolderLots, LotInfo, PartInfo, SignerInfo, Submitted},
+    custody::LotId,
 };
 use serde_json::Value;
 
@@ -203,6 +204,44 @@ impl Client {
         }
         what.parse::<EntryId>()
             .map_err(|e| anyhow!("{what:?}: {e}; online, give the full 64-character id or a part URN"))
+    }
+
+    /// `GET /v1/lots/{lot}`: the lot, its draws and what is left; `None` if the node does not
+    /// answer it (no such lot, or a node without the route: the caller resolves the lot from
+    /// its entries instead).
+    pub(crate) fn lot(&self, lot: &LotId) -> Result<Option<LotInfo>> {
+        let r = self.get(&format!("/v1/lots/{lot}"))?;
+        if r.status != 200 {
+            return Ok(None);
+        }
+        serde_json::from_slice(&r.body)
+            .map(Some)
+            .context("unexpected answer from the node to GET /v1/lots")
+    }
+
+    /// `GET /v1/holders/{pubkey}/lots`: the lots a key holds and what is left of each.
+    pub(crate) fn holder_lots(&self, holder: &PublicKey) -> Result<HolderLots> {
+        let path = format!("/v1/holders/{holder}/lots");
+        let r = self.get(&path)?;
+        if r.status == 404 && r.error_message().contains("no such route") {
+            bail!(
+                "the node at {} does not serve GET {path} (a node of an earlier release?); list the lots offline with --genesis FILE --entries DIR",
+                self.base
+            );
+        }
+        if r.status != 200 {
+            bail!("the node refused GET {path}: {}", r.error_message());
+        }
+        serde_json::from_slice(&r.body).with_context(|| format!("unexpected answer from the node to GET {path}"))
+    }
+
+    /// The organisation a key was admitted for, as the node knows it.
+    pub(crate) fn member_name(&self, key: &PublicKey) -> Option<String> {
+        let r = self.get(&format!("/v1/signers/{key}")).ok()?;
+        if r.status != 200 {
+            return None;
+        }
+        serde_json::from_slice::<SignerInfo>(&r.body).ok()?.name
     }
 
     /// Submits an envelope; a refusal is a [`Refused`] error.

@@ -67,7 +67,14 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
                 }
             }
             for i in &a.inputs {
-                let _ = writeln!(s, "input      {}  × {}", i.entry, i.quantity);
+                let lot = i.lot.map(|l| format!("  from lot {l}")).unwrap_or_default();
+                let _ = writeln!(s, "input      {}  × {}{lot}", i.entry, i.quantity);
+            }
+            if let Some(e) = a.electricity_kwh {
+                let _ = writeln!(s, "electricity {e} kWh per {}", u.symbol());
+            }
+            for c in &a.electricity_claims {
+                let _ = writeln!(s, "claim      {} from retirement lot {}", c.wh, c.lot);
             }
             if let Some(x) = a.supersedes {
                 let _ = writeln!(s, "supersedes {x}");
@@ -90,6 +97,40 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
             }
             for ev in &a.evidence {
                 let _ = writeln!(s, "evidence   {} {}", ev.hash, ev.name.as_deref().unwrap_or(""));
+            }
+        }
+        Body::CertificateIssue(c) => {
+            let _ = writeln!(s, "scheme     {}\nserial     {}", c.scheme, c.serial);
+            let _ = writeln!(s, "device     {}", c.device.join(", "));
+            let _ = writeln!(s, "technology {}\nregion     {}", c.technology, c.region);
+            let _ = writeln!(s, "produced   {} – {}", c.production_start, c.production_end);
+            let _ = writeln!(s, "energy     {}\nholder     {}", c.wh, c.holder);
+        }
+        Body::CertificateTransfer(t) => {
+            for d in &t.from {
+                let _ = writeln!(s, "from       lot {}  {}", d.lot, d.wh);
+            }
+            for (i, to) in t.to.iter().enumerate() {
+                let _ = writeln!(s, "to         {} gets lot :{i}  {}", to.holder, to.wh);
+            }
+        }
+        Body::CertificateRetire(r) => {
+            for d in &r.from {
+                let _ = writeln!(s, "from       lot {}  {}", d.lot, d.wh);
+            }
+            let _ = writeln!(s, "for        {}", r.beneficiary);
+            let _ = writeln!(
+                s,
+                "consumed   {} – {} in {}",
+                r.consumption_start, r.consumption_end, r.region
+            );
+        }
+        Body::BatchShip(b) => {
+            for d in &b.from {
+                let _ = writeln!(s, "from       lot {}  {}", d.lot, d.quantity);
+            }
+            for (i, to) in b.to.iter().enumerate() {
+                let _ = writeln!(s, "to         {} gets lot :{i}  {}", to.holder, to.quantity);
             }
         }
     }

@@ -154,6 +154,23 @@ int_string_type!(
     "millionths of the unit (\"3500000\" is 3.5)"
 );
 
+int_string_type!(
+    /// Electricity in watt-hours (certificates, retirements, claims).
+    Wh,
+    "watt-hours (\"1000000\" is 1 MWh)"
+);
+
+impl fmt::Debug for Wh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Wh", self.0)
+    }
+}
+impl fmt::Display for Wh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} Wh", self.0)
+    }
+}
+
 impl Mass {
     /// Parses kilograms given as a decimal string (`"0.25"` → 250000 mg).
     pub fn from_kg_str(s: &str) -> Result<Self, AmountError> {

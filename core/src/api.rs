@@ -307,3 +307,120 @@ pub struct SignedHead {
     /// When it was signed (node clock, informative).
     pub timestamp: String,
 }
+
+/// One draw on a lot, as `GET /v1/lots/{lot}` lists them (in the holder's chain order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotDraw {
+    /// The drawing entry.
+    pub entry: EntryId,
+    /// Its kind (`certificate.transfer`, `certificate.retire`, `batch.ship`, `attestation`).
+    pub kind: String,
+    /// Its seq in the holder's chain.
+    pub seq: u64,
+    /// How much it drew, in the lot's unit.
+    pub amount: i64,
+}
+
+/// What a certificate lot certifies (its issue's facts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateFacts {
+    /// The issue.
+    pub issue: EntryId,
+    /// Its issuer.
+    pub issuer: PublicKey,
+    /// The issuer's organisation, if admitted with a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
+    /// The certificate scheme (`EECS-GO`, `I-REC`, …).
+    pub scheme: String,
+    /// The certificate's serial under its scheme.
+    pub serial: String,
+    /// The device's scheme-qualified ids.
+    pub device: Vec<String>,
+    /// The generation technology.
+    pub technology: String,
+    /// The market region.
+    pub region: String,
+    /// Start of the production period.
+    pub production_start: String,
+    /// End of the production period.
+    pub production_end: String,
+    /// Wh issued.
+    pub wh: i64,
+}
+
+/// `GET /v1/lots/{lot}`: a lot, what drew on it and what is left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotInfo {
+    /// The lot, `ENTRY_ID:INDEX`.
+    pub lot: crate::custody::LotId,
+    /// `certificate`, `retirement` or `batch`.
+    pub kind: crate::custody::LotKind,
+    /// Its unit (`Wh`, or the batch's declared unit for a batch).
+    pub unit: String,
+    /// Who holds it.
+    pub holder: PublicKey,
+    /// What it was created with.
+    pub amount: i64,
+    /// What its holder's entries drew on it.
+    pub drawn: i64,
+    /// What is left (`amount − drawn`).
+    pub left: i64,
+    /// The entry whose facts it carries (a certificate's issue, the retirement, the batch
+    /// attestation).
+    pub origin: EntryId,
+    /// The certificate behind it (certificate and retirement lots, as far as the node holds
+    /// them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<CertificateFacts>,
+    /// The draws on it, in chain order.
+    pub draws: Vec<LotDraw>,
+    /// Issues this lot rests on that conflict with another issue (double issuance): every
+    /// claim resting on them fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<ConflictInfo>,
+}
+
+/// One lot a key holds, as `GET /v1/holders/{pubkey}/lots` lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLot {
+    /// The lot.
+    pub lot: crate::custody::LotId,
+    /// `certificate`, `retirement` or `batch`.
+    pub kind: crate::custody::LotKind,
+    /// What it was created with.
+    pub amount: i64,
+    /// What is left.
+    pub left: i64,
+    /// The entry whose facts it carries.
+    pub origin: EntryId,
+    /// A one-line description of the origin (the certificate or the batch).
+    pub summary: String,
+}
+
+/// `GET /v1/holders/{pubkey}/lots`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HolderLots {
+    /// The holder.
+    pub holder: PublicKey,
+    /// Its lots, oldest first.
+    pub lots: Vec<HeldLot>,
+}
+
+/// A double issuance: two certificate issues of one device with overlapping hours.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictInfo {
+    /// One issue (the smaller id).
+    pub a: EntryId,
+    /// The other.
+    pub b: EntryId,
+    /// The device ids they share.
+    pub devices: Vec<String>,
+}
+
+/// `GET /v1/conflicts`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflicts {
+    /// The conflicts, by the smaller issue's id.
+    pub conflicts: Vec<ConflictInfo>,
+}

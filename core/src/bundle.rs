@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::{
+    custody::LotId,
     engine::LedgerView,
     entry::{Entry, SignedEntry},
     error::DecodeError,
@@ -227,6 +228,11 @@ pub trait EntrySource {
     fn superseded_by(&self, id: &EntryId) -> Vec<Entry>;
     /// Known fork proofs for a signer.
     fn fork_proofs(&self, signer: &PublicKey) -> Vec<ForkProof>;
+    /// Every entry that draws on `lot`, so that a bundle shows what is left of it.
+    fn draws_on(&self, lot: &LotId) -> Vec<Entry>;
+    /// The certificate issues known to conflict with `issue` (double issuance), as entries:
+    /// a bundle carries both halves of the proof.
+    fn conflicting(&self, issue: &EntryId) -> Vec<Entry>;
 }
 
 /// An entry needed for a complete bundle is not available.
@@ -252,12 +258,44 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
         });
     };
     let mut queue = VecDeque::from([first]);
+    // Entries a bundle carries for the chain of custody without their own provenance: the
+    // other draws on its lots and the issues conflicting with its certificates.
+    let mut custody_extra: Vec<Entry> = Vec::new();
     for s in source.superseded_by(&target) {
         queue.push_back(s);
     }
+    // Lots seen, so that the draws on each are collected once.
+    let mut lots: HashSet<LotId> = HashSet::new();
     while let Some(e) = queue.pop_front() {
         if included.contains_key(&e.id) {
             continue;
+        }
+        // The chain of custody: the entry creating each lot drawn on (back to the certificate
+        // issue or the batch attestation), every other draw on that lot, and the issues that
+        // conflict with a certificate issue.
+        for d in e.payload.body.draws(&e) {
+            if !included.contains_key(&d.lot.entry) {
+                let found = source.get(&d.lot.entry).ok_or(MissingEntry {
+                    missing: d.lot.entry,
+                    needed_by: e.id,
+                    role: "the entry creating a lot it draws on",
+                })?;
+                queue.push_back(found);
+            }
+            if lots.insert(d.lot) {
+                for other in source.draws_on(&d.lot) {
+                    if !included.contains_key(&other.id) {
+                        custody_extra.push(other);
+                    }
+                }
+            }
+        }
+        if matches!(e.payload.body, Body::CertificateIssue(_)) {
+            for other in source.conflicting(&e.id) {
+                if !included.contains_key(&other.id) {
+                    custody_extra.push(other);
+                }
+            }
         }
         if let Body::Attestation(a) = &e.payload.body {
             for input in &a.inputs {
@@ -282,6 +320,9 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
             }
         }
         included.insert(e.id, e);
+    }
+    for e in custody_extra {
+        included.entry(e.id).or_insert(e);
     }
     // Corrections of the inputs (not their own inputs): the verifier warns that a consumer
     // used figures its supplier later corrected.
@@ -329,6 +370,10 @@ pub struct EntrySet {
     by_chain: BTreeMap<(PublicKey, u64), Vec<EntryId>>,
     by_part: BTreeMap<String, Vec<EntryId>>,
     supersessions: HashMap<EntryId, Vec<EntryId>>,
+    /// The entries drawing on each lot.
+    drawers: HashMap<LotId, Vec<EntryId>>,
+    /// Certificate issues by device id.
+    devices: HashMap<String, Vec<EntryId>>,
 }
 
 impl EntrySet {
@@ -350,6 +395,17 @@ impl EntrySet {
             self.by_part.entry(a.part.clone()).or_default().push(e.id);
             if let Some(s) = a.supersedes {
                 self.supersessions.entry(s).or_default().push(e.id);
+            }
+        }
+        for d in e.payload.body.draws(&e) {
+            let v = self.drawers.entry(d.lot).or_default();
+            if !v.contains(&e.id) {
+                v.push(e.id);
+            }
+        }
+        if let Body::CertificateIssue(c) = &e.payload.body {
+            for dev in &c.device {
+                self.devices.entry(dev.clone()).or_default().push(e.id);
             }
         }
         self.by_id.insert(e.id, e);
@@ -443,7 +499,7 @@ impl EntrySource for EntrySet {
         let mut v: Vec<Entry> = self
             .by_id
             .values()
-            .filter(|e| e.payload.body.kind().role() == crate::model::Role::Admin)
+            .filter(|e| e.payload.body.kind().is_membership())
             .cloned()
             .collect();
         v.sort_by_key(|e| e.id);
@@ -470,6 +526,36 @@ impl EntrySource for EntrySet {
         }
         out
     }
+
+    fn draws_on(&self, lot: &LotId) -> Vec<Entry> {
+        self.drawers
+            .get(lot)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id).cloned())
+            .collect()
+    }
+
+    fn conflicting(&self, issue: &EntryId) -> Vec<Entry> {
+        let Some(Body::CertificateIssue(c)) = self.by_id.get(issue).map(|e| &e.payload.body) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Entry> = Vec::new();
+        for dev in &c.device {
+            for id in self.devices.get(dev).into_iter().flatten() {
+                if id == issue || out.iter().any(|o| o.id == *id) {
+                    continue;
+                }
+                if let Some(o) = self.by_id.get(id)
+                    && let Body::CertificateIssue(oc) = &o.payload.body
+                    && crate::custody::double_issuance(c, oc)
+                {
+                    out.push(o.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A [`LedgerView`] over an [`EntrySet`]: a bundle's entries, or a folder of entry files. It
@@ -481,6 +567,12 @@ pub struct SetView<'a> {
     network: NetworkId,
     membership: Membership,
     forks: BTreeMap<PublicKey, u64>,
+    /// Every draw of the set's entries, by lot: (signer, seq, amount).
+    draws: HashMap<LotId, Vec<(PublicKey, u64, i64)>>,
+    /// Certificate issues by device id.
+    devices: HashMap<String, Vec<EntryId>>,
+    /// Double issuances among the set's certificate issues.
+    conflicts: HashMap<EntryId, EntryId>,
 }
 
 impl<'a> SetView<'a> {
@@ -500,11 +592,46 @@ impl<'a> SetView<'a> {
         }
         let forked = |e: &&Entry| forks.get(&e.payload.signer).is_some_and(|f| e.payload.seq >= *f);
         let membership = Membership::compute(genesis, set.iter().filter(|e| !forked(e)));
+        let mut draws: HashMap<LotId, Vec<(PublicKey, u64, i64)>> = HashMap::new();
+        let mut devices: HashMap<String, Vec<EntryId>> = HashMap::new();
+        for e in set.iter() {
+            for d in e.payload.body.draws(e) {
+                draws
+                    .entry(d.lot)
+                    .or_default()
+                    .push((e.payload.signer, e.payload.seq, d.amount));
+            }
+            if let Body::CertificateIssue(c) = &e.payload.body {
+                for dev in &c.device {
+                    devices.entry(dev.clone()).or_default().push(e.id);
+                }
+            }
+        }
+        // Double issuance is order-free: every pair of issues of one device with overlapping
+        // hours conflicts, whichever came first.
+        let mut conflicts: HashMap<EntryId, EntryId> = HashMap::new();
+        for ids in devices.values() {
+            for (i, a) in ids.iter().enumerate() {
+                for b in &ids[i + 1..] {
+                    if let (Some(Body::CertificateIssue(x)), Some(Body::CertificateIssue(y))) = (
+                        set.entry(a).map(|e| &e.payload.body),
+                        set.entry(b).map(|e| &e.payload.body),
+                    ) && crate::custody::double_issuance(x, y)
+                    {
+                        conflicts.entry(*a).or_insert(*b);
+                        conflicts.entry(*b).or_insert(*a);
+                    }
+                }
+            }
+        }
         SetView {
             set,
             network: genesis.network_id(),
             membership,
             forks,
+            draws,
+            devices,
+            conflicts,
         }
     }
 
@@ -562,5 +689,26 @@ impl LedgerView for SetView<'_> {
 
     fn forked_at(&self, signer: &PublicKey) -> Option<u64> {
         self.forks.get(signer).copied()
+    }
+
+    fn drawn_before(&self, lot: &LotId, seq: u64) -> i64 {
+        let Ok(l) = crate::custody::resolve(self, lot) else {
+            return 0;
+        };
+        self.draws
+            .get(lot)
+            .into_iter()
+            .flatten()
+            .filter(|(signer, s, _)| *signer == l.holder && *s < seq)
+            .map(|(_, _, a)| *a)
+            .sum()
+    }
+
+    fn conflict_of(&self, issue: &EntryId) -> Option<EntryId> {
+        self.conflicts.get(issue).copied()
+    }
+
+    fn issues_of_device(&self, device: &str) -> Vec<EntryId> {
+        self.devices.get(device).cloned().unwrap_or_default()
     }
 }

@@ -8,12 +8,14 @@
 //! other entries, in this order:
 //!
 //! 1. **network** — the entry belongs to the view's network.
-//! 2. **membership** — its signer holds the role its kind needs ([`crate::kinds::EntryKind::ROLE`])
+//! 2. **membership** — its signer holds the role its kind needs ([`crate::kinds::EntryKind::ROLES`])
 //!    and was not revoked before its seq ([`crate::Membership::authorize`]).
 //! 3. **kind rules** — the entries it depends on ([`crate::kinds::EntryKind::dependencies`]) are
 //!    resolved in the view and the kind's own rules run over them
-//!    ([`crate::kinds::EntryKind::rules`]: inputs, roll-up, supersession, …). A dependency the
-//!    view lacks is reported as missing, not as a violation.
+//!    ([`crate::kinds::EntryKind::rules`]: inputs, roll-up, supersession, claims, …), then the
+//!    **custody** rules of every lot it draws on ([`crate::custody::check_draws`]: the holder
+//!    draws, within what is left, on nothing forked or issued twice). A dependency the view
+//!    lacks is reported as missing, not as a violation.
 //! 4. **chain position** — no other entry holds its `(signer, seq)`: another entry there makes a
 //!    fork (or, while the entry still waits for dependencies, a taken seq).
 //! 5. **forked signer** — its signer did not fork at or before its seq.
@@ -35,6 +37,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::{
+    custody::{self, LotId, LotKind},
     entry::Entry,
     error::RollupError,
     id::{EntryId, NetworkId},
@@ -75,6 +78,16 @@ pub trait LedgerView {
         let _ = id;
         false
     }
+
+    /// What the holder's entries before `seq` have drawn on `lot` (only the holder draws; a
+    /// chain's entries are ordered by `seq`).
+    fn drawn_before(&self, lot: &LotId, seq: u64) -> i64;
+
+    /// A certificate issue that conflicts with `issue` (double issuance), if the view knows one.
+    fn conflict_of(&self, issue: &EntryId) -> Option<EntryId>;
+
+    /// The certificate issues the view holds that name `device`.
+    fn issues_of_device(&self, device: &str) -> Vec<EntryId>;
 }
 
 /// A rule, as reports name it. The numbers are the steps of a bundle verification report
@@ -90,6 +103,9 @@ pub enum Rule {
     ChainLink,
     /// Nobody built on an equivocation.
     Fork,
+    /// Lots are drawn by their holders, never beyond their amount, and rest on nothing
+    /// counted twice.
+    Custody,
     /// Inputs and other dependencies are what they must be.
     Inputs,
     /// The claimed total is the exact roll-up.
@@ -109,6 +125,7 @@ impl Rule {
             Rule::Inputs => 6,
             Rule::Rollup => 7,
             Rule::Supersession => 8,
+            Rule::Custody => 9,
         }
     }
 
@@ -122,6 +139,7 @@ impl Rule {
             Rule::Inputs => "inputs",
             Rule::Rollup => "roll-up",
             Rule::Supersession => "supersession",
+            Rule::Custody => "custody",
         }
     }
 }
@@ -158,6 +176,73 @@ pub enum KindError {
         /// What it is.
         kind: Kind,
     },
+    /// A lot that does not exist.
+    #[error("{0}")]
+    NoSuchLot(String),
+    /// A lot of another kind than the entry may draw.
+    #[error("lot {} is a {} lot; this draw needs a {} lot", .lot.fmt_short(), .is.as_str(), .wanted.as_str())]
+    WrongLot {
+        /// The lot.
+        lot: LotId,
+        /// What it is.
+        is: LotKind,
+        /// What the draw needs.
+        wanted: LotKind,
+    },
+    /// Someone else's lot.
+    #[error("lot {} is held by {}; only its holder draws on a lot", .lot.fmt_short(), .holder.fmt_short())]
+    NotHolder {
+        /// The lot.
+        lot: LotId,
+        /// Its holder.
+        holder: PublicKey,
+    },
+    /// A draw beyond what is left of a lot.
+    #[error(
+        "overdraws lot {} (a {} lot of {amount} {}): {drawn} already drawn by the holder's earlier entries, {wanted} more wanted",
+        .lot.fmt_short(), .kind.as_str(), .kind.unit()
+    )]
+    Overdrawn {
+        /// The lot.
+        lot: LotId,
+        /// Its kind.
+        kind: LotKind,
+        /// Its amount.
+        amount: i64,
+        /// Drawn before this entry.
+        drawn: i64,
+        /// What this entry draws.
+        wanted: i64,
+    },
+    /// A certificate issued twice (one device, overlapping hours).
+    #[error(
+        "rests on certificate {}, issued twice: certificate {} certifies the same device and hours",
+        .issue.fmt_short(), .other.fmt_short()
+    )]
+    DoubleIssuance {
+        /// The certificate issue.
+        issue: EntryId,
+        /// The conflicting issue.
+        other: EntryId,
+    },
+    /// Draws of one transfer or shipment on lots of different origins.
+    #[error("{0}")]
+    MixedOrigins(String),
+    /// A certificate or claim of another market region.
+    #[error("{0}")]
+    RegionMismatch(String),
+    /// A certificate of another vintage than the consumption.
+    #[error("{0}")]
+    VintageMismatch(String),
+    /// A claim on a retirement made for another organisation.
+    #[error("{0}")]
+    BeneficiaryMismatch(String),
+    /// A claim outside the retirement's consumption period, or claims beyond the electricity used.
+    #[error("{0}")]
+    InvalidClaim(String),
+    /// A batch input drawn on a lot of another batch, or without a batch size.
+    #[error("{0}")]
+    InvalidBatchInput(String),
     /// An input is at or after a fork of its signer's chain.
     #[error(
         "input {} is at seq {seq} of a forked chain (fork at seq {fork_seq}); it cannot be trusted",
@@ -181,6 +266,17 @@ impl KindError {
             KindError::Supersession(_) => Rule::Supersession,
             KindError::InputNotAttestation { .. } => Rule::Inputs,
             KindError::InputForked { .. } => Rule::Fork,
+            KindError::NoSuchLot(_)
+            | KindError::WrongLot { .. }
+            | KindError::NotHolder { .. }
+            | KindError::Overdrawn { .. }
+            | KindError::DoubleIssuance { .. }
+            | KindError::MixedOrigins(_)
+            | KindError::RegionMismatch(_)
+            | KindError::VintageMismatch(_)
+            | KindError::BeneficiaryMismatch(_)
+            | KindError::InvalidClaim(_)
+            | KindError::InvalidBatchInput(_) => Rule::Custody,
         }
     }
 }
@@ -296,6 +392,16 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// True if the refused entry is evidence every node should see: the second entry of a fork,
+    /// or the second issue of a double issuance. A node forwards it and keeps the proof.
+    pub fn is_evidence(&self) -> bool {
+        match &self.kind {
+            ViolationKind::Fork { .. } => true,
+            ViolationKind::Kind(KindError::DoubleIssuance { issue, .. }) => *issue == self.entry,
+            _ => false,
+        }
+    }
+
     /// The rule broken.
     pub fn rule(&self) -> Rule {
         match &self.kind {
@@ -310,6 +416,7 @@ impl Violation {
                 DepRole::Input => Rule::Inputs,
                 DepRole::Supersedes => Rule::Supersession,
                 DepRole::Prev => Rule::ChainLink,
+                DepRole::Lot => Rule::Custody,
             },
             ViolationKind::Kind(k) => k.rule(),
         }
@@ -340,6 +447,17 @@ impl Violation {
             ViolationKind::Kind(KindError::Supersession(_)) => "invalid_supersession",
             ViolationKind::Kind(KindError::InputNotAttestation { .. }) => "invalid_input",
             ViolationKind::Kind(KindError::InputForked { .. }) => "forked_input",
+            ViolationKind::Kind(KindError::NoSuchLot(_)) => "no_such_lot",
+            ViolationKind::Kind(KindError::WrongLot { .. }) => "wrong_lot",
+            ViolationKind::Kind(KindError::NotHolder { .. }) => "not_holder",
+            ViolationKind::Kind(KindError::Overdrawn { .. }) => "overdrawn",
+            ViolationKind::Kind(KindError::DoubleIssuance { .. }) => "double_issuance",
+            ViolationKind::Kind(KindError::MixedOrigins(_)) => "mixed_origins",
+            ViolationKind::Kind(KindError::RegionMismatch(_)) => "region_mismatch",
+            ViolationKind::Kind(KindError::VintageMismatch(_)) => "vintage_mismatch",
+            ViolationKind::Kind(KindError::BeneficiaryMismatch(_)) => "beneficiary_mismatch",
+            ViolationKind::Kind(KindError::InvalidClaim(_)) => "invalid_claim",
+            ViolationKind::Kind(KindError::InvalidBatchInput(_)) => "invalid_batch_input",
         }
     }
 
@@ -352,6 +470,8 @@ impl Violation {
             | ViolationKind::SignerForked { .. }
             | ViolationKind::ChainMismatch { .. }
             | ViolationKind::PrevElsewhere { .. } => Class::Conflict,
+            // Valid on its own, but what it draws on was drawn already or certified twice.
+            ViolationKind::Kind(KindError::Overdrawn { .. } | KindError::DoubleIssuance { .. }) => Class::Conflict,
             ViolationKind::WrongNetwork { .. } | ViolationKind::DependsOnRefused { .. } | ViolationKind::Kind(_) => {
                 Class::Invalid
             }
@@ -435,7 +555,7 @@ impl<V: LedgerView + ?Sized> Steps<'_, '_, V> {
     fn membership(&mut self) {
         let p = &self.entry.payload;
         let kind = p.body.kind();
-        if let Err(err) = self.view.membership().authorize(&p.signer, p.seq, kind.role()) {
+        if let Err(err) = self.view.membership().authorize(&p.signer, p.seq, kind.roles()) {
             self.fail(ViolationKind::NotAuthorized { kind, err });
         }
     }
@@ -456,6 +576,17 @@ impl<V: LedgerView + ?Sized> Steps<'_, '_, V> {
             }
         }
         let problems = self.entry.payload.body.rules(self.entry, &resolved, self.view);
+        for k in problems {
+            self.fail(ViolationKind::Kind(k));
+        }
+    }
+
+    /// Step 3b: the custody rules of every draw (lots, holders, amounts, double issuance).
+    fn custody(&mut self) {
+        let (problems, missing) = custody::check_draws(self.entry, self.view);
+        for id in missing {
+            self.verdict.missing.push(Dependency { id, role: DepRole::Lot });
+        }
         for k in problems {
             self.fail(ViolationKind::Kind(k));
         }
@@ -544,6 +675,7 @@ pub fn check<V: LedgerView + ?Sized>(entry: &Entry, view: &V) -> Verdict {
     if s.network() {
         s.membership();
         s.kind_rules();
+        s.custody();
         s.chain_position();
         s.forked_signer();
         s.chain_link();

@@ -13,6 +13,9 @@
 //! * [`amount`] — fixed-point amounts: mg CO2e, millionths of a unit, basis points.
 //! * [`model`] — the genesis, payloads, roles, units, emissions.
 //! * [`kinds`] — the entry kinds, one module each: body, checks, role, dependencies, rules.
+//! * [`custody`] — lots (certificates, retirements, batches), the draws on them, double issuance.
+//! * [`custody_facts`] — what a batch's custody rests on, for reports: the certificates behind
+//!   its electricity claims (renewable and hourly-matched shares), the shipments behind its inputs.
 //! * [`engine`] — the ledger rules, once: one entry decided against a view of ledger state.
 //! * [`entry`] — the signed envelope, its exact signed bytes, signing.
 //! * [`log`] — the node's hash-chained log records and signed checkpoints.
@@ -32,6 +35,8 @@ pub mod amount;
 pub mod api;
 pub mod bundle;
 pub mod canonical;
+pub mod custody;
+pub mod custody_facts;
 pub mod engine;
 pub mod entry;
 pub mod error;

@@ -45,8 +45,8 @@ pub enum AuthError {
     WrongRole {
         /// The signer.
         signer: String,
-        /// The role needed.
-        needed: &'static str,
+        /// The role (or roles) needed.
+        needed: String,
         /// The roles held.
         has: String,
     },
@@ -144,19 +144,20 @@ impl Membership {
         }
     }
 
-    /// Checks that `signer` holds the role `needed` (an entry kind's [`crate::Kind::role`]) and
-    /// was not revoked before `seq`.
-    pub fn authorize(&self, signer: &PublicKey, seq: u64, needed: Role) -> Result<(), AuthError> {
+    /// Checks that `signer` holds one of the roles `needed` (an entry kind's
+    /// [`crate::Kind::roles`]) and was not revoked before `seq`.
+    pub fn authorize(&self, signer: &PublicKey, seq: u64, needed: &[Role]) -> Result<(), AuthError> {
         let who = self.describe(signer);
         let Some(roles) = self.roles.get(signer) else {
             return Err(AuthError::NotAdmitted(who));
         };
-        let is_admin = needed == Role::Admin && self.admins.contains(signer);
-        if !roles.contains(&needed) && !is_admin {
+        let holds = |r: &Role| roles.contains(r) || (*r == Role::Admin && self.admins.contains(signer));
+        if !needed.iter().any(holds) {
             let has: Vec<&str> = roles.iter().map(Role::as_str).collect();
+            let needed: Vec<&str> = needed.iter().map(Role::as_str).collect();
             return Err(AuthError::WrongRole {
                 signer: who,
-                needed: needed.as_str(),
+                needed: needed.join(" or "),
                 has: has.join(", "),
             });
         }

@@ -193,6 +193,8 @@ pub enum Role {
     Admin,
     /// A node that may join the peer-to-peer network (names a peer id).
     Node,
+    /// A certificate body: may issue green-electricity certificates.
+    Issuer,
 }
 
 impl Role {
@@ -202,6 +204,7 @@ impl Role {
             Role::Supplier => "supplier",
             Role::Admin => "admin",
             Role::Node => "node",
+            Role::Issuer => "issuer",
         }
     }
 }
@@ -213,7 +216,8 @@ impl std::str::FromStr for Role {
             "supplier" => Ok(Role::Supplier),
             "admin" => Ok(Role::Admin),
             "node" => Ok(Role::Node),
-            _ => Err(format!("unknown role {s:?} (supplier, admin or node)")),
+            "issuer" => Ok(Role::Issuer),
+            _ => Err(format!("unknown role {s:?} (supplier, admin, node or issuer)")),
         }
     }
 }

@@ -41,7 +41,7 @@ pub const MAX_REQUEST_BYTES: u64 = 256 << 10;
 pub const MAX_IDS: usize = 256;
 /// Most entries in one `Chain` response.
 pub const MAX_CHAIN: usize = 1000;
-/// Most fork proofs in one `Forks` response.
+/// Most proofs in one `Forks` response (a longer list is paged with `after`/`next`).
 pub const MAX_FORKS: usize = 256;
 /// Most peers in one `Peers` response.
 pub const MAX_PEERS: usize = 64;
@@ -77,10 +77,15 @@ pub enum SyncRequest {
         /// Entry ids (hex), at most [`MAX_IDS`].
         ids: Vec<String>,
     },
-    /// Every fork proof the peer holds (at most [`MAX_FORKS`]).
+    /// The proofs the peer holds — fork proofs and double-issuance proofs — a page at a
+    /// time (at most [`MAX_FORKS`], and the response byte limit).
     Forks {
         /// The network id (hex).
         network: String,
+        /// Continue after this cursor (the `next` of the previous page); absent: from the
+        /// start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
     },
     /// The peer's connected consortium peers.
     Peers {
@@ -96,7 +101,7 @@ impl SyncRequest {
             SyncRequest::Log { network, .. }
             | SyncRequest::Chain { network, .. }
             | SyncRequest::Entries { network, .. }
-            | SyncRequest::Forks { network }
+            | SyncRequest::Forks { network, .. }
             | SyncRequest::Peers { network } => network,
         }
     }
@@ -133,10 +138,14 @@ pub enum SyncResponse {
         /// Entry envelopes (JSON).
         entries: Vec<String>,
     },
-    /// Fork proofs: both entries of each.
+    /// Proofs: both entries of each.
     Forks {
-        /// `(a, b)`: two entries of one signer at one seq.
+        /// `(a, b)`: two entries of one signer at one seq (a fork), or two certificate issues
+        /// of one device with overlapping hours (a double issuance).
         proofs: Vec<(String, String)>,
+        /// The cursor of the next page, if there is more.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
     },
     /// Connected consortium peers: peer id and listen addresses.
     Peers {

@@ -17,14 +17,24 @@
 //!    exactly (see [`crate::rollup`]).
 //! 8. **supersession** — a `supersedes` reference names an earlier attestation of the same
 //!    signer and part; a target that has been superseded is reported.
+//! 9. **custody** — every lot drawn on (a certificate, a retirement claimed for electricity, a
+//!    batch or shipment an input draws on) is drawn by its holder, within what is left of it,
+//!    and rests on no forked entry and no certificate issued twice; claims and retirements
+//!    meet their market, vintage, beneficiary and period rules.
 //!
 //! Every problem is collected (not only the first), naming the entry and its signer. Steps 1
-//! and 2 check the bundle itself; the ledger rules of steps 1 and 3–8 are
+//! and 2 check the bundle itself; the ledger rules of steps 1 and 3–9 are
 //! [`crate::engine::check`]'s, the same function a node's writer calls at ingest.
 //!
+//! The report's provenance tree shows, under the target and every upstream attestation, the
+//! chain of custody it rests on ([`crate::custody_facts`]): its electricity, the renewable and
+//! hourly-matched shares, the certificates behind each claim, and the shipments behind each
+//! batch input.
+//!
 //! Which entries can make a bundle invalid: the target and everything it depends on (its
-//! inputs, transitively, and what they supersede), and the membership entries (they decide who
-//! may sign). A membership entry that grants nothing is ignored with a warning. A correction
+//! inputs, transitively, and what they supersede; the entries whose lots these draw on,
+//! transitively, and every certificate issue that conflicts with one of them), and the
+//! membership entries (they decide who may sign). A membership entry that grants nothing is ignored with a warning. A correction
 //! of the target (or of an input) counts if its signer could sign it where it stands.
 
 use std::collections::{HashMap, HashSet};
@@ -34,6 +44,7 @@ use serde::Serialize;
 use crate::{
     amount::{Mass, Quantity, SCALE},
     bundle::{Bundle, EntrySet, SetView},
+    custody_facts::{self, BatchInput, Electricity},
     engine::{self, LedgerView, Violation, ViolationKind},
     entry::{Entry, SignedEntry},
     error::DecodeError,
@@ -41,12 +52,12 @@ use crate::{
     keys::{self, PublicKey},
     kinds::DepRole,
     membership::Membership,
-    model::{Genesis, Role, Unit},
+    model::{Genesis, Unit},
     rollup,
 };
 
 /// The names of the steps, in order (step n is `STEPS[n - 1]`).
-pub const STEPS: [&str; 8] = [
+pub const STEPS: [&str; 9] = [
     "network",
     "signatures",
     "membership",
@@ -55,6 +66,7 @@ pub const STEPS: [&str; 8] = [
     "inputs",
     "roll-up",
     "supersession",
+    "custody",
 ];
 
 /// What the verifier should trust beyond the bundle itself.
@@ -68,7 +80,7 @@ pub struct VerifyOptions {
 /// One problem found.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Reason {
-    /// The step number (1–8).
+    /// The step number (1–9).
     pub step: u8,
     /// The step name.
     pub check: &'static str,
@@ -81,6 +93,10 @@ pub struct Reason {
     /// The signer's organisation, if known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer_name: Option<String>,
+    /// What rule of the entry is broken, for programs ([`Violation::code`]: `overdrawn`,
+    /// `double_issuance`, …), when the engine found it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
     /// What is wrong, for people.
     pub message: String,
 }
@@ -88,7 +104,7 @@ pub struct Reason {
 /// The outcome of one step.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepOutcome {
-    /// 1–8.
+    /// 1–9.
     pub step: u8,
     /// Its name.
     pub check: &'static str,
@@ -130,6 +146,13 @@ pub struct TreeNode {
     /// Deeper than [`MAX_TREE_DEPTH`]: its inputs are verified but not listed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+    /// The batch's electricity, its renewable and hourly-matched shares and the certificates
+    /// behind each claim, if it states electricity or claims any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub electricity: Option<Electricity>,
+    /// The inputs drawn from batch or shipment lots, with the shipments behind each lot.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub batch_inputs: Vec<BatchInput>,
     /// Inputs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<TreeNode>,
@@ -182,6 +205,7 @@ impl Ctx {
             entry,
             signer,
             signer_name: None,
+            code: None,
             message,
         });
     }
@@ -189,6 +213,9 @@ impl Ctx {
     /// Reports a rule the engine found broken.
     fn violation(&mut self, v: &Violation) {
         self.fail(v.rule().step(), Some(v.entry), Some(v.signer), v.kind.to_string());
+        if let Some(r) = self.reasons.last_mut() {
+            r.code = Some(v.code());
+        }
     }
 
     fn finish(mut self) -> (Vec<Reason>, Vec<String>) {
@@ -254,7 +281,17 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         for e in decoded.good {
             set.insert(e);
         }
-        return report(ctx, None, opts, pinned, bundle, &set, &Membership::default(), target);
+        return report(
+            ctx,
+            None,
+            opts,
+            pinned,
+            bundle,
+            &set,
+            &Membership::default(),
+            None,
+            target,
+        );
     };
     // Entries of another network stay out of the view (step 1), so that nothing rests on them.
     let network = genesis.network_id();
@@ -285,7 +322,17 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     step_forks(&view, &proofs, &dag, &mut ctx);
     step_corrections(&view, target, &dag, &mut ctx);
     let membership = view.membership().clone();
-    report(ctx, Some(genesis), opts, pinned, bundle, &own, &membership, target)
+    report(
+        ctx,
+        Some(genesis),
+        opts,
+        pinned,
+        bundle,
+        &own,
+        &membership,
+        Some(&view),
+        target,
+    )
 }
 
 /// Step 1, the bundle's half: its genesis is usable and is the network the user pinned.
@@ -515,7 +562,29 @@ fn walk_dag(
         .filter(|s| set.entry(s).is_some())
         .collect();
     dag.relevant.extend(superseded);
+    custody_closure(view, &mut dag.relevant);
     dag
+}
+
+/// Adds to `relevant` what its entries' chains of custody rest on: the entries whose lots they
+/// draw on, transitively (a claim's retirement, the transfers and issues of the certificates it
+/// retired; a batch input's shipments back to the batch), and every certificate issue that
+/// conflicts with one of those (a double issuance is shown on both issues).
+fn custody_closure(view: &SetView<'_>, relevant: &mut HashSet<EntryId>) {
+    let set = view.set();
+    let mut queue: Vec<EntryId> = relevant.iter().copied().collect();
+    while let Some(id) = queue.pop() {
+        let Some(e) = set.entry(&id) else { continue };
+        let mut next: Vec<EntryId> = e.payload.body.draws(e).iter().map(|d| d.lot.entry).collect();
+        if e.payload.body.kind() == crate::kinds::Kind::CertificateIssue {
+            next.extend(view.conflict_of(&id));
+        }
+        for n in next {
+            if set.entry(&n).is_some() && relevant.insert(n) {
+                queue.push(n);
+            }
+        }
+    }
 }
 
 /// Steps 1 and 3–8 for each entry: the engine's rules, for every entry the target depends on
@@ -531,7 +600,7 @@ fn step_rules(
 ) {
     for id in order {
         let Some(e) = view.set().entry(id) else { continue };
-        let is_member = e.payload.body.kind().role() == Role::Admin;
+        let is_member = e.payload.body.kind().is_membership();
         let verdict = engine::check(e, view);
         if !is_member && !dag.relevant.contains(id) {
             // Not something the target depends on (a correction, say): it cannot make the
@@ -572,6 +641,13 @@ fn step_rules(
                     (6, format!("input {} {why}", m.id.fmt_short()))
                 }
                 DepRole::Supersedes => (8, format!("supersedes {} which is not in the bundle", m.id.fmt_short())),
+                DepRole::Lot => (
+                    9,
+                    format!(
+                        "draws on a lot of entry {}, which is not in the bundle",
+                        m.id.fmt_short()
+                    ),
+                ),
                 DepRole::Prev => continue, // a bundle holds parts of chains
             };
             ctx.fail(step, Some(*id), Some(e.payload.signer), message);
@@ -663,10 +739,11 @@ fn report(
     bundle: &Bundle,
     set: &EntrySet,
     membership: &Membership,
+    view: Option<&SetView<'_>>,
     root: EntryId,
 ) -> Report {
-    let tree = build_tree(set, membership, root);
-    let steps = (1..=8u8)
+    let tree = build_tree(set, membership, view, root);
+    let steps = (1..=STEPS.len() as u8)
         .map(|n| {
             let problems = ctx.reasons.iter().filter(|r| r.step == n).count();
             StepOutcome {
@@ -697,14 +774,18 @@ fn report(
 /// limit; it walks the DAG iteratively). Deeper inputs are summarised, not shown.
 pub const MAX_TREE_DEPTH: usize = 64;
 
-fn build_tree(set: &EntrySet, m: &Membership, root: EntryId) -> Option<TreeNode> {
+/// The provenance tree; with a view (a genesis was usable), each attestation carries the chain
+/// of custody it rests on.
+fn build_tree(set: &EntrySet, m: &Membership, view: Option<&SetView<'_>>, root: EntryId) -> Option<TreeNode> {
     let mut shown = HashSet::new();
-    node(set, m, root, None, 100.0, &mut shown, 0)
+    node(set, m, view, root, None, 100.0, &mut shown, 0)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn node(
     set: &EntrySet,
     m: &Membership,
+    view: Option<&SetView<'_>>,
     id: EntryId,
     quantity: Option<Quantity>,
     share: f64,
@@ -731,7 +812,16 @@ fn node(
             } else {
                 0.0
             };
-            inputs.extend(node(set, m, i.entry, Some(i.quantity), child_share, shown, depth + 1));
+            inputs.extend(node(
+                set,
+                m,
+                view,
+                i.entry,
+                Some(i.quantity),
+                child_share,
+                shown,
+                depth + 1,
+            ));
         }
     }
     Some(TreeNode {
@@ -747,6 +837,8 @@ fn node(
         share_percent: share,
         repeated,
         truncated,
+        electricity: view.and_then(|v| custody_facts::electricity(v, a)),
+        batch_inputs: view.map(|v| custody_facts::batch_inputs(v, a)).unwrap_or_default(),
         inputs,
     })
 }

@@ -145,8 +145,113 @@ static ENTRIES: LazyLock<Vec<VerifiedEntry>> = LazyLock::new(|| {
     set_inputs(&mut part, &[(fixed.id(), 2_500_000, fixed_total)]);
     let part = supplier.sign(part);
     out.extend([first, fixed, part]);
+    out.extend(custody_entries(&mut admin, &mut supplier));
     out
 });
+
+/// One entry of every chain-of-custody kind, and a batch attestation that claims electricity
+/// and draws on a shipment lot: every field of the new decoders.
+fn custody_entries(admin: &mut Chain, supplier: &mut Chain) -> Vec<VerifiedEntry> {
+    use greenledger_core::{
+        amount::Wh,
+        custody::LotId,
+        kinds::{
+            attestation::Claim,
+            batch_ship::{BatchShip, QuantityDraw, QuantityTo},
+            certificate::{CertificateIssue, CertificateRetire, CertificateTransfer, WhDraw, WhTo},
+        },
+    };
+    let admit = admin.admit(&key(13).public(), "Registry — Ünïcødé", Role::Issuer);
+    let mut registry = Chain::new(key(13), &GENESIS);
+    let issue = registry.sign(CertificateIssue {
+        scheme: "EECS-GO".into(),
+        serial: "SE-2026-\"0001\"".into(),
+        device: vec!["eecs:SE-WIND-1".into(), "irec:X-1".into()],
+        technology: "wind".into(),
+        region: "SE-SE3".into(),
+        production_start: "2026-01-04T10:00:00Z".into(),
+        production_end: "2026-01-04T12:00:00Z".into(),
+        wh: Wh(2_000_000),
+        holder: key(11).public(),
+    });
+    let cert = LotId {
+        entry: issue.id(),
+        index: 0,
+    };
+    let transfer = supplier.sign(CertificateTransfer {
+        from: vec![WhDraw {
+            lot: cert,
+            wh: Wh(500_000),
+        }],
+        to: vec![
+            WhTo {
+                holder: key(12).public(),
+                wh: Wh(200_000),
+            },
+            WhTo {
+                holder: key(11).public(),
+                wh: Wh(300_000),
+            },
+        ],
+    });
+    let retire = supplier.sign(CertificateRetire {
+        from: vec![WhDraw {
+            lot: cert,
+            wh: Wh(1_000_000),
+        }],
+        beneficiary: "Smelter AG".into(),
+        consumption_start: "2026-01-01T00:00:00Z".into(),
+        consumption_end: "2026-02-01T00:00:00Z".into(),
+        region: "SE".into(),
+    });
+    let mut batch = Attestation::new(
+        "urn:greenledger:batch:1",
+        Unit::Kilogram,
+        Emissions::headline(Mass(900_000)),
+    );
+    batch.produced_quantity = Some(Quantity(5_000_000_000));
+    batch.electricity_kwh = Some(Quantity(150_000));
+    batch.geography_country = Some("SE".into());
+    batch.reference_period_start = Some("2026-01-01T00:00:00Z".into());
+    batch.reference_period_end = Some("2026-01-31T00:00:00Z".into());
+    batch.electricity_claims = vec![Claim {
+        lot: LotId {
+            entry: retire.id(),
+            index: 0,
+        },
+        wh: Wh(700_000),
+    }];
+    let batch = supplier.sign(batch);
+    let ship = supplier.sign(BatchShip {
+        from: vec![QuantityDraw {
+            lot: LotId {
+                entry: batch.id(),
+                index: 0,
+            },
+            quantity: Quantity(5_000_000_000),
+        }],
+        to: vec![
+            QuantityTo {
+                holder: key(12).public(),
+                quantity: Quantity(1_500_000),
+            },
+            QuantityTo {
+                holder: key(14).public(),
+                quantity: Quantity(4_998_500_000),
+            },
+        ],
+    });
+    let mut user = Attestation::new("urn:greenledger:frame:1", Unit::Piece, Emissions::headline(Mass(10)));
+    user.produced_quantity = Some(Quantity(1_000_000));
+    let total = &batch.entry().attestation().unwrap().total;
+    set_inputs(&mut user, &[(batch.id(), 1_500_000, total)]);
+    user.inputs[0].lot = Some(LotId {
+        entry: ship.id(),
+        index: 0,
+    });
+    let user = Chain::new(key(12), &GENESIS).sign(user);
+    vec![admit, issue, transfer, retire, batch, ship, user]
+}
 
 static BUNDLE: LazyLock<Bundle> = LazyLock::new(sample_bundle);
 
@@ -189,6 +294,7 @@ fn sync_requests() -> Vec<SyncRequest> {
         },
         SyncRequest::Forks {
             network: network.clone(),
+            after: Some("f:0011".into()),
         },
         SyncRequest::Peers { network },
     ]
@@ -214,6 +320,7 @@ fn sync_responses() -> Vec<SyncResponse> {
         },
         SyncResponse::Forks {
             proofs: vec![(envelope(&e[4]), envelope(&fork))],
+            next: Some("c:00ff".into()),
         },
         SyncResponse::Peers {
             peers: vec![(
@@ -234,7 +341,7 @@ static KNOWN: LazyLock<HashSet<Vec<u8>>> = LazyLock::new(|| {
         s.insert(e.to_json());
     }
     for r in sync_responses() {
-        if let SyncResponse::Forks { proofs } = r {
+        if let SyncResponse::Forks { proofs, .. } = r {
             for (a, b) in proofs {
                 s.insert(a.into_bytes());
                 s.insert(b.into_bytes());
@@ -254,6 +361,13 @@ static SAMPLES: LazyLock<Vec<Sample>> = LazyLock::new(|| {
         "attestation (every field)",
         "attestation (correction)",
         "attestation (inputs)",
+        "admit issuer",
+        "certificate.issue",
+        "certificate.transfer",
+        "certificate.retire",
+        "attestation (batch with claims)",
+        "batch.ship",
+        "attestation (input from a shipment lot)",
     ];
     assert_eq!(ENTRIES.len(), names.len());
     for (e, name) in ENTRIES.iter().zip(names) {
@@ -499,7 +613,7 @@ fn check_response(r: &SyncResponse) {
                 feed_entry(e.as_bytes());
             }
         }
-        SyncResponse::Forks { proofs } => {
+        SyncResponse::Forks { proofs, .. } => {
             for (a, b) in proofs {
                 if let (Some(a), Some(b)) = (feed_entry(a.as_bytes()), feed_entry(b.as_bytes())) {
                     let p = ForkProof::new(a.signed().clone(), b.signed().clone());
@@ -595,7 +709,11 @@ fn samples_are_accepted_by_their_decoders() {
     }
     assert!(verify_bundle(&BUNDLE, &VerifyOptions::default()).valid);
     let kinds: HashSet<&str> = ENTRIES.iter().map(|e| e.payload().body.kind().as_str()).collect();
-    assert_eq!(kinds.len(), 3, "every entry kind has a sample");
+    assert_eq!(
+        kinds.len(),
+        greenledger_core::Kind::ALL.len(),
+        "every entry kind has a sample"
+    );
 }
 
 /// Every prefix of every sample is refused by the decoder of its kind (a prefix that only
@@ -709,6 +827,7 @@ fn hostile_shapes() {
     }));
     feed_sync(&cbor(&SyncResponse::Forks {
         proofs: vec![(deep_entry, String::new())],
+        next: Some("{".repeat(10_000)),
     }));
 }
 
@@ -828,7 +947,7 @@ fn any_request() -> impl Strategy<Value = SyncRequest> {
             limit
         }),
         (s(), prop::collection::vec(s(), 0..8)).prop_map(|(network, ids)| SyncRequest::Entries { network, ids }),
-        s().prop_map(|network| SyncRequest::Forks { network }),
+        (s(), prop::option::of(s())).prop_map(|(network, after)| SyncRequest::Forks { network, after }),
         s().prop_map(|network| SyncRequest::Peers { network }),
     ]
 }
@@ -849,7 +968,11 @@ fn any_response() -> impl Strategy<Value = SyncResponse> {
                 entries
             }),
         prop::collection::vec(entry(), 0..4).prop_map(|entries| SyncResponse::Entries { entries }),
-        prop::collection::vec((entry(), entry()), 0..3).prop_map(|proofs| SyncResponse::Forks { proofs }),
+        (
+            prop::collection::vec((entry(), entry()), 0..3),
+            prop::option::of(".{0,40}")
+        )
+            .prop_map(|(proofs, next)| SyncResponse::Forks { proofs, next }),
         prop::collection::vec((".{0,60}", prop::collection::vec(".{0,30}", 0..3)), 0..3)
             .prop_map(|peers| SyncResponse::Peers { peers }),
         ".{0,40}".prop_map(|reason| SyncResponse::Refused { reason }),

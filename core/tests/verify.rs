@@ -724,11 +724,11 @@ fn step3_mutual_revocation_current_behaviour() {
         assert_eq!(m.limit(&rv.member), Some(1));
         assert_eq!(m.limit(&g3.public()), None);
         assert!(matches!(
-            m.authorize(&rv.member, 3, Kind::MemberAdmit.role()),
+            m.authorize(&rv.member, 3, Kind::MemberAdmit.roles()),
             Err(AuthError::Revoked { limit: 1, seq: 3, .. })
         ));
-        assert!(m.authorize(&key(41).public(), 1, Kind::Attestation.role()).is_ok());
-        assert!(m.authorize(&key(42).public(), 1, Kind::Attestation.role()).is_ok());
+        assert!(m.authorize(&key(41).public(), 1, Kind::Attestation.roles()).is_ok());
+        assert!(m.authorize(&key(42).public(), 1, Kind::Attestation.roles()).is_ok());
     }
     // Through verify_bundle (today the bundle's own entry order decides which admin is
     // revoked): that admin's later admission, and what it admitted, fail step 3.
@@ -760,7 +760,7 @@ fn step3_mutual_revocation_current_behaviour() {
     let s4 = key(44);
     net.admit(&g3, &s4.public(), Role::Supplier, "S4");
     let m = Membership::compute(&net.c.genesis, net.c.set.iter());
-    assert!(m.authorize(&s4.public(), 1, Kind::Attestation.role()).is_ok());
+    assert!(m.authorize(&s4.public(), 1, Kind::Attestation.roles()).is_ok());
 }
 
 #[test]
@@ -777,9 +777,9 @@ fn step3_revoked_admin_cannot_admit() {
     let m = Membership::compute(&net.c.genesis, net.c.set.iter());
     assert!(m.is_admin(&deputy.public()));
     assert_eq!(m.limit(&deputy.public()), Some(1));
-    assert!(m.authorize(&early.public(), 1, Kind::Attestation.role()).is_ok());
+    assert!(m.authorize(&early.public(), 1, Kind::Attestation.roles()).is_ok());
     assert!(matches!(
-        m.authorize(&late.public(), 1, Kind::Attestation.role()),
+        m.authorize(&late.public(), 1, Kind::Attestation.roles()),
         Err(AuthError::NotAdmitted(_))
     ));
     let e = net.attest(&late, "urn:greenledger:x:1", 5, &[]);
@@ -1085,6 +1085,7 @@ fn step7_overflow_is_reported() {
     a.inputs = vec![Input {
         entry: huge.id,
         quantity: Quantity(2_000_000),
+        lot: None,
     }];
     a.total = Emissions::headline(Mass(i64::MAX));
     let e = f.net.push_att(&f.s2, a);

@@ -43,6 +43,69 @@ pub struct Fixture {
     pub membership: Membership,
 }
 
+/// The chain of custody, so that the decoders of its kinds are reached: a certificate body
+/// admitted, a certificate issued to the first supplier, part of it transferred to the second,
+/// the rest retired and claimed on a batch, and the batch shipped to the second supplier.
+fn custody(genesis: &Genesis, admin: &mut Chain, s1: &mut Chain, s2: &Chain) -> Vec<VerifiedEntry> {
+    use greenledger_core::{
+        Quantity,
+        amount::Wh,
+        custody::LotId,
+        kinds::{
+            attestation::Claim,
+            batch_ship::{BatchShip, QuantityDraw, QuantityTo},
+            certificate::{CertificateIssue, CertificateRetire, CertificateTransfer, WhDraw, WhTo},
+        },
+    };
+    let admit = admin.admit(&key(13).public(), "Wind registry", Role::Issuer);
+    let mut registry = Chain::new(key(13), genesis);
+    let issue = registry.sign(CertificateIssue {
+        scheme: "EECS-GO".into(),
+        serial: "SE-1".into(),
+        device: vec!["eecs:SE-WIND-1".into()],
+        technology: "wind".into(),
+        region: "SE".into(),
+        production_start: "2026-01-04T10:00:00Z".into(),
+        production_end: "2026-01-04T11:00:00Z".into(),
+        wh: Wh(1_000_000),
+        holder: s1.public(),
+    });
+    let cert = LotId { entry: issue.id(), index: 0 };
+    let transfer = s1.sign(CertificateTransfer {
+        from: vec![WhDraw { lot: cert, wh: Wh(100_000) }],
+        to: vec![WhTo { holder: s2.public(), wh: Wh(100_000) }],
+    });
+    let retire = s1.sign(CertificateRetire {
+        from: vec![WhDraw { lot: cert, wh: Wh(900_000) }],
+        beneficiary: "Smelter AG".into(),
+        consumption_start: "2026-01-01T00:00:00Z".into(),
+        consumption_end: "2026-02-01T00:00:00Z".into(),
+        region: "SE".into(),
+    });
+    let mut batch = Attestation::new("urn:greenledger:alu:batch", Unit::Kilogram, Emissions::headline(Mass(4_000_000)));
+    batch.produced_quantity = Some(Quantity(2_000_000_000));
+    batch.electricity_kwh = Some(Quantity(400_000));
+    batch.geography_country = Some("SE".into());
+    batch.reference_period_start = Some("2026-01-01T00:00:00Z".into());
+    batch.reference_period_end = Some("2026-01-31T00:00:00Z".into());
+    batch.electricity_claims = vec![Claim {
+        lot: LotId { entry: retire.id(), index: 0 },
+        wh: Wh(800_000),
+    }];
+    let batch = s1.sign(batch);
+    let ship = s1.sign(BatchShip {
+        from: vec![QuantityDraw {
+            lot: LotId { entry: batch.id(), index: 0 },
+            quantity: Quantity(500_000_000),
+        }],
+        to: vec![QuantityTo {
+            holder: s2.public(),
+            quantity: Quantity(500_000_000),
+        }],
+    });
+    vec![admit, issue, transfer, retire, batch, ship]
+}
+
 /// A libp2p peer id (base58).
 pub use greenledger_testkit::PEER;
 
@@ -87,6 +150,7 @@ pub static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         reason: Some("retired".into()),
     });
     entries.extend([raw_e, fixed_e, part_e, revoke]);
+    entries.extend(custody(&genesis, &mut admin, &mut s1, &s2));
     // A second entry of the first supplier at seq 1.
     let other = Attestation::new("urn:greenledger:other", Unit::Liter, Emissions::headline(Mass(1)));
     let fork = s1.sign_at(1, None, other);
@@ -348,12 +412,15 @@ pub fn sync_message(data: &[u8]) {
                         incoming_entry(e.as_bytes());
                     }
                 }
-                SyncResponse::Forks { proofs } => {
+                SyncResponse::Forks { proofs, .. } => {
                     for (a, b) in proofs {
                         if let (Some(a), Some(b)) = (incoming_entry(a.as_bytes()), incoming_entry(b.as_bytes()))
-                            && let Err(e) = ForkProof::new(a, b).check()
+                            && let Err(e) = ForkProof::new(a.clone(), b.clone()).check()
                         {
                             has_message(e);
+                            if let Err(e) = greenledger_core::custody::check_conflict(&a, &b) {
+                                has_message(e);
+                            }
                         }
                     }
                 }
@@ -417,7 +484,14 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             network: net.clone(),
             ids: f.entries.iter().take(2).map(|e| e.id().to_hex()).collect(),
         },
-        SyncRequest::Forks { network: net.clone() },
+        SyncRequest::Forks {
+            network: net.clone(),
+            after: None,
+        },
+        SyncRequest::Forks {
+            network: net.clone(),
+            after: Some("c:00ff".into()),
+        },
         SyncRequest::Peers { network: net },
     ];
     for (i, r) in requests.iter().enumerate() {
@@ -435,6 +509,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         },
         SyncResponse::Forks {
             proofs: vec![(env(&f.entries[3]), env(&f.fork))],
+            next: Some("f:00ff".into()),
         },
         SyncResponse::Peers {
             peers: vec![(PEER.into(), vec!["/ip4/127.0.0.1/tcp/4001".into()])],

@@ -8,7 +8,9 @@
 //!   `extensions.pact`, so that [`export`] gives the same PACT fields back.
 //! * [`export`] turns any attestation entry into a PACT v3 footprint whose `id` is
 //!   [`footprint_id`] of the entry id, with a greenledger element in `extensions` that names the
-//!   entry, its signer, signature, network and inputs.
+//!   entry, its signer, signature, network and inputs, and for a batch that claims green
+//!   electricity its renewable share; [`export_with`] adds the certificates behind the claims
+//!   (read from a ledger view by [`greenledger_core::custody_facts::electricity`]).
 //!
 //! Decimals are handled as exact integers (mantissa and scale); no floats.
 
@@ -17,6 +19,7 @@ use serde_json::{Map, Value, json};
 use greenledger_core::{
     amount::{Mass, Quantity, SCALE_DIGITS, Share},
     canonical,
+    custody_facts::{CertificateFacts, ClaimFacts, Electricity, share_of},
     entry::SignedEntry,
     id::EntryId,
     model::{Attestation, COMPONENTS, Dqi, Emissions, MAX_TEXT, Unit, check_part},
@@ -1344,7 +1347,17 @@ fn minus_a_year(t: &str) -> String {
 }
 
 /// The attestation entry as a PACT v3 ProductFootprint (see `docs/PACT.md` for every field).
+/// A batch that claims green electricity carries its renewable share and its claims in the
+/// greenledger extension's `electricity`; [`export_with`] adds the certificates behind them.
 pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError> {
+    export_with(se, ctx, None)
+}
+
+/// [`export`], with the electricity facts of the attestation as a ledger view gives them
+/// ([`greenledger_core::custody_facts::electricity`]): the extension's `electricity` then
+/// names the retirement and the certificates behind each claim and the hourly-matched share.
+/// The facts are used only if they are the attestation's (the same claims, in order).
+pub fn export_with(se: &SignedEntry, ctx: &ExportContext, facts: Option<&Electricity>) -> Result<Value, PactError> {
     let e = se.decode().map_err(|e| err("(entry)", e.to_string()))?;
     let att = e.attestation().ok_or_else(|| {
         err(
@@ -1465,11 +1478,15 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
         .inputs
         .iter()
         .map(|i| {
-            json!({
+            let mut v = json!({
                 "entry": i.entry.to_hex(),
                 "pfId": footprint_id(&i.entry),
                 "quantity": i.quantity.decimal_string(),
-            })
+            });
+            if let Some(lot) = i.lot {
+                v["lot"] = json!(lot.to_string());
+            }
+            v
         })
         .collect();
     let mut data = json!({
@@ -1484,6 +1501,9 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
     });
     if let Some(s) = &att.supersedes {
         data["supersedes"] = json!(s.to_hex());
+    }
+    if let Some(el) = electricity(att, facts) {
+        data["electricity"] = el;
     }
     if let Some(src) = pact.and_then(|p| p.get("source")) {
         data["importedFrom"] = unstore(src);
@@ -1504,6 +1524,96 @@ pub fn export(se: &SignedEntry, ctx: &ExportContext) -> Result<Value, PactError>
         }
     }
     Ok(Value::Object(top))
+}
+
+/// The extension's `electricity` for a batch that claims green electricity: its electricity,
+/// the Wh claimed and the renewable share; with `facts` (when they are this attestation's), the
+/// hourly-matched share and, per claim, the retirement and the certificates behind it.
+/// Wh are integer strings, shares percent decimal strings (as PACT writes percentages).
+fn electricity(att: &Attestation, facts: Option<&Electricity>) -> Option<Value> {
+    if att.electricity_claims.is_empty() {
+        return None;
+    }
+    let facts = facts.filter(|f| {
+        f.claims.len() == att.electricity_claims.len()
+            && f.claims
+                .iter()
+                .zip(&att.electricity_claims)
+                .all(|(f, c)| f.lot == c.lot && f.wh == c.wh)
+    });
+    let wh = att.electricity_wh();
+    let claimed = att
+        .electricity_claims
+        .iter()
+        .fold(0i64, |s, c| s.saturating_add(c.wh.0));
+    let mut out = json!({ "claimedWh": claimed.to_string() });
+    if let Some(wh) = wh {
+        out["wh"] = json!(wh.to_string());
+    }
+    if let Some(s) = share_of(claimed, wh.unwrap_or(0)) {
+        out["renewableShare"] = json!(share_percent(s));
+    }
+    match facts {
+        Some(f) => {
+            out["hourlyMatchedWh"] = json!(f.hourly_matched_wh.0.to_string());
+            if let Some(s) = f.hourly_matched_share {
+                out["hourlyMatchedShare"] = json!(share_percent(s));
+            }
+            out["claims"] = Value::Array(f.claims.iter().map(claim_value).collect());
+        }
+        None => {
+            let claims = att
+                .electricity_claims
+                .iter()
+                .map(|c| json!({"lot": c.lot.to_string(), "wh": c.wh.0.to_string()}))
+                .collect();
+            out["claims"] = Value::Array(claims);
+        }
+    }
+    Some(out)
+}
+
+fn claim_value(c: &ClaimFacts) -> Value {
+    let mut v = json!({
+        "lot": c.lot.to_string(),
+        "wh": c.wh.0.to_string(),
+        "hourlyMatchedWh": c.hourly_matched_wh.0.to_string(),
+        "certificates": c.certificates.iter().map(certificate_value).collect::<Vec<_>>(),
+    });
+    if let Some(r) = &c.retirement {
+        v["retirement"] = json!(r.entry.to_hex());
+        v["beneficiary"] = json!(r.beneficiary);
+        v["consumptionStart"] = json!(r.consumption_start);
+        v["consumptionEnd"] = json!(r.consumption_end);
+        v["region"] = json!(r.region);
+    }
+    v
+}
+
+fn certificate_value(c: &CertificateFacts) -> Value {
+    let mut v = json!({
+        "issue": c.issue.to_hex(),
+        "issuer": c.issuer.to_hex(),
+        "scheme": c.scheme,
+        "serial": c.serial,
+        "device": c.device,
+        "technology": c.technology,
+        "region": c.region,
+        "productionStart": c.production_start,
+        "productionEnd": c.production_end,
+        "wh": c.wh.0.to_string(),
+        "retiredWh": c.retired_wh.0.to_string(),
+        "claimedWh": c.claimed_wh.0.to_string(),
+        "hourly": c.hourly,
+        "hourlyMatched": c.hourly_matched,
+    });
+    if let Some(n) = &c.issuer_name {
+        v["issuerName"] = json!(n);
+    }
+    if let Some(o) = c.double_issuance {
+        v["doubleIssuance"] = json!(o.to_hex());
+    }
+    v
 }
 
 /// The PACT fields of an exported footprint that describe the footprint itself (everything but
@@ -1898,6 +2008,7 @@ mod tests {
         let input = Input {
             entry: EntryId([9; 32]),
             quantity: Quantity(1_600_000),
+            lot: None,
         };
         let att = f.to_attestation(None, &[(input.clone(), &ore)]).unwrap();
         // 1.8505 − 1.6 × 0.05 = 1.7705
@@ -1922,6 +2033,7 @@ mod tests {
         let heavy = Input {
             entry: EntryId([9; 32]),
             quantity: Quantity(100_000_000),
+            lot: None,
         };
         let e = f.to_attestation(None, &[(heavy, &ore)]).unwrap_err();
         assert_eq!(e.field, "pcf.pcfExcludingBiogenicUptake");
@@ -2040,5 +2152,127 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(id, footprint_id(&EntryId([1; 32])));
         assert_ne!(id, footprint_id(&EntryId([2; 32])));
+    }
+
+    /// A smelter's 10 t batch (1,250 kWh) claiming 800 of the 1,000 kWh it retired from two
+    /// hourly certificates, one inside its 06:00–11:00 period; exported with and without the
+    /// facts a ledger view gives, then imported again.
+    #[test]
+    fn a_batch_with_claims_carries_its_renewable_share_and_certificates() {
+        use greenledger_core::{Role, SetView, custody_facts};
+        use greenledger_testkit::{
+            Consortium, attestation,
+            custody::{certificate, claim, lot, retirement},
+        };
+        let mut c = Consortium::new("custody");
+        let mut issuer = c.member(10, "Statnett GO", Role::Issuer);
+        let mut smelter = c.supplier(11, "Smelter");
+        let me = smelter.public();
+        let (h10, h11, h12) = ("2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z", "2026-03-01T12:00:00Z");
+        let a = c.sign(
+            &mut issuer,
+            certificate("NO-GO-1001", "eecs:W1", (h10, h11), 600_000, &me),
+        );
+        let b = c.sign(
+            &mut issuer,
+            certificate("NO-GO-1002", "eecs:W1", (h11, h12), 400_000, &me),
+        );
+        let day = ("2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z");
+        let from = [(lot(a.id(), 0), 600_000), (lot(b.id(), 0), 400_000)];
+        let r = c.sign(&mut smelter, retirement(&from, "Smelter", day, "NO"));
+        let mut al = attestation("urn:greenledger:test:al:1", 8_000_000, &[]);
+        al.produced_quantity = Some(Quantity(10_000_000_000));
+        al.electricity_kwh = Some(Quantity(125_000));
+        al.electricity_claims = vec![claim(lot(r.id(), 0), 800_000)];
+        al.geography_country = Some("NO".into());
+        al.reference_period_start = Some("2026-03-01T06:00:00Z".into());
+        al.reference_period_end = Some(h11.into());
+        let batch = c.sign(&mut smelter, al);
+        let att = batch.entry().attestation().unwrap();
+        let ext = |v: &Value| {
+            v["extensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["dataSchema"] == EXTENSION_SCHEMA)
+                .unwrap()["data"]
+                .clone()
+        };
+
+        // From the entry alone: the share and the claims.
+        let plain = export(&batch.entry().signed, &ExportContext::default()).unwrap();
+        let el = &ext(&plain)["electricity"];
+        assert_eq!(el["wh"], "1250000");
+        assert_eq!(el["claimedWh"], "800000");
+        assert_eq!(el["renewableShare"], "64");
+        assert!(el.get("hourlyMatchedShare").is_none());
+        assert_eq!(el["claims"], json!([{"lot": format!("{}:0", r.id()), "wh": "800000"}]));
+
+        // With the ledger's facts: the certificates and the hourly-matched share.
+        let view = SetView::new(&c.genesis, &c.set, []);
+        let facts = custody_facts::electricity(&view, att).unwrap();
+        let out = export_with(&batch.entry().signed, &ExportContext::default(), Some(&facts)).unwrap();
+        let el = &ext(&out)["electricity"];
+        assert_eq!(el["renewableShare"], "64");
+        assert_eq!(el["hourlyMatchedWh"], "480000");
+        assert_eq!(el["hourlyMatchedShare"], "38.4");
+        let cl = &el["claims"][0];
+        assert_eq!(cl["retirement"], r.id().to_hex());
+        assert_eq!(cl["beneficiary"], "Smelter");
+        assert_eq!(cl["hourlyMatchedWh"], "480000");
+        let certs = cl["certificates"].as_array().unwrap();
+        assert_eq!(certs.len(), 2);
+        assert_eq!(certs[0]["issue"], a.id().to_hex());
+        assert_eq!(certs[0]["issuerName"], "Statnett GO");
+        assert_eq!(
+            (
+                &certs[0]["scheme"],
+                &certs[0]["serial"],
+                &certs[0]["technology"],
+                &certs[0]["region"]
+            ),
+            (
+                &json!("EECS-GO"),
+                &json!("NO-GO-1001"),
+                &json!("wind"),
+                &json!("NO-NO1")
+            )
+        );
+        assert_eq!(certs[0]["device"], json!(["eecs:W1"]));
+        assert_eq!(
+            (&certs[0]["productionStart"], &certs[0]["productionEnd"]),
+            (&json!(h10), &json!(h11))
+        );
+        assert_eq!(
+            (&certs[0]["claimedWh"], &certs[0]["hourlyMatched"]),
+            (&json!("480000"), &json!(true))
+        );
+        assert_eq!(
+            (&certs[1]["claimedWh"], &certs[1]["hourlyMatched"]),
+            (&json!("320000"), &json!(false))
+        );
+        assert_eq!(
+            (&certs[1]["retiredWh"], &certs[1]["wh"]),
+            (&json!("400000"), &json!("400000"))
+        );
+        // Facts of other claims are not this attestation's: left out.
+        let mut other = facts.clone();
+        other.claims[0].wh.0 += 1;
+        let out2 = export_with(&batch.entry().signed, &ExportContext::default(), Some(&other)).unwrap();
+        assert_eq!(ext(&out2)["electricity"], ext(&plain)["electricity"]);
+
+        // The export is a valid v3 footprint, and imports again: the extension goes to
+        // `source` (it describes the exported entry), the PACT fields round-trip.
+        let f = Footprint::from_value(out.clone()).unwrap();
+        let back = f.to_attestation(None, &[]).unwrap();
+        let src = &back.extensions.as_ref().unwrap()["pact"]["source"]["greenledgerExtensions"][0]["data"];
+        assert_eq!(
+            src["electricity"]["claims"][0]["certificates"][1]["serial"],
+            "NO-GO-1002"
+        );
+        assert_eq!(src["electricity"]["hourlyMatchedShare"], "38.4");
+        let again = export(&sign(back, 1, None), &ExportContext::default()).unwrap();
+        assert_eq!(comparable(&again), comparable(&out));
+        assert!(ext(&again).get("electricity").is_none());
     }
 }

@@ -129,6 +129,10 @@ pub struct Metrics {
     pub pending_bytes: Gauge,
     /// Signers flagged for forks.
     pub forked_signers: Gauge,
+    /// Certificate issues flagged for double issuance.
+    pub double_issuances: Gauge,
+    /// Entries refused for overdrawing a lot since the node started.
+    pub overdraws_refused: Gauge,
     /// Submissions by outcome.
     pub ingest: Family<ResultLabels, Counter>,
     /// Time from a submission's arrival to its durable answer.
@@ -172,6 +176,8 @@ impl Metrics {
         let pending = Gauge::default();
         let pending_bytes = Gauge::default();
         let forked_signers = Gauge::default();
+        let double_issuances = Gauge::default();
+        let overdraws_refused = Gauge::default();
         let ingest = Family::<ResultLabels, Counter>::default();
         let ingest_latency = Histogram::new([
             0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
@@ -192,6 +198,16 @@ impl Metrics {
             "forked_signers",
             "Signers flagged for a fork (equivocation)",
             forked_signers.clone(),
+        );
+        registry.register(
+            "double_issuances",
+            "Certificate issues flagged for double issuance (a device's hours certified twice)",
+            double_issuances.clone(),
+        );
+        registry.register(
+            "overdraws_refused",
+            "Entries refused for drawing more than is left of a lot, since the node started",
+            overdraws_refused.clone(),
         );
         registry.register("ingest", "Submitted entries by outcome", ingest.clone());
         registry.register(
@@ -247,6 +263,8 @@ impl Metrics {
             pending,
             pending_bytes,
             forked_signers,
+            double_issuances,
+            overdraws_refused,
             ingest,
             ingest_latency,
             http,
@@ -274,6 +292,10 @@ impl Metrics {
         self.pending_bytes
             .set(shared.pending_bytes.load(Ordering::Relaxed) as i64);
         self.forked_signers.set(shared.forks.load(Ordering::Relaxed) as i64);
+        self.double_issuances
+            .set(shared.conflicts.load(Ordering::Relaxed) as i64);
+        self.overdraws_refused
+            .set(shared.overdraws_refused.load(Ordering::Relaxed) as i64);
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
             out.clear();

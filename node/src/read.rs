@@ -11,9 +11,14 @@ use std::borrow::Cow;
 use anyhow::Result;
 use greenledger_core::{
     EntryId, LedgerView, Membership, NetworkId, PublicKey, Quantity,
-    api::{ChainHead, Consumer, Consumers, EntryInfo, ErrorDetail, PartAttestation, PartInfo, SignerInfo, Standing},
+    api::{
+        CertificateFacts, ChainHead, ConflictInfo, Conflicts, Consumer, Consumers, EntryInfo, ErrorDetail, HeldLot,
+        HolderLots, LotDraw, LotInfo, PartAttestation, PartInfo, SignerInfo, Standing,
+    },
+    custody::{self, LotId, LotKind},
     engine,
     entry::Entry,
+    model::Body,
 };
 use serde_json::value::RawValue;
 
@@ -33,7 +38,8 @@ impl<'a> Reader<'a> {
         Reader {
             store,
             membership: store.membership(),
-            any_forks: store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0,
+            any_forks: store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0
+                || store.shared().conflicts.load(std::sync::atomic::Ordering::Relaxed) > 0,
         }
     }
 
@@ -178,6 +184,151 @@ impl<'a> Reader<'a> {
     }
 }
 
+impl Reader<'_> {
+    /// What a certificate issue certifies, if `id` is one the node knows.
+    fn certificate(&self, id: &EntryId) -> Option<CertificateFacts> {
+        let e = LedgerView::entry(self, id)?;
+        let Body::CertificateIssue(c) = &e.payload.body else {
+            return None;
+        };
+        Some(CertificateFacts {
+            issue: *id,
+            issuer: e.payload.signer,
+            issuer_name: self.membership.name(&e.payload.signer).map(str::to_string),
+            scheme: c.scheme.clone(),
+            serial: c.serial.clone(),
+            device: c.device.clone(),
+            technology: c.technology.clone(),
+            region: c.region.clone(),
+            production_start: c.production_start.clone(),
+            production_end: c.production_end.clone(),
+            wh: c.wh.0,
+        })
+    }
+
+    /// The double issuances an issue is part of.
+    fn conflicts_of(&self, issue: &EntryId) -> Result<Vec<ConflictInfo>> {
+        let mut out = Vec::new();
+        for (other, p) in self.store.conflicts_of(issue)? {
+            let (a, b) = if *issue < other {
+                (*issue, other)
+            } else {
+                (other, *issue)
+            };
+            out.push(ConflictInfo {
+                a,
+                b,
+                devices: shared_devices(&p),
+            });
+        }
+        Ok(out)
+    }
+
+    /// `GET /v1/lots/{lot}`: `None` if the node does not hold the lot's entry or the entry
+    /// creates no such lot.
+    pub fn lot(&self, id: &LotId) -> Result<Option<LotInfo>> {
+        let Ok(lot) = custody::resolve(self, id) else {
+            return Ok(None);
+        };
+        let mut draws = Vec::new();
+        let mut drawn = 0i64;
+        for (seq, entry, amount) in self.store.draws_on(id)? {
+            let kind = self
+                .store
+                .get_decoded(&entry)
+                .map_or_else(|| "unknown".to_string(), |e| e.payload.body.kind().as_str().to_string());
+            drawn = drawn.saturating_add(amount);
+            draws.push(LotDraw {
+                entry,
+                kind,
+                seq,
+                amount,
+            });
+        }
+        let issues = match lot.kind {
+            LotKind::Certificate => vec![lot.origin],
+            LotKind::Retirement => custody::retired_certificates(self, &lot.origin),
+            LotKind::Batch => Vec::new(),
+        };
+        let mut conflicts = Vec::new();
+        for i in &issues {
+            conflicts.extend(self.conflicts_of(i)?);
+        }
+        let unit = match lot.kind {
+            LotKind::Batch => LedgerView::entry(self, &lot.origin)
+                .and_then(|e| {
+                    e.attestation()
+                        .map(|a| a.declared_unit_of_measurement.as_str().to_string())
+                })
+                .map_or_else(
+                    || "millionths of a unit".to_string(),
+                    |u| format!("millionths of a {u}"),
+                ),
+            _ => "Wh".to_string(),
+        };
+        Ok(Some(LotInfo {
+            lot: *id,
+            kind: lot.kind,
+            unit,
+            holder: lot.holder,
+            amount: lot.amount,
+            drawn,
+            left: lot.amount.saturating_sub(drawn),
+            origin: lot.origin,
+            certificates: issues.iter().filter_map(|i| self.certificate(i)).collect(),
+            draws,
+            conflicts,
+        }))
+    }
+
+    /// `GET /v1/holders/{pubkey}/lots`: every lot created for the key, with what is left.
+    pub fn holder_lots(&self, holder: &PublicKey, limit: usize) -> Result<HolderLots> {
+        let mut lots = Vec::new();
+        for (id, amount) in self.store.lots_of(holder, limit)? {
+            let Ok(lot) = custody::resolve(self, &id) else { continue };
+            let drawn: i64 = self.store.draws_on(&id)?.iter().map(|(_, _, a)| *a).sum();
+            let summary = LedgerView::entry(self, &lot.origin)
+                .map(|e| e.payload.body.summary())
+                .unwrap_or_default();
+            lots.push(HeldLot {
+                lot: id,
+                kind: lot.kind,
+                amount,
+                left: amount.saturating_sub(drawn),
+                origin: lot.origin,
+                summary,
+            });
+        }
+        Ok(HolderLots { holder: *holder, lots })
+    }
+
+    /// `GET /v1/conflicts`.
+    pub fn conflicts(&self, limit: usize) -> Result<Conflicts> {
+        Ok(Conflicts {
+            conflicts: self
+                .store
+                .conflicts(limit)?
+                .into_iter()
+                .map(|(a, b, p)| ConflictInfo {
+                    a,
+                    b,
+                    devices: shared_devices(&p),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The device ids two conflicting issues share.
+fn shared_devices(p: &greenledger_core::ForkProof) -> Vec<String> {
+    let dev = |se: &greenledger_core::SignedEntry| match se.decode_stored().map(|e| e.payload.body) {
+        Ok(Body::CertificateIssue(c)) => c.device,
+        _ => Vec::new(),
+    };
+    let b = dev(&p.b);
+    dev(&p.a).into_iter().filter(|d| b.contains(d)).collect()
+}
+
 impl LedgerView for Reader<'_> {
     fn network(&self) -> NetworkId {
         self.store.network()
@@ -212,5 +363,23 @@ impl LedgerView for Reader<'_> {
         }
         let forks = self.store.forks_of(signer).ok()?;
         forks.iter().map(|(seq, _)| *seq).min()
+    }
+
+    fn drawn_before(&self, lot: &LotId, seq: u64) -> i64 {
+        self.store
+            .draws_on(lot)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(s, _, _)| *s < seq)
+            .map(|(_, _, a)| *a)
+            .sum()
+    }
+
+    fn conflict_of(&self, issue: &EntryId) -> Option<EntryId> {
+        self.store.conflicts_of(issue).ok()?.first().map(|(other, _)| *other)
+    }
+
+    fn issues_of_device(&self, device: &str) -> Vec<EntryId> {
+        self.store.device_issues(device).unwrap_or_default()
     }
 }

@@ -140,6 +140,7 @@ impl World {
                 a.inputs.push(greenledger_core::Input {
                     entry: EntryId([7; 32]),
                     quantity: Quantity(1),
+                    lot: None,
                 });
                 (self.suppliers[*who].sign(a), Some(*who))
             }
@@ -170,6 +171,7 @@ impl World {
                 a.inputs.push(greenledger_core::Input {
                     entry: adm.id,
                     quantity: Quantity(1),
+                    lot: None,
                 });
                 (self.suppliers[*who].sign(a), Some(*who))
             }

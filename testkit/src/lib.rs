@@ -16,9 +16,13 @@
 //!   from their inputs.
 //! * [`sign_bytes`] — a signature over payload bytes as they stand, for entries no signer
 //!   would make (non-canonical, unknown kinds, edited fields).
+//! * [`custody`] — chain-of-custody bodies: certificate issues, transfers and retirements,
+//!   shipments, electricity claims, and the lots they name.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod custody;
 
 use greenledger_core::{
     Bundle, EntrySet, Genesis, NetworkId, PublicKey, SecretKey, SignedEntry, VerifiedEntry,
@@ -83,6 +87,7 @@ pub fn set_inputs(a: &mut Attestation, inputs: &[(EntryId, i64, &Emissions)]) {
         .map(|(id, q, _)| greenledger_core::Input {
             entry: *id,
             quantity: Quantity(*q),
+            lot: None,
         })
         .collect();
     let totals: Vec<(Quantity, &Emissions)> = inputs.iter().map(|(_, q, t)| (Quantity(*q), *t)).collect();

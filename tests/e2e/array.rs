@@ -35,6 +35,7 @@ fn mixed(env: &Env) -> Vec<Vec<u8>> {
     waits.inputs.push(Input {
         entry: EntryId([7; 32]),
         quantity: Quantity(1),
+        lot: None,
     });
     let waits = s.sign(waits);
     s.seq -= 1;

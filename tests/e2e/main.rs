@@ -37,6 +37,7 @@ mod careful;
 mod catenax;
 mod cli;
 mod contract;
+mod custody;
 mod hostile_peers;
 mod keys;
 mod node;

@@ -301,6 +301,7 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     bad.inputs.push(Input {
         entry: good.id(),
         quantity: Quantity(1_000_000),
+        lot: None,
     });
     bad.total = Emissions::headline(Mass(1_000_006));
     let bad = s.supplier.sign(Body::Attestation(Box::new(bad)));
@@ -341,6 +342,41 @@ fn bad_input_is_refused_precisely_and_nothing_invalid_is_stored() {
     assert_eq!((st, error_code(&b)), (400, "invalid_public_key"));
     let (st, b) = node.get("/v1/parts/not-a-urn");
     assert_eq!((st, error_code(&b)), (400, "invalid_part"));
+    // The chain-of-custody routes: malformed and unknown lots, keys and queries.
+    for bad in [
+        "nolot",
+        "ab:0",
+        &format!("{}:01", "ab".repeat(32)),
+        &format!("{}:x", "ab".repeat(32)),
+        &format!("{}:99999999999", "ab".repeat(32)),
+    ] {
+        let (st, b) = node.get(&format!("/v1/lots/{bad}"));
+        assert_eq!((st, error_code(&b)), (400, "invalid_lot"), "{bad}: {b}");
+    }
+    let (st, b) = node.get(&format!("/v1/lots/{}:0", "ab".repeat(32)));
+    assert_eq!((st, error_code(&b)), (404, "not_found"));
+    let (_, log) = node.get("/v1/log?from=0&limit=1");
+    let first = log["records"][0]["id"].as_str().unwrap().to_string();
+    let (st, b) = node.get(&format!("/v1/lots/{first}:0"));
+    assert_eq!(
+        (st, error_code(&b)),
+        (404, "not_found"),
+        "a membership entry creates no lot"
+    );
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("creates no lot"),
+        "{b}"
+    );
+    let (st, b) = node.get("/v1/holders/xyz/lots");
+    assert_eq!((st, error_code(&b)), (400, "invalid_public_key"));
+    let (st, b) = node.get(&format!("/v1/holders/{}/lots?limit=x", s.supplier.key.public()));
+    assert_eq!((st, error_code(&b)), (400, "invalid_query"));
+    let (st, b) = node.get(&format!("/v1/holders/{}/lots", s.supplier.key.public()));
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = node.get("/v1/conflicts?limit=-1");
+    assert_eq!((st, error_code(&b)), (400, "invalid_query"));
+    let (st, b) = node.get("/v1/conflicts");
+    assert_eq!((st, b["conflicts"].as_array().map(Vec::len)), (200, Some(0)));
 
     // Only the good entry and the revocation were stored; the node still serves.
     let (_, log) = node.get(&format!("/v1/log?from={before}&limit=10"));

@@ -436,7 +436,7 @@ fn a_fork_sent_to_two_nodes_ends_as_a_proof_on_every_node_and_fails_verification
     );
 }
 
-fn post(url: &str, body: &[u8]) -> u16 {
+pub(crate) fn post(url: &str, body: &[u8]) -> u16 {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))

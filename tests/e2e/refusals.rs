@@ -213,6 +213,7 @@ fn a_roll_up_off_by_one_milligram_is_refused_by_sign_and_by_verify() {
     att.inputs.push(Input {
         entry: bauxite.parse().expect("id"),
         quantity: Quantity(4_200_000),
+        lot: None,
     });
     att.total = Emissions::headline(Mass(8_710_001));
     let bad = env
@@ -603,7 +604,7 @@ fn unknown_kinds_versions_and_fields_are_refused() {
     for (payload, why) in [
         (
             json!({"kind": "certificate", "body": {"serial": "1"}}),
-            "unknown entry kind \"certificate\" (known: member.admit, member.revoke, attestation)",
+            "unknown entry kind \"certificate\" (known: member.admit, member.revoke, attestation, certificate.issue, certificate.transfer, certificate.retire, batch.ship)",
         ),
         (
             json!({"kind": "attestation", "version": 2, "body": body}),

@@ -1,6 +1,7 @@
 //! One module per command family; [`dispatch`] routes the parsed command line.
 
 mod bundle;
+mod custody;
 mod keys;
 pub(crate) mod online;
 mod show;
@@ -24,6 +25,9 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Admit(a) => sign::admit(a, node, json),
         Command::Revoke(a) => sign::revoke(a, node, json),
         Command::Attest(a) => sign::attest(a, node, json),
+        Command::Cert(c) => custody::cert(c, node, json),
+        Command::Ship(a) => custody::ship(a, node, json),
+        Command::Lots(a) => custody::lots(a, node, json),
         Command::Sign(a) => sign::sign_payload(a, node, json),
         Command::Submit(a) => online::submit(a, node, json),
         Command::Show(a) => show::show(a, node, json),

@@ -3,7 +3,7 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
-use greenledger_core::{EntrySet, EntrySource, Kind, SetView, SignedEntry, model::Body};
+use greenledger_core::{EntrySet, EntrySource, Genesis, Kind, SetView, SignedEntry, custody_facts, model::Body};
 use greenledger_interop::{catenax, pact};
 
 use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
@@ -11,6 +11,7 @@ use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output
 pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let path = Path::new(&a.what);
     let mut set: Option<EntrySet> = None;
+    let mut genesis: Option<Genesis> = None;
     let se = if path.is_file() {
         files::read_entry(path)?
     } else if path.is_dir() {
@@ -22,7 +23,7 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     } else if (a.what.ends_with(".json") || a.what.contains('/')) && !a.what.starts_with("urn:") {
         bail!("no such file: {}", a.what);
     } else if let Some(dir) = &a.entries {
-        let genesis = a.genesis.as_deref().map(files::load_genesis).transpose()?;
+        genesis = a.genesis.as_deref().map(files::load_genesis).transpose()?;
         let loaded = files::load_entries(dir, genesis.as_ref().map(|g| g.network_id()))?;
         let view = genesis.as_ref().map(|g| SetView::new(g, &loaded, []));
         let id = resolve(&loaded, view.as_ref(), &a.what)?;
@@ -43,7 +44,14 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
         );
     };
     if a.format == "pact" || a.format == "catenax" {
-        return show_pact(&se, set.as_ref(), a.entries.as_deref(), node, &a.format);
+        return show_pact(
+            &se,
+            set.as_ref(),
+            genesis.as_ref(),
+            a.entries.as_deref(),
+            node,
+            &a.format,
+        );
     }
     let id = se.id();
     let decoded = se.decode();
@@ -86,10 +94,12 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
 /// `show --format pact`: the attestation as a PACT v3 ProductFootprint on stdout (`--format
 /// catenax`: that footprint as a Catena-X PCF document, with a note on standard error naming the
 /// fields Catena-X requires that were filled with defaults). Whether it is superseded, and the
-/// supplier's name, come from the node (--node) or from --entries DIR.
+/// supplier's name, come from the node (--node) or from --entries DIR; with --entries DIR and
+/// --genesis FILE, the certificates behind a batch's electricity claims come from DIR too.
 fn show_pact(
     se: &SignedEntry,
     set: Option<&EntrySet>,
+    genesis: Option<&Genesis>,
     dir: Option<&Path>,
     node: Option<&str>,
     format: &str,
@@ -106,6 +116,7 @@ fn show_pact(
         );
     };
     let mut ctx = pact::ExportContext::default();
+    let mut facts = None;
     if let Some(n) = node {
         let client = Client::new(n)?;
         let info = client.part(&att.part)?;
@@ -137,9 +148,12 @@ fn show_pact(
                     _ => {}
                 }
             }
+            if let Some(g) = genesis {
+                facts = custody_facts::electricity(&SetView::new(g, set, []), att);
+            }
         }
     }
-    let mut out = pact::export(se, &ctx).map_err(|err| anyhow!("{err}"))?;
+    let mut out = pact::export_with(se, &ctx, facts.as_ref()).map_err(|err| anyhow!("{err}"))?;
     if format == "catenax" {
         let (doc, defaulted) = catenax::from_pact(&out).map_err(|err| anyhow!("{err}"))?;
         if !defaulted.is_empty() {

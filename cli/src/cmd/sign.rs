@@ -11,9 +11,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     Attestation, Body, Emissions, EntryId, EntrySet, Genesis, Input, Mass, Membership, NetworkId, Payload, PublicKey,
     Quantity, Role, SecretKey, SetView, Share, Unit,
+    custody::{self as lots, LotKind},
     engine::{self, ViolationKind},
     entry,
-    kinds::{DepRole, attestation},
+    kinds::{
+        DepRole,
+        attestation::{self, Claim},
+    },
     membership::AuthError,
     model::{Evidence, MemberAdmit, MemberRevoke},
     rollup,
@@ -24,25 +28,28 @@ use crate::{
     Refused,
     args::{AdmitArgs, AttestArgs, RevokeArgs, SignArgs, SignTarget},
     client::Client,
-    cmd::resolve,
+    cmd::{
+        custody::{Amount, LotBook, invalid, names_lot, parse_lot_spec},
+        resolve,
+    },
     files::{self, ChainHead, SignerState},
 };
 
-struct Signer {
-    key: SecretKey,
-    target: SignTarget,
-    genesis: Genesis,
-    network: NetworkId,
-    set: Option<EntrySet>,
+pub(crate) struct Signer {
+    pub(crate) key: SecretKey,
+    pub(crate) target: SignTarget,
+    pub(crate) genesis: Genesis,
+    pub(crate) network: NetworkId,
+    pub(crate) set: Option<EntrySet>,
     state: SignerState,
-    client: Option<Client>,
+    pub(crate) client: Option<Client>,
     /// Held while signing: two commands signing with one key at once would take the same seq
     /// and fork the key's chain.
     _lock: std::fs::File,
 }
 
 impl Signer {
-    fn open(target: &SignTarget, node: Option<&str>) -> Result<Self> {
+    pub(crate) fn open(target: &SignTarget, node: Option<&str>) -> Result<Self> {
         let key = files::load_key(&target.key)?;
         let lock = files::lock_key(&target.key)?;
         let client = node.map(Client::new).transpose()?;
@@ -90,7 +97,7 @@ impl Signer {
     }
 
     /// An entry by id: from the node online, from --entries DIR offline.
-    fn lookup(&self, id: &EntryId) -> Result<greenledger_core::Entry> {
+    pub(crate) fn lookup(&self, id: &EntryId) -> Result<greenledger_core::Entry> {
         if let Some(c) = &self.client {
             return c
                 .entry(id)?
@@ -135,12 +142,12 @@ impl Signer {
         }
     }
 
-    fn membership(&self) -> Membership {
+    pub(crate) fn membership(&self) -> Membership {
         Membership::compute(&self.genesis, self.set.iter().flat_map(|s| s.iter()))
     }
 
     /// The next (seq, prev): one past the furthest of the state file and the entries folder.
-    fn position(&self) -> Result<(u64, Option<EntryId>)> {
+    pub(crate) fn position(&self) -> Result<(u64, Option<EntryId>)> {
         let me = self.key.public();
         let from_state = self.state.head(&self.network).map(|h| (h.seq, h.head));
         if let Some(c) = &self.client {
@@ -222,10 +229,11 @@ impl Signer {
                 ViolationKind::NotAuthorized {
                     err: AuthError::NotAdmitted(_),
                     ..
-                } if kind.role() == Role::Supplier => {
+                } if !kind.is_membership() => {
                     eprintln!(
-                        "warning: no admission of key {} as a supplier was found{}; verification will fail unless the network holds one",
+                        "warning: no admission of key {} as {} was found{}; verification will fail unless the network holds one",
                         me.fmt_short(),
+                        roles_text(kind.roles()),
                         if self.set.is_some() {
                             " in --entries DIR"
                         } else {
@@ -253,7 +261,7 @@ impl Signer {
             match m.role {
                 // A folder of entry files may hold only part of the key's chain.
                 DepRole::Prev => {}
-                DepRole::Input | DepRole::Supersedes => bail!(
+                DepRole::Input | DepRole::Supersedes | DepRole::Lot => bail!(
                     "{} {} is not in the entries folder; put the signed entry there (or sign against a node with --node URL)",
                     m.role.describe(),
                     m.id
@@ -263,7 +271,7 @@ impl Signer {
         Ok(())
     }
 
-    fn payload(&self, seq: u64, prev: Option<EntryId>, body: Body) -> Payload {
+    pub(crate) fn payload(&self, seq: u64, prev: Option<EntryId>, body: Body) -> Payload {
         Payload {
             network: self.network,
             signer: self.key.public(),
@@ -276,7 +284,7 @@ impl Signer {
 
     /// Signs; online submits; writes the entry (if asked) and then records the chain head;
     /// prints the id last.
-    fn finish(mut self, payload: Payload, json: bool) -> Result<ExitCode> {
+    pub(crate) fn finish(mut self, payload: Payload, json: bool) -> Result<ExitCode> {
         let kind = payload.body.kind();
         let summary = payload.body.summary();
         // Check where the entry goes before signing it or sending it to a node: an entry the
@@ -339,11 +347,24 @@ impl Signer {
     }
 }
 
+/// "a supplier", "an issuer", "a supplier, an issuer or an admin".
+fn roles_text(roles: &[Role]) -> String {
+    let a = |r: &Role| match r {
+        Role::Issuer | Role::Admin => format!("an {}", r.as_str()),
+        _ => format!("a {}", r.as_str()),
+    };
+    match roles {
+        [] => "a member".into(),
+        [one] => a(one),
+        [init @ .., last] => format!("{} or {}", init.iter().map(a).collect::<Vec<_>>().join(", "), a(last)),
+    }
+}
+
 fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-fn parse_key(s: &str, flag: &str) -> Result<PublicKey> {
+pub(crate) fn parse_key(s: &str, flag: &str) -> Result<PublicKey> {
     s.parse::<PublicKey>().with_context(|| format!("{flag} {s:?}"))
 }
 
@@ -444,6 +465,7 @@ struct Figures {
     own_land_use_change: Option<Mass>,
     produced_quantity: Option<Quantity>,
     energy: Option<Quantity>,
+    electricity: Option<Quantity>,
     renewable: Option<Share>,
     primary: Option<Share>,
 }
@@ -457,7 +479,8 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     let evidence = read_evidence(&a.evidence)?;
 
     let s = Signer::open(&a.target, node)?;
-    let inputs = resolve_inputs(&s, &a.inputs)?;
+    let inputs = resolve_inputs(&s, &a.inputs, figures.produced_quantity)?;
+    let claims = resolve_claims(&s, &a.claims)?;
     let totals = if inputs.is_empty() {
         Vec::new()
     } else {
@@ -470,11 +493,12 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     apply_figures(&mut att, &figures, kind)?;
     apply_descriptions(&mut att, &a, kind)?;
     att.evidence = evidence;
+    att.electricity_claims = claims;
     if let Some(old) = &a.supersedes {
         att.supersedes = Some(resolve_supersedes(&s, old, &att)?);
     }
     let body = Body::Attestation(Box::new(att));
-    body.check().context("invalid attestation")?;
+    body.check().map_err(|e| invalid(e, "attestation", ATTEST_FLAGS))?;
     let (seq, prev) = s.position()?;
     let p = s.payload(seq, prev, body);
     s.finish(p, json)
@@ -539,6 +563,7 @@ fn read_figures(a: &AttestArgs, footprint: Option<&FootprintFile>, kind: &str) -
         own_total,
         produced_quantity: decimal(&a.quantity, "--quantity")?,
         energy: decimal(&a.energy_kwh, "--energy-kwh")?,
+        electricity: decimal(&a.electricity, "--electricity")?,
         renewable: percent(&a.renewable_share, "--renewable-share")?,
         primary: percent(&a.primary_data_share, "--primary-data-share")?,
         own_fossil: kg("--own-fossil", &a.own_fossil)?,
@@ -560,10 +585,43 @@ fn read_evidence(paths: &[PathBuf]) -> Result<Vec<Evidence>> {
     Ok(evidence)
 }
 
-/// Resolves each `--input ID=QTY` (an id, a prefix or a part) to an entry and a quantity.
-fn resolve_inputs(s: &Signer, specs: &[String]) -> Result<Vec<Input>> {
+/// The flags behind the attestation's fields that custody adds, for structural errors.
+const ATTEST_FLAGS: &[(&str, &str)] = &[
+    ("producedQuantity", "--quantity"),
+    ("electricityKwh", "--electricity"),
+    ("electricityClaims", "--claim"),
+    ("geographyCountry", "--country"),
+    ("referencePeriodStart", "--period-start"),
+    ("referencePeriodEnd", "--period-end"),
+    ("inputs", "--input"),
+];
+
+/// Resolves each `--input ID=QTY` (an id, a prefix or a part) to an entry and a quantity; an
+/// `--input LOT=QTY` takes the input from a batch or shipment lot the signer holds (the input
+/// is the lot's batch, and this batch of `batch` units draws `batch × QTY` on the lot).
+fn resolve_inputs(s: &Signer, specs: &[String], batch: Option<Quantity>) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
+    let book = specs.iter().any(|x| names_lot(x)).then(|| LotBook::new(s));
     for spec in specs {
+        if let Some(book) = book.as_ref().filter(|_| names_lot(spec)) {
+            let ls = parse_lot_spec("--input", spec, Amount::Quantity)?;
+            let Some(batch) = batch else {
+                bail!(
+                    "--input {spec:?} takes the input from a lot: give --quantity (this batch's size); the batch draws --quantity × {} on the lot",
+                    spec.rsplit_once('=').map_or("QTY", |(_, q)| q)
+                );
+            };
+            let found = book.find(&ls)?;
+            let draw = lots::scaled_up(batch.0, ls.amount)
+                .ok_or_else(|| anyhow!("--input {spec:?}: --quantity × the quantity is too large"))?;
+            book.check_draw(&ls, &found, draw, LotKind::Batch, "take an input from")?;
+            inputs.push(Input {
+                entry: found.lot.origin,
+                quantity: Quantity(ls.amount),
+                lot: Some(found.id),
+            });
+            continue;
+        }
         let (id, qty) = spec
             .rsplit_once('=')
             .ok_or_else(|| anyhow!("--input {spec:?}: expected ID=QTY, e.g. 3f9a…=12.5"))?;
@@ -572,9 +630,35 @@ fn resolve_inputs(s: &Signer, specs: &[String]) -> Result<Vec<Input>> {
         if q.0 <= 0 {
             bail!("--input {spec:?}: the quantity must be greater than 0");
         }
-        inputs.push(Input { entry: id, quantity: q });
+        inputs.push(Input {
+            entry: id,
+            quantity: q,
+            lot: None,
+        });
     }
     Ok(inputs)
+}
+
+/// Resolves each `--claim LOT=WH`: a draw on a retirement lot the signer holds.
+fn resolve_claims(s: &Signer, specs: &[String]) -> Result<Vec<Claim>> {
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parsed = specs
+        .iter()
+        .map(|c| parse_lot_spec("--claim", c, Amount::Wh))
+        .collect::<Result<Vec<_>>>()?;
+    let book = LotBook::new(s);
+    let mut claims = Vec::with_capacity(parsed.len());
+    for spec in &parsed {
+        let found = book.find(spec)?;
+        book.check_draw(spec, &found, spec.amount, LotKind::Retirement, "claim")?;
+        claims.push(Claim {
+            lot: found.id,
+            wh: greenledger_core::amount::Wh(spec.amount),
+        });
+    }
+    Ok(claims)
 }
 
 /// The attestation of a footprint file (its own emissions are its total minus the inputs'
@@ -638,6 +722,7 @@ fn from_flags(
 fn apply_figures(att: &mut Attestation, figures: &Figures, kind: &str) -> Result<()> {
     att.produced_quantity = figures.produced_quantity;
     att.energy_consumption_kwh = figures.energy;
+    att.electricity_kwh = figures.electricity;
     att.renewable_energy_share = figures.renewable;
     set_flag(
         &mut att.primary_data_share,

@@ -12,15 +12,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{DepRole, Dependency, EntryKind, IndexRow, Kind, Resolved};
+use super::{DepRole, Dependency, EntryKind, IndexRow, Kind, Resolved, certificate::same_market};
 use crate::{
-    amount::{Mass, Quantity, Share},
+    amount::{Mass, Quantity, Share, Wh},
+    custody::{self, Draw, LotId, LotKind, Origin, Output},
     engine::{KindError, LedgerView},
     entry::Entry,
     error::DecodeError,
     id::EntryId,
     model::{COMPONENTS, Emissions, MAX_INPUTS, MAX_TEXT, MAX_URN, Role, Unit, check_text, check_timestamp},
-    rollup,
+    rollup, time,
 };
 
 /// One upstream input of an attestation.
@@ -32,6 +33,20 @@ pub struct Input {
     /// How much of the input goes into one declared unit of this product, in the **input's**
     /// declared unit (millionths).
     pub quantity: Quantity,
+    /// A shipment (or batch) lot of the input that this batch draws on: the batch size ×
+    /// `quantity` (DESIGN §3b). Absent: the input's average footprint, drawing on no lot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<LotId>,
+}
+
+/// Green electricity claimed for a batch: a draw on one of the signer's retirement lots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Claim {
+    /// The retirement lot drawn on.
+    pub lot: LotId,
+    /// How much.
+    pub wh: Wh,
 }
 
 /// Data-quality indicators, PACT v3 names, each a rating × 100 (1.00–3.00 → 100–300).
@@ -90,6 +105,12 @@ pub struct Attestation {
     /// Energy used per declared unit, in kWh (millionths).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_consumption_kwh: Option<Quantity>,
+    /// Electricity used per declared unit, in kWh (millionths): what `electricityClaims` cover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub electricity_kwh: Option<Quantity>,
+    /// Retired green electricity claimed for this batch (draws on the signer's retirement lots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub electricity_claims: Vec<Claim>,
     /// The renewable share of that energy, in basis points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renewable_energy_share: Option<Share>,
@@ -149,6 +170,8 @@ impl Attestation {
             own,
             inputs: Vec::new(),
             energy_consumption_kwh: None,
+            electricity_kwh: None,
+            electricity_claims: Vec::new(),
             renewable_energy_share: None,
             reference_period_start: None,
             reference_period_end: None,
@@ -167,10 +190,159 @@ impl Attestation {
         }
     }
 
+    /// The electricity (Wh) this batch used: `electricityKwh` × `producedQuantity`, rounded up.
+    pub fn electricity_wh(&self) -> Option<i64> {
+        let (e, q) = (self.electricity_kwh?, self.produced_quantity?);
+        // kWh millionths × units millionths = kWh × 10^12; Wh = that × 10^3 / 10^12.
+        let p = i128::from(e.0).checked_mul(i128::from(q.0))?;
+        i64::try_from((p + 999_999_999).div_euclid(1_000_000_000)).ok()
+    }
+
+    /// The structural rules of claims and batch inputs.
+    fn check_custody(&self) -> Result<(), DecodeError> {
+        let invalid = |field: &'static str, why: String| Err(DecodeError::Invalid { field, why });
+        if let Some(e) = self.electricity_kwh
+            && e.0 < 0
+        {
+            return invalid("electricityKwh", "must not be negative".into());
+        }
+        if self.electricity_claims.len() > super::certificate::MAX_LEGS {
+            return invalid(
+                "electricityClaims",
+                format!("at most {} claims", super::certificate::MAX_LEGS),
+            );
+        }
+        for (i, c) in self.electricity_claims.iter().enumerate() {
+            if c.wh.0 <= 0 {
+                return invalid(
+                    "electricityClaims",
+                    format!("the Wh claimed from lot {} must be greater than 0", c.lot.fmt_short()),
+                );
+            }
+            if self.electricity_claims[..i].iter().any(|o| o.lot == c.lot) {
+                return invalid(
+                    "electricityClaims",
+                    format!(
+                        "lot {} is claimed twice; claim it once with the summed Wh",
+                        c.lot.fmt_short()
+                    ),
+                );
+            }
+        }
+        if !self.electricity_claims.is_empty() {
+            let needs = [
+                ("electricityKwh", self.electricity_kwh.is_none()),
+                ("producedQuantity", self.produced_quantity.is_none()),
+                ("geographyCountry", self.geography_country.is_none()),
+                ("referencePeriodStart", self.reference_period_start.is_none()),
+                ("referencePeriodEnd", self.reference_period_end.is_none()),
+            ];
+            if let Some((field, _)) = needs.iter().find(|(_, missing)| *missing) {
+                return invalid(
+                    field,
+                    "a batch that claims green electricity states its electricity use per unit, its batch size, its country and its reference period".into(),
+                );
+            }
+            let claimed = self
+                .electricity_claims
+                .iter()
+                .try_fold(0i64, |a, c| a.checked_add(c.wh.0));
+            let used = self.electricity_wh();
+            if claimed.is_none() || used.is_none() || claimed > used {
+                return invalid(
+                    "electricityClaims",
+                    format!(
+                        "claims {} Wh, more than the {} Wh the batch used (electricityKwh × producedQuantity)",
+                        claimed.map_or("too many".into(), |c| c.to_string()),
+                        used.map_or("?".into(), |u| u.to_string())
+                    ),
+                );
+            }
+        }
+        for i in &self.inputs {
+            if let Some(lot) = i.lot {
+                let Some(batch) = self.produced_quantity else {
+                    return invalid(
+                        "inputs",
+                        format!(
+                            "input {} draws on lot {}: a batch that draws on shipment lots states its producedQuantity",
+                            i.entry.fmt_short(),
+                            lot.fmt_short()
+                        ),
+                    );
+                };
+                if custody::scaled_up(batch.0, i.quantity.0).is_none() {
+                    return invalid(
+                        "inputs",
+                        format!(
+                            "the draw of input {} on lot {} is too large",
+                            i.entry.fmt_short(),
+                            lot.fmt_short()
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The rules of electricity claims: each draws on a retirement made for the signer's
+    /// organisation, in the batch's market, for a consumption period that holds the batch's
+    /// reference period.
+    fn claim_rules<V: LedgerView + ?Sized>(&self, entry: &Entry, view: &V) -> Vec<KindError> {
+        let mut problems = Vec::new();
+        let me = view.membership().name(&entry.payload.signer).map(str::to_string);
+        for c in &self.electricity_claims {
+            let Ok(lot) = custody::resolve(view, &c.lot) else {
+                continue;
+            };
+            let Some(r) = view.entry(&lot.origin) else { continue };
+            let crate::model::Body::CertificateRetire(r) = &r.payload.body else {
+                continue; // the custody step names the wrong lot
+            };
+            if me.as_deref() != Some(r.beneficiary.as_str()) {
+                problems.push(KindError::BeneficiaryMismatch(format!(
+                    "claims lot {}, retired for {:?}, not for the signer's organisation {}",
+                    c.lot.fmt_short(),
+                    r.beneficiary,
+                    me.as_deref().map_or("(unknown)".to_string(), |n| format!("{n:?}"))
+                )));
+            }
+            let country = self.geography_country.as_deref().unwrap_or("");
+            if !same_market(&r.region, country) {
+                problems.push(KindError::RegionMismatch(format!(
+                    "claims lot {}, retired for market {}, for a batch made in {country}",
+                    c.lot.fmt_short(),
+                    r.region
+                )));
+            }
+            let t = |s: &Option<String>| s.as_deref().and_then(|s| time::parse(s).ok());
+            let inside = match (
+                t(&self.reference_period_start),
+                t(&self.reference_period_end),
+                time::parse(&r.consumption_start).ok(),
+                time::parse(&r.consumption_end).ok(),
+            ) {
+                (Some(a), Some(b), Some(c0), Some(c1)) => c0 <= a && b <= c1,
+                _ => false,
+            };
+            if !inside {
+                problems.push(KindError::InvalidClaim(format!(
+                    "claims lot {}, retired for consumption from {} to {}, which does not hold the batch's reference period",
+                    c.lot.fmt_short(),
+                    r.consumption_start,
+                    r.consumption_end
+                )));
+            }
+        }
+        problems
+    }
+
     /// Structural rules that need no other entry: identifier form, positive quantities, sign
     /// rules, ranges, no duplicate inputs, text lengths.
     pub fn check(&self) -> Result<(), DecodeError> {
         check_part(&self.part)?;
+        self.check_custody()?;
         if let Some(q) = self.produced_quantity
             && q.0 <= 0
         {
@@ -343,7 +515,7 @@ pub fn check_part(part: &str) -> Result<(), DecodeError> {
 
 impl EntryKind for Attestation {
     const KIND: Kind = Kind::Attestation;
-    const ROLE: Role = Role::Supplier;
+    const ROLES: &'static [Role] = &[Role::Supplier];
 
     fn check(&self) -> Result<(), DecodeError> {
         Attestation::check(self)
@@ -406,7 +578,56 @@ impl EntryKind for Attestation {
         if complete && let Err(e) = check_rollup(self, &totals) {
             problems.push(e);
         }
+        problems.extend(self.claim_rules(entry, view));
+        for input in &self.inputs {
+            if let Some(lot) = input.lot
+                && let Ok(l) = custody::resolve(view, &lot)
+                && l.kind == LotKind::Batch
+                && l.origin != input.entry
+            {
+                problems.push(KindError::InvalidBatchInput(format!(
+                    "input {} names lot {}, which is of batch {}, not of that input",
+                    input.entry.fmt_short(),
+                    lot.fmt_short(),
+                    l.origin.fmt_short()
+                )));
+            }
+        }
         problems
+    }
+
+    fn draws(&self, _entry: &Entry) -> Vec<Draw> {
+        let mut out: Vec<Draw> = self
+            .electricity_claims
+            .iter()
+            .map(|c| Draw {
+                lot: c.lot,
+                amount: c.wh.0,
+                expects: LotKind::Retirement,
+            })
+            .collect();
+        if let Some(batch) = self.produced_quantity {
+            out.extend(self.inputs.iter().filter_map(|i| {
+                Some(Draw {
+                    lot: i.lot?,
+                    amount: custody::scaled_up(batch.0, i.quantity.0)?,
+                    expects: LotKind::Batch,
+                })
+            }));
+        }
+        out
+    }
+
+    fn outputs(&self, entry: &Entry) -> Vec<Output> {
+        self.produced_quantity
+            .map(|q| Output {
+                kind: LotKind::Batch,
+                holder: entry.payload.signer,
+                amount: q.0,
+                origin: Origin::Itself,
+            })
+            .into_iter()
+            .collect()
     }
 
     fn index_rows(&self, rows: &mut Vec<IndexRow>) {

@@ -29,7 +29,8 @@ pub struct MemberAdmit {
 
 impl EntryKind for MemberAdmit {
     const KIND: Kind = Kind::MemberAdmit;
-    const ROLE: Role = Role::Admin;
+    const ROLES: &'static [Role] = &[Role::Admin];
+    const MEMBERSHIP: bool = true;
 
     fn check(&self) -> Result<(), DecodeError> {
         check_text("name", &self.name, MAX_NAME)?;

@@ -25,7 +25,8 @@ pub struct MemberRevoke {
 
 impl EntryKind for MemberRevoke {
     const KIND: Kind = Kind::MemberRevoke;
-    const ROLE: Role = Role::Admin;
+    const ROLES: &'static [Role] = &[Role::Admin];
+    const MEMBERSHIP: bool = true;
 
     fn check(&self) -> Result<(), DecodeError> {
         if self.after_seq > canonical::MAX_SAFE_INTEGER {

@@ -4,7 +4,7 @@
 //!
 //! * its **body type** and its decoding (serde; unknown fields refused),
 //! * its **structural checks** ([`EntryKind::check`]: what the body alone must satisfy),
-//! * the **role** its signer needs ([`EntryKind::ROLE`]),
+//! * the **roles** one of which its signer needs ([`EntryKind::ROLES`]),
 //! * the **entries it depends on** ([`EntryKind::dependencies`]),
 //! * its **ledger rules** against the other entries ([`EntryKind::rules`], run by
 //!   [`crate::engine`] as one of the engine's numbered steps),
@@ -20,8 +20,13 @@
 //! * [`member_admit`] — `member.admit`: an admin admits a key with a role.
 //! * [`member_revoke`] — `member.revoke`: an admin revokes a key after one of its seqs.
 //! * [`attestation`] — `attestation`: a supplier's carbon footprint of a part or batch.
+//! * [`certificate`] — `certificate.issue`, `certificate.transfer`, `certificate.retire`:
+//!   green-electricity certificates, issued by an issuer, held, traded and retired.
+//! * [`batch_ship`] — `batch.ship`: portions of a batch shipped to buyers.
 
 pub mod attestation;
+pub mod batch_ship;
+pub mod certificate;
 pub mod member_admit;
 pub mod member_revoke;
 
@@ -32,6 +37,7 @@ use serde_json::Value;
 
 use crate::{
     amount::Quantity,
+    custody::{Draw, Output},
     engine::{KindError, LedgerView},
     entry::Entry,
     error::DecodeError,
@@ -43,8 +49,10 @@ use crate::{
 pub trait EntryKind: Serialize + DeserializeOwned + Clone + fmt::Debug + PartialEq + Eq {
     /// The kind's tag.
     const KIND: Kind;
-    /// The role a signer needs to sign entries of this kind.
-    const ROLE: Role;
+    /// The roles a signer may hold to sign entries of this kind (any one of them).
+    const ROLES: &'static [Role];
+    /// True for the kinds membership is computed from (`member.*`).
+    const MEMBERSHIP: bool = false;
 
     /// Structural rules that need no other entry (ranges, lengths, identifier forms).
     fn check(&self) -> Result<(), DecodeError>;
@@ -60,6 +68,18 @@ pub trait EntryKind: Serialize + DeserializeOwned + Clone + fmt::Debug + Partial
     /// skipped (the engine reports what is missing).
     fn rules<V: LedgerView + ?Sized>(&self, entry: &Entry, deps: &[Resolved<'_>], view: &V) -> Vec<KindError> {
         let _ = (entry, deps, view);
+        Vec::new()
+    }
+
+    /// The lots this entry draws on, with the amounts (see [`crate::custody`]).
+    fn draws(&self, entry: &Entry) -> Vec<Draw> {
+        let _ = entry;
+        Vec::new()
+    }
+
+    /// The lots this entry creates, `ID:0`, `ID:1`, … in order.
+    fn outputs(&self, entry: &Entry) -> Vec<Output> {
+        let _ = entry;
         Vec::new()
     }
 
@@ -82,6 +102,8 @@ pub enum DepRole {
     Input,
     /// The entry an attestation corrects (`supersedes`).
     Supersedes,
+    /// An entry whose lot this one draws on (or what that lot rests on).
+    Lot,
 }
 
 impl DepRole {
@@ -91,6 +113,7 @@ impl DepRole {
             DepRole::Prev => "the previous entry of the signer's chain",
             DepRole::Input => "an input",
             DepRole::Supersedes => "the superseded entry",
+            DepRole::Lot => "the entry of a lot drawn on",
         }
     }
 }
@@ -131,6 +154,8 @@ pub enum IndexRow {
     Supersedes(EntryId),
     /// This entry is a product footprint (served by the PACT API, under its footprint id).
     Footprint,
+    /// This certificate issue names this device id.
+    Device(String),
 }
 
 /// Generates [`Kind`], [`Body`] and their dispatch from the list of kinds.
@@ -151,9 +176,14 @@ macro_rules! kinds {
                 match self { $(Kind::$variant => $name,)+ }
             }
 
-            /// The role a signer needs for entries of this kind.
-            pub fn role(&self) -> Role {
-                match self { $(Kind::$variant => <$ty as EntryKind>::ROLE,)+ }
+            /// The roles one of which a signer needs for entries of this kind.
+            pub fn roles(&self) -> &'static [Role] {
+                match self { $(Kind::$variant => <$ty as EntryKind>::ROLES,)+ }
+            }
+
+            /// True for the kinds membership is computed from (`member.*`).
+            pub fn is_membership(&self) -> bool {
+                match self { $(Kind::$variant => <$ty as EntryKind>::MEMBERSHIP,)+ }
             }
 
             /// The kind named `s` in payloads.
@@ -200,6 +230,16 @@ macro_rules! kinds {
                 view: &V,
             ) -> Vec<KindError> {
                 match self { $(Body::$variant(b) => EntryKind::rules(Borrow::<$ty>::borrow(b), entry, deps, view),)+ }
+            }
+
+            /// The lots this entry draws on (see [`EntryKind::draws`]).
+            pub fn draws(&self, entry: &Entry) -> Vec<Draw> {
+                match self { $(Body::$variant(b) => EntryKind::draws(Borrow::<$ty>::borrow(b), entry),)+ }
+            }
+
+            /// The lots this entry creates (see [`EntryKind::outputs`]).
+            pub fn outputs(&self, entry: &Entry) -> Vec<Output> {
+                match self { $(Body::$variant(b) => EntryKind::outputs(Borrow::<$ty>::borrow(b), entry),)+ }
             }
 
             /// The index rows a node keeps for this body.
@@ -250,6 +290,14 @@ kinds! {
     MemberRevoke = "member.revoke" => member_revoke::MemberRevoke, stored as member_revoke::MemberRevoke;
     /// A supplier's carbon-footprint attestation.
     Attestation = "attestation" => attestation::Attestation, stored as Box<attestation::Attestation>;
+    /// An issuer issues a green-electricity certificate.
+    CertificateIssue = "certificate.issue" => certificate::CertificateIssue, stored as Box<certificate::CertificateIssue>;
+    /// A holder transfers certificate lots.
+    CertificateTransfer = "certificate.transfer" => certificate::CertificateTransfer, stored as certificate::CertificateTransfer;
+    /// A holder retires certificate lots for a beneficiary.
+    CertificateRetire = "certificate.retire" => certificate::CertificateRetire, stored as certificate::CertificateRetire;
+    /// A holder ships portions of a batch.
+    BatchShip = "batch.ship" => batch_ship::BatchShip, stored as batch_ship::BatchShip;
 }
 
 /// A body as the fields of its kind's struct (no tag: the kind is a field of the payload).

@@ -162,6 +162,7 @@ pub fn attestation() -> BoxedStrategy<Attestation> {
                     .map(|(id, q)| Input {
                         entry: EntryId(id),
                         quantity: Quantity(q),
+                        lot: None,
                     })
                     .collect();
                 a.produced_quantity = produced.map(Quantity);

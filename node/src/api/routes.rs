@@ -12,10 +12,10 @@ use axum::{
 use greenledger_core::{
     EntryId, PublicKey, SignedEntry, VerifiedEntry,
     api::{
-        CheckpointInfo, Consumers, EntryInfo, Health, ItemBody, ItemResult, LogPage, LogRecord, NetworkInfo, PartInfo,
-        PendingEntry, PendingList, SignerInfo, SubmitStatus, Submitted,
+        CheckpointInfo, Conflicts, Consumers, EntryInfo, Health, HolderLots, ItemBody, ItemResult, LogPage, LogRecord,
+        LotInfo, NetworkInfo, PartInfo, PendingEntry, PendingList, SignerInfo, SubmitStatus, Submitted,
     },
-    engine::ViolationKind,
+    custody::LotId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
@@ -234,7 +234,7 @@ async fn submit_array(st: &AppState, bytes: &[u8]) -> Result<Response, ApiError>
 }
 
 /// Hands verified entries to the writer; puts on gossip, as soon as the rules have decided,
-/// each new entry and the second entry of a fork (the evidence); answers once durable.
+/// each new entry and the evidence of a fork or a double issuance (the refused second entry); answers once durable.
 async fn ingest_and_publish(st: &AppState, entries: Vec<VerifiedEntry>) -> Vec<Result<Outcome, IngestError>> {
     let n = entries.len();
     let envelopes: Vec<Vec<u8>> = match &st.network {
@@ -248,7 +248,7 @@ async fn ingest_and_publish(st: &AppState, entries: Vec<VerifiedEntry>) -> Vec<R
         for (d, env) in decisions.iter().zip(envelopes) {
             let forwarded = match d {
                 Ok(Outcome::Stored { .. }) => true,
-                Err(e) => matches!(e.violation().map(|v| &v.kind), Some(ViolationKind::Fork { .. })),
+                Err(e) => e.violation().is_some_and(|v| v.is_evidence()),
                 Ok(_) => false,
             };
             if forwarded {
@@ -367,6 +367,49 @@ pub(crate) async fn signer(State(st): State<AppState>, Path(key): Path<String>) 
             "signer {key} is neither admitted nor known on this node"
         ))),
     }
+}
+
+/// `GET /v1/lots/{lot}`: a lot (`ENTRY_ID:INDEX`), its holder, what drew on it and what is left.
+pub(crate) async fn lot(State(st): State<AppState>, Path(lot): Path<String>) -> Result<Json<LotInfo>, ApiError> {
+    let id: LotId = lot
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("invalid_lot", e))?;
+    match Reader::new(&st.store).lot(&id)? {
+        Some(l) => Ok(Json(l)),
+        None if st.store.entry(&id.entry)?.is_some() => Err(ApiError::not_found(format!(
+            "entry {} creates no lot {}: a certificate's, a retirement's and a batch's lot is ID:0; a transfer's or a shipment's are numbered from 0 in the order of its recipients",
+            id.entry, id.index
+        ))),
+        None => Err(ApiError::not_found(format!(
+            "no entry {} on this node, so no lot {id}",
+            id.entry
+        ))),
+    }
+}
+
+/// `GET /v1/holders/{pubkey}/lots`: the lots created for a key and what is left of each.
+pub(crate) async fn holder_lots(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    q: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<HolderLots>, ApiError> {
+    let Query(p) = q.map_err(|e| ApiError::bad_request("invalid_query", format!("{e}; use ?limit=N")))?;
+    let key: PublicKey = key
+        .parse()
+        .map_err(|e: greenledger_core::error::KeyError| ApiError::bad_request("invalid_public_key", e.to_string()))?;
+    let limit = p.limit.unwrap_or(1000).min(10_000);
+    Ok(Json(Reader::new(&st.store).holder_lots(&key, limit)?))
+}
+
+/// `GET /v1/conflicts`: the double issuances this node knows (two certificate issues of one
+/// device with overlapping hours).
+pub(crate) async fn conflicts(
+    State(st): State<AppState>,
+    q: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Conflicts>, ApiError> {
+    let Query(p) = q.map_err(|e| ApiError::bad_request("invalid_query", format!("{e}; use ?limit=N")))?;
+    let limit = p.limit.unwrap_or(1000).min(10_000);
+    Ok(Json(Reader::new(&st.store).conflicts(limit)?))
 }
 
 /// `GET /v1/provenance/{id}`: the provenance bundle of an entry.

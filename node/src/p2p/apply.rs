@@ -54,10 +54,16 @@ impl Loop {
                 };
                 self.tasks.spawn(task.instrument(sync_span(peer, kind)));
             }
-            (ReqKind::Forks, SyncResponse::Forks { proofs }) => {
-                if proofs.len() > protocol::MAX_FORKS {
+            (ReqKind::Forks, SyncResponse::Forks { proofs, next }) => {
+                if proofs.len() > protocol::MAX_FORKS || next.as_ref().is_some_and(|n| n.len() > 256) {
                     self.strike(peer, 1, "oversized fork response");
                     return;
+                }
+                // More proofs than one page: ask for the next at once (no proof is dropped).
+                if let Some(after) = next
+                    && !proofs.is_empty()
+                {
+                    self.request_proofs(peer, Some(after));
                 }
                 let task = async move {
                     let mut invalid = 0;

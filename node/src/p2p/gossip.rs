@@ -128,9 +128,14 @@ async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static s
         Ok(Outcome::Pending { .. }) => return (MessageAcceptance::Ignore, "pending", true),
         Err(e) => e,
     };
+    if let Some(v) = e.violation()
+        && v.is_evidence()
+    {
+        // The second entry of a fork, or the second issue of a double issuance, is evidence:
+        // forward it so that every node keeps the proof and flags what rests on it.
+        return (MessageAcceptance::Accept, v.code(), false);
+    }
     match e.violation().map(|v| &v.kind) {
-        // The second entry of a fork is evidence: forward it so that every node flags the signer.
-        Some(ViolationKind::Fork { .. }) => (MessageAcceptance::Accept, "fork", false),
         // No honest node forwards another network's entry.
         Some(ViolationKind::WrongNetwork { .. }) => (MessageAcceptance::Reject, "wrong_network", false),
         // Its admission may still be on its way: pull the sender's log, which has it first.

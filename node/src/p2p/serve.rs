@@ -163,18 +163,13 @@ fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize)
                 entries: capped(entries.into_iter(), max_bytes),
             })
         }
-        SyncRequest::Forks { .. } => {
-            let mut proofs = Vec::new();
-            let mut bytes = 0;
-            for f in store.fork_proofs(protocol::MAX_FORKS)? {
-                let (a, b) = (text(f.a.to_json()), text(f.b.to_json()));
-                bytes += a.len() + b.len();
-                if !proofs.is_empty() && bytes > max_bytes {
-                    break;
-                }
-                proofs.push((a, b));
-            }
-            Ok(SyncResponse::Forks { proofs })
+        SyncRequest::Forks { after, .. } => {
+            let (page, next) = store.proofs_page(after.as_deref(), protocol::MAX_FORKS, max_bytes)?;
+            let proofs = page
+                .into_iter()
+                .map(|p| (text(p.a.to_json()), text(p.b.to_json())))
+                .collect();
+            Ok(SyncResponse::Forks { proofs, next })
         }
         SyncRequest::Peers { .. } => Ok(SyncResponse::Peers { peers: Vec::new() }),
     })();

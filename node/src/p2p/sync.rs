@@ -89,16 +89,18 @@ impl Loop {
         self.peer(p).log_request = Some(id);
     }
 
-    /// Asks a peer for its fork proofs (they are in no log) and its peers.
+    /// Asks a peer for its proofs (fork and double-issuance proofs are in no log) and its
+    /// peers.
     pub(super) fn request_forks_and_peers(&mut self, p: PeerId) {
+        self.request_proofs(p, None);
         let network = self.network.clone();
-        self.send(
-            p,
-            SyncRequest::Forks {
-                network: network.clone(),
-            },
-        );
         self.send(p, SyncRequest::Peers { network });
+    }
+
+    /// Asks a peer for a page of its proofs, after a cursor.
+    pub(super) fn request_proofs(&mut self, p: PeerId, after: Option<String>) {
+        let network = self.network.clone();
+        self.send(p, SyncRequest::Forks { network, after });
     }
 
     /// Asks connected peers for what pending entries wait for.

@@ -29,6 +29,7 @@ use greenledger_core::{
     EntryId, EntrySource, ForkProof, Genesis, Kind, Membership, NetworkId, PublicKey, Signature, SignedEntry,
     VerifiedEntry,
     bundle::{self, Bundle, MissingEntry},
+    custody::LotId,
     entry::Entry,
 };
 use rocksdb::{
@@ -61,6 +62,10 @@ pub struct Shared {
     pub pending_bytes: AtomicU64,
     /// Fork proofs stored.
     pub forks: AtomicU64,
+    /// Certificate issues flagged for double issuance.
+    pub conflicts: AtomicU64,
+    /// Entries refused for overdrawing a lot, since the node started.
+    pub overdraws_refused: AtomicU64,
     /// Current membership.
     pub membership: RwLock<Membership>,
     /// Pending entries and what each waits for.
@@ -675,8 +680,141 @@ impl Store {
         Ok(out)
     }
 
+    /// The draws on a lot, in the holder's chain order: (seq, drawing entry, amount).
+    pub fn draws_on(&self, lot: &LotId) -> Result<Vec<(u64, EntryId, i64)>> {
+        let prefix = lot.key();
+        let mut out = Vec::new();
+        for (k, v) in self.scan_prefix(schema::DRAWS, &prefix, usize::MAX)? {
+            let seq = k.get(36..44).and_then(schema::u64_from).context("damaged draw key")?;
+            let id = k.get(44..).and_then(schema::id_from).context("damaged draw key")?;
+            let amount = v
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .context("damaged draw record")?;
+            out.push((seq, id, amount));
+        }
+        Ok(out)
+    }
+
+    /// The lots created for `holder`, oldest entry first by id order of the index: (lot,
+    /// amount created).
+    pub fn lots_of(&self, holder: &PublicKey, limit: usize) -> Result<Vec<(LotId, i64)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan_prefix(schema::HOLDERS, holder.as_bytes(), limit)? {
+            let lot = k.get(32..).and_then(LotId::from_key).context("damaged holder key")?;
+            let amount = v
+                .get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .context("damaged holder record")?;
+            out.push((lot, amount));
+        }
+        Ok(out)
+    }
+
+    /// The certificate issues in the log that name `device`.
+    pub fn device_issues(&self, device: &str) -> Result<Vec<EntryId>> {
+        let prefix = schema::part_prefix(device);
+        Ok(self
+            .scan_prefix(schema::DEVICES, &prefix, usize::MAX)?
+            .iter()
+            .filter_map(|(k, _)| schema::id_from(&k[prefix.len()..]))
+            .collect())
+    }
+
+    /// The issues known to conflict with `issue` (double issuance), with the proof of each.
+    pub fn conflicts_of(&self, issue: &EntryId) -> Result<Vec<(EntryId, ForkProof)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan_prefix(schema::CONFLICTS, &issue.0, 1024)? {
+            let other = schema::id_from(&k[32..]).context("damaged conflict key")?;
+            out.push((other, writer::decode_fork(&v).context("damaged conflict proof")?));
+        }
+        Ok(out)
+    }
+
+    /// Every double issuance (each pair once, by the smaller id), at most `limit`.
+    pub fn conflicts(&self, limit: usize) -> Result<Vec<(EntryId, EntryId, ForkProof)>> {
+        let mut out = Vec::new();
+        for kv in self.db.iterator_cf(self.cf(schema::CONFLICTS), IteratorMode::Start) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = kv?;
+            let a = schema::id_from(&k).context("damaged conflict key")?;
+            let b = k.get(32..).and_then(schema::id_from).context("damaged conflict key")?;
+            if a < b {
+                out.push((a, b, writer::decode_fork(&v).context("damaged conflict proof")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of the proofs this node holds — fork proofs, then double-issuance proofs — after
+    /// `after` (the cursor a previous page returned): at most `limit` proofs and about
+    /// `max_bytes`. Returns the proofs and the next page's cursor, if there is more.
+    pub fn proofs_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<(Vec<ForkProof>, Option<String>)> {
+        // A cursor is `f:HEX` (a key of forks_v1) or `c:HEX` (of conflicts_v1).
+        let (start_cf, start_key): (usize, Vec<u8>) = match after {
+            None => (0, Vec::new()),
+            Some(c) => {
+                let (tag, hex_key) = c.split_once(':').context("a proof cursor is f:HEX or c:HEX")?;
+                let key = hex::decode(hex_key).context("a proof cursor is f:HEX or c:HEX")?;
+                match tag {
+                    "f" => (0, key),
+                    "c" => (1, key),
+                    _ => bail!("a proof cursor is f:HEX or c:HEX"),
+                }
+            }
+        };
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut last: Option<(&str, Vec<u8>)> = None;
+        for (i, (cf, tag)) in [(schema::FORKS, "f"), (schema::CONFLICTS, "c")].into_iter().enumerate() {
+            if i < start_cf {
+                continue;
+            }
+            let from = if i == start_cf { start_key.clone() } else { Vec::new() };
+            for kv in self
+                .db
+                .iterator_cf(self.cf(cf), IteratorMode::From(&from, Direction::Forward))
+            {
+                let (k, v) = kv?;
+                if i == start_cf && !from.is_empty() && *k <= *from {
+                    continue;
+                }
+                // A conflict is kept under both issues' ids: send it once.
+                if cf == schema::CONFLICTS && k.get(..32) >= k.get(32..64) {
+                    continue;
+                }
+                let p = writer::decode_fork(&v).context("damaged proof")?;
+                let size = p.a.to_json().len() + p.b.to_json().len();
+                if out.len() >= limit || (!out.is_empty() && bytes + size > max_bytes) {
+                    let next = last.map(|(t, k)| format!("{t}:{}", hex::encode(k)));
+                    return Ok((out, next));
+                }
+                bytes += size;
+                out.push(p);
+                last = Some((tag, k.to_vec()));
+            }
+        }
+        Ok((out, None))
+    }
+
     /// An entry of a fork proof (known to this node though not in its log), by id.
     pub fn fork_entry(&self, id: &EntryId) -> Result<Option<Entry>> {
+        for (_, _, p) in self.conflicts(usize::MAX)? {
+            for se in [p.a, p.b] {
+                if se.id() == *id {
+                    return Ok(se.decode().ok());
+                }
+            }
+        }
         for p in self.fork_proofs(usize::MAX)? {
             for se in [p.a, p.b] {
                 if se.id() == *id {
@@ -786,6 +924,27 @@ impl EntrySource for Store {
             .unwrap_or_default()
             .into_iter()
             .map(|(_, p)| p)
+            .collect()
+    }
+
+    fn draws_on(&self, lot: &LotId) -> Vec<Entry> {
+        self.draws_on(lot)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(_, id, _)| self.get_decoded(id))
+            .collect()
+    }
+
+    fn conflicting(&self, issue: &EntryId) -> Vec<Entry> {
+        self.conflicts_of(issue)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(other, p)| {
+                [p.a, p.b]
+                    .into_iter()
+                    .find(|se| se.id() == other)
+                    .and_then(|se| se.decode().ok())
+            })
             .collect()
     }
 }

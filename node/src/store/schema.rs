@@ -13,6 +13,10 @@
 //! | `forks_v1` | signer (32) ‖ seq (u64 BE) | fork proof `{"a":…,"b":…}` |
 //! | `checkpoints_v1` | log size (u64 BE) | checkpoint JSON |
 //! | `pact_ids_v1` | PACT footprint id (16, see `pact::footprint_uuid`) of an attestation | entry id (32) |
+//! | `draws_v1` | lot (entry id 32 ‖ index u32 BE) ‖ seq (u64 BE) ‖ drawing entry id (32) | amount (i64 BE) |
+//! | `holders_v1` | holder (32) ‖ lot (36) | amount (i64 BE) |
+//! | `devices_v1` | device id (UTF-8) ‖ 0x00 ‖ issue entry id (32) | empty |
+//! | `conflicts_v1` | issue id (32) ‖ other issue id (32) | conflict proof `{"a":…,"b":…}` (both issues) |
 //! | `meta_v1` | name | value (`genesis`: the genesis JSON; `cursor/<peer id>`: sync cursor, u64 BE) |
 //!
 //! The log's size and head are derived from the last `log_v1` record, which is written in
@@ -32,8 +36,12 @@ pub(crate) const FORKS: &str = "forks_v1";
 pub(crate) const CHECKPOINTS: &str = "checkpoints_v1";
 pub(crate) const META: &str = "meta_v1";
 pub(crate) const PACT_IDS: &str = "pact_ids_v1";
+pub(crate) const DRAWS: &str = "draws_v1";
+pub(crate) const HOLDERS: &str = "holders_v1";
+pub(crate) const DEVICES: &str = "devices_v1";
+pub(crate) const CONFLICTS: &str = "conflicts_v1";
 
-pub(crate) const ALL: [&str; 12] = [
+pub(crate) const ALL: [&str; 16] = [
     ENTRIES,
     LOG,
     CHAINS,
@@ -46,6 +54,10 @@ pub(crate) const ALL: [&str; 12] = [
     CHECKPOINTS,
     META,
     PACT_IDS,
+    DRAWS,
+    HOLDERS,
+    DEVICES,
+    CONFLICTS,
 ];
 
 pub(crate) const META_GENESIS: &[u8] = b"genesis";
@@ -59,6 +71,23 @@ pub(crate) fn chain_key(signer: &PublicKey, seq: u64) -> [u8; 40] {
     let mut k = [0u8; 40];
     k[..32].copy_from_slice(signer.as_bytes());
     k[32..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// `draws_v1` key: lot ‖ seq ‖ drawing entry.
+pub(crate) fn draw_key(lot: &greenledger_core::custody::LotId, seq: u64, entry: &EntryId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(76);
+    k.extend_from_slice(&lot.key());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k.extend_from_slice(&entry.0);
+    k
+}
+
+/// `holders_v1` key: holder ‖ lot.
+pub(crate) fn holder_key(holder: &PublicKey, lot: &greenledger_core::custody::LotId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(68);
+    k.extend_from_slice(holder.as_bytes());
+    k.extend_from_slice(&lot.key());
     k
 }
 

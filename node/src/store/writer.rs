@@ -21,7 +21,8 @@ use std::{
 use anyhow::{Context, Result};
 use greenledger_core::{
     EntryId, ForkProof, Genesis, LedgerView, Membership, NetworkId, PublicKey, SignedEntry, Violation,
-    engine::{self, ViolationKind},
+    custody::LotId,
+    engine::{self, KindError, ViolationKind},
     entry::Entry,
     kinds::IndexRow,
     log::record_hash,
@@ -163,6 +164,8 @@ pub(crate) struct Ledger {
     /// The entries of the fork proofs (known entries, though not in the log: what names one
     /// is told it rests on a forked chain). Forks are rare; this stays small.
     fork_entries: HashMap<EntryId, Entry>,
+    /// Double issuances: each conflicting certificate issue, with the other.
+    conflicts: HashMap<EntryId, EntryId>,
     members: Vec<Entry>,
     membership: Membership,
     log_size: u64,
@@ -230,6 +233,30 @@ impl LedgerView for StoreView<'_> {
     fn refused(&self, id: &EntryId) -> bool {
         self.ledger.refused.contains(id)
     }
+
+    fn drawn_before(&self, lot: &LotId, seq: u64) -> i64 {
+        let stored = self.ledger.drawn_before(lot, seq);
+        let staged: i64 = self
+            .batch
+            .draws
+            .get(lot)
+            .into_iter()
+            .flatten()
+            .filter(|(s, _)| *s < seq)
+            .map(|(_, a)| *a)
+            .sum();
+        stored.saturating_add(staged)
+    }
+
+    fn conflict_of(&self, issue: &EntryId) -> Option<EntryId> {
+        self.ledger.conflicts.get(issue).copied()
+    }
+
+    fn issues_of_device(&self, device: &str) -> Vec<EntryId> {
+        let mut out = self.ledger.issues_of_device(device);
+        out.extend(self.batch.devices.get(device).into_iter().flatten().copied());
+        out
+    }
 }
 
 /// Entries accepted in the batch being built, visible to later entries of the same batch.
@@ -238,6 +265,10 @@ struct Batch {
     wb: WriteBatch,
     staged: HashMap<EntryId, (u64, Entry)>,
     chain_staged: HashMap<(PublicKey, u64), EntryId>,
+    /// Draws staged in this batch: lot → (drawing entry's seq, amount).
+    draws: HashMap<LotId, Vec<(u64, i64)>>,
+    /// Certificate issues staged in this batch, by device id.
+    devices: HashMap<String, Vec<EntryId>>,
 }
 
 pub(crate) fn decode_fork(v: &[u8]) -> Option<ForkProof> {
@@ -290,6 +321,7 @@ impl Ledger {
             heads: HashMap::new(),
             forked: HashMap::new(),
             fork_entries: HashMap::new(),
+            conflicts: HashMap::new(),
             members: Vec::new(),
             membership: Membership::default(),
             log_size: 0,
@@ -331,6 +363,19 @@ impl Ledger {
             forks += 1;
         }
         for p in &proofs {
+            self.remember_fork_entries(p);
+        }
+        // Double issuances: both issues are known entries (one may not be in the log).
+        self.conflicts.clear();
+        let mut conflicts = Vec::new();
+        for kv in self.db.iterator_cf(self.cf(schema::CONFLICTS), IteratorMode::Start) {
+            let (k, v) = kv?;
+            if let (Some(a), Some(b)) = (schema::id_from(&k), k.get(32..).and_then(schema::id_from)) {
+                self.conflicts.entry(a).or_insert(b);
+            }
+            conflicts.extend(decode_fork(&v));
+        }
+        for p in &conflicts {
             self.remember_fork_entries(p);
         }
         self.members.clear();
@@ -416,6 +461,7 @@ impl Ledger {
         self.shared.set(&self.shared.pending_entries, self.pending.len() as u64);
         self.shared.set(&self.shared.pending_bytes, self.pending_bytes as u64);
         self.shared.set(&self.shared.forks, self.forked.len() as u64);
+        self.shared.set(&self.shared.conflicts, self.conflicts.len() as u64);
     }
 
     /// The writer loop: group commit until every sender is gone, then checkpoint and flush.
@@ -589,6 +635,51 @@ impl Ledger {
         schema::id_from(&v)
     }
 
+    /// What the stored entries before `seq` drew on `lot` (only its holder's entries draw on a
+    /// lot, so these are the holder's).
+    fn drawn_before(&self, lot: &LotId, seq: u64) -> i64 {
+        let prefix = lot.key();
+        let mut sum = 0i64;
+        let it = self.db.iterator_cf(
+            self.cf(schema::DRAWS),
+            IteratorMode::From(&prefix, rocksdb::Direction::Forward),
+        );
+        for kv in it {
+            let Ok((k, v)) = kv else { break };
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let Some(s) = k.get(36..44).and_then(schema::u64_from) else {
+                continue;
+            };
+            if s >= seq {
+                break; // keys are ordered by seq within a lot
+            }
+            if let Some(a) = v.get(..8).and_then(|b| b.try_into().ok()).map(i64::from_be_bytes) {
+                sum = sum.saturating_add(a);
+            }
+        }
+        sum
+    }
+
+    /// The stored certificate issues that name `device`.
+    fn issues_of_device(&self, device: &str) -> Vec<EntryId> {
+        let prefix = schema::part_prefix(device);
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(schema::DEVICES),
+            IteratorMode::From(&prefix, rocksdb::Direction::Forward),
+        );
+        for kv in it {
+            let Ok((k, _)) = kv else { break };
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.extend(schema::id_from(&k[prefix.len()..]));
+        }
+        out
+    }
+
     /// Applies the ledger rules to one entry and stages it. Pending entries that waited for
     /// it are re-examined in turn.
     fn ingest(&mut self, entry: Entry, batch: &mut Batch, from_pending: bool) -> Result<Outcome, IngestError> {
@@ -657,6 +748,22 @@ impl Ledger {
             {
                 let signer = entry.payload.signer;
                 self.record_fork(ForkProof::new(other.signed, entry.signed.clone()), &signer, seq, batch);
+            }
+            // A second issue of the same electricity, valid in every other respect, is the
+            // evidence of a double issuance: kept with the first; both are flagged.
+            if let ViolationKind::Kind(KindError::DoubleIssuance { issue, other }) = v.kind
+                && issue == id
+                && !self.conflicts.contains_key(&id)
+                && let Some(o) = self
+                    .lookup(&other, batch)
+                    .or_else(|| self.fork_entries.get(&other).cloned())
+            {
+                self.record_conflict(ForkProof::new(o.signed, entry.signed.clone()), id, other, batch);
+            }
+            if matches!(v.kind, ViolationKind::Kind(KindError::Overdrawn { .. })) {
+                self.shared
+                    .overdraws_refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             return Err(IngestError::Refused(Box::new(v.clone())));
         }
@@ -733,6 +840,19 @@ impl Ledger {
         Ok(Outcome::Pending { missing })
     }
 
+    /// Keeps the proof of a double issuance (both issues), in both directions, and flags both.
+    fn record_conflict(&mut self, proof: ForkProof, a: EntryId, b: EntryId, batch: &mut Batch) {
+        let bytes = encode_fork(&proof);
+        for (x, y) in [(a, b), (b, a)] {
+            batch
+                .wb
+                .put_cf(self.cf(schema::CONFLICTS), schema::pair_key(&x, &y), &bytes);
+            self.conflicts.entry(x).or_insert(y);
+        }
+        self.remember_fork_entries(&proof);
+        tracing::warn!(a = %a.fmt_short(), b = %b.fmt_short(), "double issuance: two certificates of one device and overlapping hours; both flagged");
+    }
+
     fn record_fork(&mut self, proof: ForkProof, signer: &PublicKey, seq: u64, batch: &mut Batch) {
         let key = schema::chain_key(signer, seq);
         let known = self
@@ -795,7 +915,30 @@ impl Ledger {
                     greenledger_interop::pact::footprint_uuid(&id),
                     id.0,
                 ),
+                IndexRow::Device(device) => {
+                    wb.put_cf(self.cf(schema::DEVICES), schema::part_key(&device, &id), []);
+                    batch.devices.entry(device).or_default().push(id);
+                }
             }
+        }
+        for d in p.body.draws(&entry) {
+            wb.put_cf(
+                self.cf(schema::DRAWS),
+                schema::draw_key(&d.lot, p.seq, &id),
+                d.amount.to_be_bytes(),
+            );
+            batch.draws.entry(d.lot).or_default().push((p.seq, d.amount));
+        }
+        for (i, o) in p.body.outputs(&entry).into_iter().enumerate() {
+            let lot = LotId {
+                entry: id,
+                index: i as u32,
+            };
+            wb.put_cf(
+                self.cf(schema::HOLDERS),
+                schema::holder_key(&o.holder, &lot),
+                o.amount.to_be_bytes(),
+            );
         }
         self.log_size += 1;
         self.head_hash = hash;
