@@ -1,7 +1,9 @@
 //! Provenance bundles: a target entry and everything needed to verify it with no node.
 //!
 //! A bundle holds the genesis, the target, every upstream input (transitively), the entries
-//! that the target's supersession refers to (and those that supersede the target), every
+//! that the target's supersession refers to (and those that supersede the target), the chain
+//! of custody of what it holds (the entries whose lots they draw on, transitively; every other
+//! draw on those lots; the issues that conflict with a certificate issue it holds), every
 //! membership entry known, and every known fork proof of a signer that appears in it.
 //!
 //! ```json
