@@ -355,6 +355,28 @@ pub fn double_issuance(a: &CertificateIssue, b: &CertificateIssue) -> bool {
     shared && a0 < b1 && b0 < a1
 }
 
+/// The certificate issues `view` holds that certify the same electricity as `issue` (entry
+/// `id`): a device id in common and overlapping hours, by any issuer. Each issue is valid on
+/// its own; the pair is a **conflict**, order-free, and every draw resting on either fails
+/// ([`check_draws`]).
+pub fn conflicting_issues<V: LedgerView + ?Sized>(issue: &CertificateIssue, id: &EntryId, view: &V) -> Vec<EntryId> {
+    let mut others: Vec<EntryId> = Vec::new();
+    for d in &issue.device {
+        for other in view.issues_of_device(d) {
+            if other == *id || others.contains(&other) {
+                continue;
+            }
+            if let Some(o) = view.entry(&other)
+                && let crate::model::Body::CertificateIssue(oi) = &o.payload.body
+                && double_issuance(issue, oi)
+            {
+                others.push(other);
+            }
+        }
+    }
+    others
+}
+
 /// Checks a double-issuance proof on its own: both entries verify, both are certificate issues
 /// of one network, they differ, and they certify the same electricity (a device id in common,
 /// overlapping hours). Returns both issues, decoded. Whether their issuers held the role is the

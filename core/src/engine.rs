@@ -392,14 +392,11 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// True if the refused entry is evidence every node should see: the second entry of a fork,
-    /// or the second issue of a double issuance. A node forwards it and keeps the proof.
+    /// True if the refused entry is evidence every node should see: the second entry of a fork.
+    /// A node forwards it and keeps the proof. (A double issuance needs no such evidence: both
+    /// issues are valid entries and stay in the log.)
     pub fn is_evidence(&self) -> bool {
-        match &self.kind {
-            ViolationKind::Fork { .. } => true,
-            ViolationKind::Kind(KindError::DoubleIssuance { issue, .. }) => *issue == self.entry,
-            _ => false,
-        }
+        matches!(self.kind, ViolationKind::Fork { .. })
     }
 
     /// The rule broken.

@@ -2,7 +2,9 @@
 //! entry as it arrives against RocksDB, and the bundle verifier, deciding an entry against a
 //! set of entries. Random sequences of valid and invalid entries (forks, revocations, missing
 //! and refused inputs, inputs that are no attestation, corrections of every kind, wrong totals,
-//! broken links, unadmitted signers) are applied to a real store; after each one, the verifier
+//! broken links, unadmitted signers; certificates issued twice, transfers, retirements and
+//! claims within and beyond what is left, by holders and by others, batches shipped) are
+//! applied to a real store; after each one, the verifier
 //! is given what the node holds (its log and its fork proofs) plus the entry, and:
 //!
 //! * the node stored the entry exactly when the verifier finds nothing wrong with it, and
@@ -17,8 +19,14 @@ use std::collections::HashSet;
 
 use greenledger_core::{
     Bundle, EntryId, EntrySet, VerifiedEntry,
-    amount::{Mass, Quantity},
+    amount::{Mass, Quantity, Wh},
+    custody::LotId,
     entry::Entry,
+    kinds::{
+        attestation::Claim,
+        batch_ship::{BatchShip, QuantityDraw, QuantityTo},
+        certificate::{CertificateIssue, CertificateRetire, CertificateTransfer, WhDraw, WhTo},
+    },
     model::{Attestation, Emissions, Unit},
     verify::{VerifyOptions, verify_bundle},
 };
@@ -56,6 +64,27 @@ enum Op {
     InputIsAdmission { who: usize },
     /// A key that was never admitted attests.
     Unadmitted,
+    /// The issuer certifies hours `from..from + span` of a device to a supplier (two issues of
+    /// one device with overlapping hours are a double issuance).
+    Issue {
+        device: usize,
+        from: u32,
+        span: u32,
+        holder: usize,
+    },
+    /// A supplier transfers Wh of a lot (its own or not, within what is left or not).
+    Transfer { who: usize, lot: usize, wh: i64, to: usize },
+    /// A supplier retires Wh of a lot.
+    Retire { who: usize, lot: usize, wh: i64 },
+    /// A supplier's batch claims Wh of a lot.
+    Claim { who: usize, lot: usize, wh: i64 },
+    /// A supplier's batch of `quantity` units, shipped on in part.
+    Ship {
+        who: usize,
+        lot: usize,
+        quantity: i64,
+        to: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -72,6 +101,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => who.clone().prop_map(|who| Op::WrongPrev { who }),
         1 => who.prop_map(|who| Op::InputIsAdmission { who }),
         1 => Just(Op::Unadmitted),
+        2 => (0usize..3, 0u32..6, 1u32..3, 0usize..3)
+            .prop_map(|(device, from, span, holder)| Op::Issue { device, from, span, holder }),
+        2 => (0usize..3, 0usize..64, 1i64..1_500, 0usize..3).prop_map(|(who, lot, wh, to)| Op::Transfer { who, lot, wh, to }),
+        2 => (0usize..3, 0usize..64, 1i64..1_500).prop_map(|(who, lot, wh)| Op::Retire { who, lot, wh }),
+        2 => (0usize..3, 0usize..64, 1i64..1_500).prop_map(|(who, lot, wh)| Op::Claim { who, lot, wh }),
+        1 => (0usize..3, 0usize..64, 1i64..3, 0usize..3).prop_map(|(who, lot, quantity, to)| Op::Ship { who, lot, quantity, to }),
     ]
 }
 
@@ -79,6 +114,9 @@ struct World {
     c: Consortium,
     suppliers: Vec<Chain>,
     stranger: Chain,
+    issuer: Chain,
+    /// Every lot created by an entry signed so far (stored or not), to draw on.
+    lots: Vec<LotId>,
     /// Every attestation signed (stored or not), to draw inputs and targets from.
     attestations: Vec<Entry>,
     admissions: Vec<Entry>,
@@ -179,7 +217,94 @@ impl World {
                 let a = greenledger_testkit::attestation("urn:greenledger:diff:stranger", 1, &[]);
                 (self.stranger.sign(a), Some(usize::MAX - 1))
             }
+            Op::Issue {
+                device,
+                from,
+                span,
+                holder,
+            } => {
+                let hour = |h: u32| format!("2026-01-04T{:02}:00:00Z", 8 + h);
+                let issue = CertificateIssue {
+                    scheme: "EECS-GO".into(),
+                    serial: format!("S-{}", self.issuer.seq),
+                    device: vec![format!("eecs:DEV-{device}")],
+                    technology: "wind".into(),
+                    region: "SE".into(),
+                    production_start: hour(*from),
+                    production_end: hour(from + span),
+                    wh: Wh(1_000),
+                    holder: self.suppliers[*holder].public(),
+                };
+                (self.issuer.sign(issue), Some(usize::MAX - 2))
+            }
+            Op::Transfer { who, lot, wh, to } => {
+                let Some(lot) = self.pick_lot(*lot) else {
+                    return self.make(&Op::WrongTotal { who: *who });
+                };
+                let t = CertificateTransfer {
+                    from: vec![WhDraw { lot, wh: Wh(*wh) }],
+                    to: vec![WhTo {
+                        holder: self.suppliers[*to].public(),
+                        wh: Wh(*wh),
+                    }],
+                };
+                (self.suppliers[*who].sign(t), Some(*who))
+            }
+            Op::Retire { who, lot, wh } => {
+                let Some(lot) = self.pick_lot(*lot) else {
+                    return self.make(&Op::WrongTotal { who: *who });
+                };
+                let r = CertificateRetire {
+                    from: vec![WhDraw { lot, wh: Wh(*wh) }],
+                    beneficiary: format!("Supplier {who}"),
+                    consumption_start: "2026-01-01T00:00:00Z".into(),
+                    consumption_end: "2026-02-01T00:00:00Z".into(),
+                    region: "SE".into(),
+                };
+                (self.suppliers[*who].sign(r), Some(*who))
+            }
+            Op::Claim { who, lot, wh } => {
+                let Some(lot) = self.pick_lot(*lot) else {
+                    return self.make(&Op::WrongTotal { who: *who });
+                };
+                // A batch of 2 units at 1 kWh each: 2,000 Wh, of which `wh` claimed.
+                let mut a = Attestation::new(&self.part(*who), Unit::Piece, Emissions::headline(Mass(5)));
+                a.produced_quantity = Some(Quantity(2_000_000));
+                a.electricity_kwh = Some(Quantity(1_000_000));
+                a.geography_country = Some("SE".into());
+                a.reference_period_start = Some("2026-01-02T00:00:00Z".into());
+                a.reference_period_end = Some("2026-01-31T00:00:00Z".into());
+                a.electricity_claims = vec![Claim {
+                    lot,
+                    wh: Wh((*wh).min(2_000)),
+                }];
+                (self.suppliers[*who].sign(a), Some(*who))
+            }
+            Op::Ship { who, lot, quantity, to } => {
+                // A lot of a batch, or a new batch of 3 units to ship from.
+                let lot = match self.pick_lot(*lot) {
+                    Some(l) if *lot % 2 == 0 => l,
+                    _ => {
+                        let mut a = Attestation::new(&self.part(*who), Unit::Kilogram, Emissions::headline(Mass(5)));
+                        a.produced_quantity = Some(Quantity(3_000_000));
+                        return (self.suppliers[*who].sign(a), Some(*who));
+                    }
+                };
+                let q = Quantity(quantity * 1_000_000);
+                let s = BatchShip {
+                    from: vec![QuantityDraw { lot, quantity: q }],
+                    to: vec![QuantityTo {
+                        holder: self.suppliers[*to].public(),
+                        quantity: q,
+                    }],
+                };
+                (self.suppliers[*who].sign(s), Some(*who))
+            }
         }
+    }
+
+    fn pick_lot(&self, i: usize) -> Option<LotId> {
+        (!self.lots.is_empty()).then(|| self.lots[i % self.lots.len()])
     }
 
     /// What the node holds, plus `e`: its log, the entries of its fork proofs, and `e`.
@@ -190,6 +315,10 @@ impl World {
             set.insert(self.store.get_decoded(&id).unwrap());
         }
         for p in self.store.fork_proofs(1024).unwrap() {
+            set.insert(p.a.decode().unwrap());
+            set.insert(p.b.decode().unwrap());
+        }
+        for (_, _, p) in self.store.conflicts(1024).unwrap() {
             set.insert(p.a.decode().unwrap());
             set.insert(p.b.decode().unwrap());
         }
@@ -217,6 +346,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .map(|i| c.supplier(11 + i as u8, &format!("Supplier {i}")))
         .collect();
     let stranger = Chain::new(key(99), &c.genesis);
+    let issuer = c.member(40, "Registry", greenledger_core::Role::Issuer);
     let (store, writer) = Store::open(&dir.path().join("db"), &c.genesis, &Config::default(), identity).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -231,6 +361,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         c,
         suppliers,
         stranger,
+        issuer,
+        lots: Vec::new(),
         attestations: Vec::new(),
         admissions,
         store,
@@ -271,6 +403,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         if e.entry().attestation().is_some() {
             w.attestations.push(e.entry().clone());
         }
+        let outputs = e.entry().payload.body.outputs(e.entry()).len();
+        w.lots
+            .extend((0..outputs as u32).map(|index| LotId { entry: e.id(), index }));
         // A signer whose entry was not stored signs its next entry where it stood.
         if !stored {
             let roll_back = |ch: &mut Chain| {
@@ -282,6 +417,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             match signer {
                 Some(usize::MAX) => roll_back(&mut w.c.admin),
                 Some(i) if i == usize::MAX - 1 => roll_back(&mut w.stranger),
+                Some(i) if i == usize::MAX - 2 => roll_back(&mut w.issuer),
                 Some(i) => roll_back(&mut w.suppliers[i]),
                 None => {}
             }
@@ -352,6 +488,98 @@ fn a_history_with_every_kind_of_step_agrees() {
             own: 1,
         },
         Op::Unadmitted,
+    ];
+    run(ops).unwrap();
+}
+
+/// A fixed history of the chain of custody: a double issuance, transfers by the holder and by
+/// another, overdraws, retirements, claims and shipments.
+#[test]
+fn a_custody_history_agrees() {
+    let ops = vec![
+        Op::Issue {
+            device: 0,
+            from: 0,
+            span: 2,
+            holder: 0,
+        },
+        Op::Issue {
+            device: 1,
+            from: 0,
+            span: 1,
+            holder: 1,
+        },
+        Op::Transfer {
+            who: 0,
+            lot: 0,
+            wh: 400,
+            to: 1,
+        },
+        Op::Transfer {
+            who: 1,
+            lot: 0,
+            wh: 10,
+            to: 1,
+        },
+        Op::Retire {
+            who: 0,
+            lot: 0,
+            wh: 700,
+        },
+        Op::Retire {
+            who: 0,
+            lot: 0,
+            wh: 600,
+        },
+        Op::Claim {
+            who: 0,
+            lot: 3,
+            wh: 500,
+        },
+        Op::Claim {
+            who: 0,
+            lot: 3,
+            wh: 200,
+        },
+        Op::Retire {
+            who: 1,
+            lot: 1,
+            wh: 1_000,
+        },
+        Op::Issue {
+            device: 1,
+            from: 0,
+            span: 2,
+            holder: 2,
+        },
+        Op::Claim {
+            who: 1,
+            lot: 5,
+            wh: 100,
+        },
+        Op::Retire {
+            who: 1,
+            lot: 2,
+            wh: 400,
+        },
+        Op::Ship {
+            who: 2,
+            lot: 1,
+            quantity: 1,
+            to: 0,
+        },
+        Op::Ship {
+            who: 2,
+            lot: 6,
+            quantity: 2,
+            to: 0,
+        },
+        Op::Ship {
+            who: 2,
+            lot: 6,
+            quantity: 2,
+            to: 1,
+        },
     ];
     run(ops).unwrap();
 }

@@ -312,9 +312,9 @@ fn certificates_and_batches_flow_through_a_node_and_verify_offline() {
     assert!(metrics.contains("greenledger_overdraws_refused 3"), "{metrics}");
 }
 
-/// Double issuance by two issuers arriving at two nodes: both nodes keep the proof, and the
-/// claim resting on the first certificate, accepted before the second existed, fails to
-/// verify naming both.
+/// Double issuance by two issuers arriving at two nodes: both nodes store both issues and keep
+/// the conflict, the claim resting on the first certificate, accepted before the second
+/// existed, fails to verify naming both, and new draws on either are refused.
 #[test]
 fn a_double_issuance_at_two_nodes_is_flagged_everywhere_and_fails_the_claim() {
     let mut c = Cluster::new(2, &[]);
@@ -344,9 +344,10 @@ fn a_double_issuance_at_two_nodes_is_flagged_everywhere_and_fails_the_claim() {
     let mut again = issue(&cell_key, "S-9", "eecs:NO-WIND-7", 10, 1_000_000);
     again.production_end = "2026-03-01T12:00:00Z".into();
     let y = south.sign(again);
+    // Each issue is valid on its own: the second is stored too, and the pair is kept as a
+    // conflict on every node.
     let (st, body) = c.node(1).submit(&y.signed().to_json());
-    assert_eq!(st, 409, "the second issue is refused as a double issuance: {body}");
-    assert_eq!(body["error"]["code"], "double_issuance");
+    assert_eq!(st, 201, "{body}");
     for (i, n) in c.running().iter().enumerate() {
         wait_for(&format!("node {i} to keep the double-issuance proof"), || {
             let (_, v) = n.get("/v1/conflicts");
@@ -383,7 +384,15 @@ fn a_double_issuance_at_two_nodes_is_flagged_everywhere_and_fails_the_claim() {
     // New draws on either certificate are refused.
     let more = cellco.sign(retire(lot(&x, 0), 1, "CellCo"));
     let (st, body) = c.node(0).submit(&more.signed().to_json());
-    assert_eq!(body["error"]["code"], "double_issuance", "{st} {body}");
+    assert_eq!((st, &body["error"]["code"]), (409, &"double_issuance".into()), "{body}");
+    cellco.seq -= 1;
+    cellco.prev = Some(batch.id());
+    let on_y = cellco.sign(retire(lot(&y, 0), 1, "CellCo"));
+    let (st, body) = c.node(1).submit(&on_y.signed().to_json());
+    assert_eq!((st, &body["error"]["code"]), (409, &"double_issuance".into()), "{body}");
+    let (_, metrics) = c.node(1).get_raw("/metrics");
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.contains("greenledger_double_issuances 2"), "{metrics}");
 }
 
 /// One lot drawn in full by two entries of its holder (seq n and n + 1), sent to two nodes at

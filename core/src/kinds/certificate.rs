@@ -256,34 +256,6 @@ impl EntryKind for CertificateIssue {
         Ok(())
     }
 
-    /// A certificate issued twice — a device in common and overlapping hours, by any issuer —
-    /// conflicts with the other issue, whichever came first.
-    fn rules<V: LedgerView + ?Sized>(&self, entry: &Entry, _deps: &[Resolved<'_>], view: &V) -> Vec<KindError> {
-        let mut others: Vec<crate::id::EntryId> = Vec::new();
-        for d in &self.device {
-            for other in view.issues_of_device(d) {
-                if other == entry.id || others.contains(&other) {
-                    continue;
-                }
-                if let Some(o) = view.entry(&other)
-                    && let crate::model::Body::CertificateIssue(oi) = &o.payload.body
-                    && custody::double_issuance(self, oi)
-                {
-                    others.push(other);
-                }
-            }
-        }
-        if let Some(known) = view.conflict_of(&entry.id)
-            && !others.contains(&known)
-        {
-            others.push(known);
-        }
-        others
-            .into_iter()
-            .map(|other| KindError::DoubleIssuance { issue: entry.id, other })
-            .collect()
-    }
-
     fn outputs(&self, _entry: &Entry) -> Vec<Output> {
         vec![Output {
             kind: LotKind::Certificate,

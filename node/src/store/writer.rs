@@ -21,7 +21,7 @@ use std::{
 use anyhow::{Context, Result};
 use greenledger_core::{
     EntryId, ForkProof, Genesis, LedgerView, Membership, NetworkId, PublicKey, SignedEntry, Violation,
-    custody::LotId,
+    custody::{self, LotId},
     engine::{self, KindError, ViolationKind},
     entry::Entry,
     kinds::IndexRow,
@@ -749,17 +749,6 @@ impl Ledger {
                 let signer = entry.payload.signer;
                 self.record_fork(ForkProof::new(other.signed, entry.signed.clone()), &signer, seq, batch);
             }
-            // A second issue of the same electricity, valid in every other respect, is the
-            // evidence of a double issuance: kept with the first; both are flagged.
-            if let ViolationKind::Kind(KindError::DoubleIssuance { issue, other }) = v.kind
-                && issue == id
-                && !self.conflicts.contains_key(&id)
-                && let Some(o) = self
-                    .lookup(&other, batch)
-                    .or_else(|| self.fork_entries.get(&other).cloned())
-            {
-                self.record_conflict(ForkProof::new(o.signed, entry.signed.clone()), id, other, batch);
-            }
             if matches!(v.kind, ViolationKind::Kind(KindError::Overdrawn { .. })) {
                 self.shared
                     .overdraws_refused
@@ -770,9 +759,23 @@ impl Ledger {
         if !verdict.missing.is_empty() {
             return self.hold(entry, verdict.missing_ids(), batch, from_pending);
         }
-        Ok(Outcome::Stored {
-            log_index: self.accept(entry, batch),
-        })
+        // A certificate issue of electricity already certified (a device in common,
+        // overlapping hours) is valid on its own and stored; the pair is kept as a conflict,
+        // and every draw resting on either is refused from now on, whichever came first.
+        let conflicts = match &entry.payload.body {
+            greenledger_core::Body::CertificateIssue(c) => {
+                custody::conflicting_issues(c, &id, &StoreView { ledger: self, batch })
+            }
+            _ => Vec::new(),
+        };
+        let signed = entry.signed.clone();
+        let log_index = self.accept(entry, batch);
+        for other in conflicts {
+            if let Some(o) = self.lookup(&other, batch) {
+                self.record_conflict(ForkProof::new(o.signed, signed.clone()), id, other, batch);
+            }
+        }
+        Ok(Outcome::Stored { log_index })
     }
 
     /// Remembers a refused entry and drops what waits for it.
@@ -840,7 +843,8 @@ impl Ledger {
         Ok(Outcome::Pending { missing })
     }
 
-    /// Keeps the proof of a double issuance (both issues), in both directions, and flags both.
+    /// Keeps the proof of a double issuance (both issues, both in the log), in both directions,
+    /// and flags both.
     fn record_conflict(&mut self, proof: ForkProof, a: EntryId, b: EntryId, batch: &mut Batch) {
         let bytes = encode_fork(&proof);
         for (x, y) in [(a, b), (b, a)] {
