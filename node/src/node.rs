@@ -60,7 +60,7 @@ impl Node {
             .await
             .with_context(|| format!("cannot bind the HTTP API to {}", cfg.http))?;
         let http_addr = listener.local_addr()?;
-        let pact = crate::pact::prepare(&cfg, data_dir).await?;
+        let pact = crate::pact::prepare(&cfg, data_dir, &identity.peer_id().to_string()).await?;
         let db_dir = data_dir.join("db");
         let (store, mut writer) = Store::open(&db_dir, genesis, &cfg, identity.clone())?;
         let supervisor = Supervisor::new();

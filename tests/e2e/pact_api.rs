@@ -444,6 +444,34 @@ fn conformance_cases_0_to_40() {
     paged.sort();
     full.sort();
     assert_eq!(paged, full);
+    // limit=0 (the OpenAPI's minimum) is an empty page; its next link, when anything matches,
+    // leads to a page of the default size from the first match on, and the walk ends.
+    let zero = api.get("/3/footprints?limit=0", &token);
+    assert_eq!((zero.status, &zero.body), (200, &json!({"data": []})), "limit=0");
+    let next = next_url(
+        &zero
+            .link
+            .clone()
+            .expect("a Link header for limit=0 when footprints match"),
+    );
+    assert!(next.contains("limit=100&"), "{next}");
+    let rest = api.get(&next, &token);
+    assert_eq!(rest.status, 200, "{}", rest.body);
+    assert_eq!(
+        rest.body["data"], all.body["data"],
+        "the next page of limit=0 is the whole list"
+    );
+    assert!(rest.link.is_none());
+    let mut walked = api.all_ids("/3/footprints?limit=0", &token);
+    walked.sort();
+    assert_eq!(walked, full);
+    let none = api.get("/3/footprints?limit=0&geography=XX", &token);
+    assert_eq!(
+        (none.status, &none.body),
+        (200, &json!({"data": []})),
+        "limit=0, no match"
+    );
+    assert!(none.link.is_none(), "nothing matches, so no next link: {:?}", none.link);
 
     // 3: GetFootprint.
     let first = list[0].clone();
@@ -766,7 +794,8 @@ fn conformance_cases_0_to_40() {
     // What a careful client gets wrong is a 400 that says so.
     for (query, needle) in [
         ("validOn=last-year", "RFC 3339"),
-        ("limit=0", "positive"),
+        ("limit=-1", "0 or more"),
+        ("limit=ten", "0 or more"),
         ("prodId=urn:x", "unknown query parameter"),
         ("$filter=pcf/geographyCountry eq 'DE'", "removed in PACT v3"),
     ] {
@@ -971,4 +1000,41 @@ fn bad_pact_settings_fail_at_start_and_say_what_to_fix() {
     let (code, _, err) = node_cmd(&["pact-client", "--id", "a:b"]);
     assert_eq!(code, 2);
     assert!(err.contains("without ':'"), "{err}");
+}
+
+/// Two nodes' generated CAs trusted at once, in one bundle (in either order): a client reaches
+/// both nodes. Each CA is named after its node and the certificates carry key identifiers, so
+/// no client takes one node's CA for the other's.
+#[test]
+fn a_client_trusting_two_nodes_cas_in_one_bundle_reaches_both() {
+    let env = Env::new();
+    let cfg = env.path("pact.toml");
+    write(&cfg, "[pact]\nlisten = \"127.0.0.1:0\"\n");
+    let nodes: Vec<TestNode> = ["a", "b"]
+        .iter()
+        .map(|n| TestNode::start_with(&env.path(n), &env.genesis, &["--config", &cfg.display().to_string()]))
+        .collect();
+    let cas: Vec<String> = nodes
+        .iter()
+        .map(|n| std::fs::read_to_string(n.data_dir.join("pact-tls/ca.pem")).expect("ca.pem"))
+        .collect();
+    assert_ne!(cas[0], cas[1]);
+    for (i, order) in [[0, 1], [1, 0]].iter().enumerate() {
+        let bundle = env.path(&format!("bundle-{i}.pem"));
+        write(&bundle, &format!("{}{}", cas[order[0]], cas[order[1]]));
+        let agent = agent(Some(&bundle));
+        for node in &nodes {
+            let base = Pact::of(node).base;
+            let r = reply(
+                agent
+                    .get(&format!("{base}/.well-known/openid-configuration"))
+                    .call()
+                    .unwrap_or_else(|e| panic!("{base} with the bundle in order {order:?}: {e}")),
+            );
+            assert_eq!(r.status, 200, "{base}: {}", r.body);
+            assert!(r.body["token_endpoint"].is_string(), "{}", r.body);
+        }
+    }
+    drop(nodes);
+    drop(env);
 }

@@ -145,8 +145,9 @@ pub struct Prepared {
     authority: Arc<auth::Authority>,
 }
 
-/// Checks the `[pact]` settings, loads or makes the certificate and binds the address.
-pub async fn prepare(cfg: &Config, data_dir: &Path) -> Result<Option<Prepared>> {
+/// Checks the `[pact]` settings, loads or makes the certificate (named after `node`, the peer
+/// id) and binds the address.
+pub async fn prepare(cfg: &Config, data_dir: &Path, node: &str) -> Result<Option<Prepared>> {
     let Some(addr) = cfg.pact.listen else {
         return Ok(None);
     };
@@ -167,7 +168,7 @@ pub async fn prepare(cfg: &Config, data_dir: &Path) -> Result<Option<Prepared>> 
         &cfg.pact.clients,
         cfg.pact.token_lifetime,
     )?);
-    let (tls, ca) = tls::server_config(&cfg.pact, data_dir)?;
+    let (tls, ca) = tls::server_config(&cfg.pact, data_dir, node)?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot bind the PACT API to {addr}"))?;
@@ -509,10 +510,11 @@ fn parse_list_query(raw: Option<&str>) -> Result<ListQuery, PactApiError> {
         let f = &mut q.filter;
         match k.to_ascii_lowercase().as_str() {
             "limit" => {
-                let n: usize =
-                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                        PactApiError::bad_request(format!("limit={v:?}: give a positive whole number"))
-                    })?;
+                // The OpenAPI gives `limit` a minimum of 0: `limit=0` asks only whether any
+                // footprint matches (an empty page, with a `next` link if one does).
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| PactApiError::bad_request(format!("limit={v:?}: give a whole number, 0 or more")))?;
                 q.limit = Some(n);
                 continue;
             }
@@ -571,7 +573,14 @@ async fn list(
         for (k, v) in &q.kept {
             ser.append_pair(k, v);
         }
-        ser.append_pair("limit", &limit.to_string());
+        // After a `limit=0` page the link asks for a page of the default size: a link that
+        // led to the same empty page again would never end a client's walk.
+        let next_limit = if limit == 0 {
+            st.default_page.min(st.max_page)
+        } else {
+            limit
+        };
+        ser.append_pair("limit", &next_limit.to_string());
         ser.append_pair("offset", &next.to_string());
         let link = format!(
             "<{}/3/footprints?{}>; rel=\"next\"",
@@ -655,8 +664,9 @@ mod tests {
         assert_eq!(q.filter.geography, ["DE"]);
         assert_eq!(q.limit, Some(5));
         assert_eq!(q.filter.status, ["BogusStatus"]);
+        assert_eq!(parse_list_query(Some("limit=0")).unwrap().limit, Some(0));
         for bad in [
-            "limit=0",
+            "limit=-1",
             "limit=ten",
             "validOn=yesterday",
             "$filter=productIds/any(x:x eq 'a')",

@@ -191,6 +191,7 @@ pub fn get(store: &Store, uuid: &[u8; 16]) -> Result<Option<Value>> {
 
 /// Up to `limit` matching footprints from log index `from` on, reading at most `budget` log
 /// records. `next` is set when a further match was seen, or when the budget ran out first.
+/// With `limit` 0 the page is empty and `next` is the first match (if any within the budget).
 pub fn scan(store: &Store, filter: &Filter, from: u64, limit: usize, budget: usize) -> Result<Page> {
     let (size, _) = store.head()?;
     let reader = Reader::new(store);
