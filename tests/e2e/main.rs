@@ -39,6 +39,7 @@ mod cli;
 mod contract;
 mod custody;
 mod hostile_peers;
+mod independent;
 mod keys;
 mod node;
 mod node_util;
