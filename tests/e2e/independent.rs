@@ -16,7 +16,7 @@ use greenledger_core::{
 };
 use greenledger_testkit::{
     Chain, Consortium, attestation,
-    custody::{certificate, claim, lot, retirement, shipment},
+    custody::{certificate, claim, lot, retirement, shipment, transfer},
 };
 
 const H06: &str = "2026-03-01T06:00:00Z";
@@ -59,10 +59,12 @@ fn aluminium(part: &str, retired: EntryId, wh: i64) -> greenledger_core::model::
 /// the foundry's castings draw on its shipment.
 struct Story {
     c: Consortium,
+    issuer: Chain,
     smelter: Chain,
     foundry: Chain,
     retired: EntryId,
     batch: EntryId,
+    ship: EntryId,
     castings: EntryId,
 }
 
@@ -112,12 +114,28 @@ impl Story {
         let castings = c.sign(&mut foundry, a).id();
         Story {
             c,
+            issuer,
             smelter,
             foundry,
             retired,
             batch,
+            ship,
             castings,
         }
+    }
+
+    /// A fresh certificate of `wh` for the 2026-03-02 hour `hour` of a second farm, to `holder`.
+    fn cert(&mut self, hour: u32, wh: i64, holder: &greenledger_core::PublicKey) -> EntryId {
+        let start = format!("2026-03-02T{hour:02}:00:00Z");
+        let end = format!("2026-03-02T{:02}:00:00Z", hour + 1);
+        let body = certificate(
+            &format!("NO-GO-2{hour:03}"),
+            "eecs:NO-WIND-0002",
+            (&start, &end),
+            wh,
+            holder,
+        );
+        self.c.sign(&mut self.issuer, body).id()
     }
 }
 
@@ -254,5 +272,129 @@ fn the_independent_verifier_agrees_with_core_on_custody_bundles() {
     for e in [s.retired, s.batch] {
         let want = format!("{} double_issuance", &e.to_hex()[..12]);
         assert!(v.py_codes.contains(&want), "{}", v.py_out);
+    }
+}
+
+/// One custody rule broken per case: both verifiers must refuse the target for that rule, with
+/// the same step-9 reasons.
+#[test]
+fn the_independent_verifier_agrees_with_core_rule_by_rule() {
+    if !python_present() {
+        println!("python3 is absent: the independent verifier is not run");
+        return;
+    }
+    const D2: (&str, &str) = ("2026-03-02T00:00:00Z", "2026-03-03T00:00:00Z");
+    type Case = (&'static str, Option<&'static str>, fn(&mut Story) -> EntryId);
+    let cases: Vec<Case> = vec![
+        // The smelter ships what the foundry holds.
+        ("not_holder", Some("not_holder"), |s| {
+            let f = s.foundry.public();
+            let body = shipment(&[(lot(s.ship, 0), units(1))], &[(f, units(1))]);
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // A retirement of a batch lot.
+        ("wrong_lot", Some("wrong_lot"), |s| {
+            let body = retirement(&[(lot(s.batch, 0), 1)], "Smelter", DAY, "NO");
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // A Norwegian certificate retired for consumption in Sweden.
+        ("retirement region", Some("region_mismatch"), |s| {
+            let h = s.smelter.public();
+            let cert = s.cert(1, 1_000, &h);
+            let body = retirement(&[(lot(cert, 0), 1_000)], "Smelter", D2, "SE");
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // A 2026 certificate retired for 2027.
+        ("vintage", Some("vintage_mismatch"), |s| {
+            let h = s.smelter.public();
+            let cert = s.cert(2, 1_000, &h);
+            let next = ("2027-01-01T00:00:00Z", "2027-02-01T00:00:00Z");
+            let body = retirement(&[(lot(cert, 0), 1_000)], "Smelter", next, "NO");
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // Two certificates transferred together.
+        ("mixed origins", Some("mixed_origins"), |s| {
+            let h = s.smelter.public();
+            let (a, b) = (s.cert(3, 1_000, &h), s.cert(4, 1_000, &h));
+            let to = s.foundry.public();
+            let body = transfer(&[(lot(a, 0), 1_000), (lot(b, 0), 1_000)], &[(to, 2_000)]);
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // A transfer, overdrawn.
+        ("transfer overdrawn", Some("overdrawn"), |s| {
+            let h = s.smelter.public();
+            let a = s.cert(5, 1_000, &h);
+            let to = s.foundry.public();
+            s.c.sign(&mut s.smelter, transfer(&[(lot(a, 0), 600)], &[(to, 600)]));
+            let body = transfer(&[(lot(a, 0), 401)], &[(to, 401)]);
+            s.c.sign(&mut s.smelter, body).id()
+        }),
+        // A certificate transferred, retired by its new holder and claimed: valid.
+        ("transferred and claimed", None, |s| {
+            let h = s.smelter.public();
+            let a = s.cert(6, 10_000, &h);
+            let to = s.foundry.public();
+            let t =
+                s.c.sign(&mut s.smelter, transfer(&[(lot(a, 0), 10_000)], &[(to, 10_000)]));
+            let body = retirement(&[(lot(t.id(), 0), 10_000)], "Foundry", D2, "NO");
+            let r = s.c.sign(&mut s.foundry, body).id();
+            let mut b = aluminium("urn:greenledger:test:al:9", r, 10_000);
+            b.reference_period_start = Some("2026-03-02T06:00:00Z".into());
+            b.reference_period_end = Some("2026-03-02T11:00:00Z".into());
+            s.c.sign(&mut s.foundry, b).id()
+        }),
+        // The foundry claims a retirement made for someone else.
+        ("beneficiary", Some("beneficiary_mismatch"), |s| {
+            let h = s.foundry.public();
+            let a = s.cert(7, 10_000, &h);
+            let r = retirement(&[(lot(a, 0), 10_000)], "Smelter", D2, "NO");
+            let r = s.c.sign(&mut s.foundry, r).id();
+            let mut b = aluminium("urn:greenledger:test:al:10", r, 10_000);
+            b.reference_period_start = Some("2026-03-02T06:00:00Z".into());
+            b.reference_period_end = Some("2026-03-02T11:00:00Z".into());
+            s.c.sign(&mut s.foundry, b).id()
+        }),
+        // A batch made in Sweden claims a Norwegian retirement.
+        ("claim region", Some("region_mismatch"), |s| {
+            let mut b = aluminium("urn:greenledger:test:al:11", s.retired, 100_000);
+            b.geography_country = Some("SE".into());
+            s.c.sign(&mut s.smelter, b).id()
+        }),
+        // A batch made on another day than the retirement's consumption.
+        ("claim period", Some("invalid_claim"), |s| {
+            let mut b = aluminium("urn:greenledger:test:al:12", s.retired, 100_000);
+            b.reference_period_start = Some("2026-03-02T06:00:00Z".into());
+            b.reference_period_end = Some("2026-03-02T11:00:00Z".into());
+            s.c.sign(&mut s.smelter, b).id()
+        }),
+        // A batch input naming a lot of another batch.
+        ("batch input", Some("invalid_batch_input"), |s| {
+            let mut own = attestation("urn:greenledger:test:scrap:1", 1_000, &[]);
+            own.produced_quantity = Some(Quantity(units(5)));
+            let own = s.c.sign(&mut s.foundry, own).id();
+            let batch = s.c.set.entry(&s.batch).unwrap().clone();
+            let mut a = attestation("urn:greenledger:test:casting:2", 1_000_000, &[(&batch, units(1))]);
+            a.produced_quantity = Some(Quantity(units(1)));
+            a.inputs[0].lot = Some(lot(own, 0));
+            s.c.sign(&mut s.foundry, a).id()
+        }),
+        // The foundry's castings take more than its 2.5 t.
+        ("batch input overdrawn", Some("overdrawn"), |s| {
+            let batch = s.c.set.entry(&s.batch).unwrap().clone();
+            let mut a = attestation("urn:greenledger:test:casting:3", 1_000_000, &[(&batch, units(1))]);
+            a.produced_quantity = Some(Quantity(units(501)));
+            a.inputs[0].lot = Some(lot(s.ship, 0));
+            s.c.sign(&mut s.foundry, a).id()
+        }),
+    ];
+    for (name, code, build) in cases {
+        let mut s = Story::new();
+        let target = build(&mut s);
+        let v = both(&s.c, &s.c.bundle(target).to_json());
+        agree(name, &v, code.is_none());
+        if let Some(code) = code {
+            let want = format!("{} {code}", &target.to_hex()[..12]);
+            assert!(v.py_codes.contains(&want), "{name}: {want}\n{}", v.py_out);
+        }
     }
 }
