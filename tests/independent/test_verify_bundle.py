@@ -105,6 +105,23 @@ class Primitives(unittest.TestCase):
         self.assertFalse(vb.is_key((1).to_bytes(32, "little")))  # the identity
 
 
+    def test_non_reduced_encodings(self):
+        # FORMAT.md §1: of the 38 encodings with y >= p, 24 decode, none is a key
+        decoded = []
+        for d in range(19):
+            for sign in (0, 1):
+                b = ((vb.P + d) | (sign << 255)).to_bytes(32, "little")
+                if vb.decode_point(b) is not None:
+                    decoded.append(d)
+                    self.assertFalse(vb.is_key(b))
+        self.assertEqual(len(decoded), 24)
+        self.assertEqual(sorted(set(decoded)), [0, 1, 3, 4, 5, 6, 9, 10, 14, 15, 16, 18])
+        # x = 0 with the sign bit set decodes under ZIP 215 and is not canonical
+        b = (1 | (1 << 255)).to_bytes(32, "little")
+        self.assertIsNotNone(vb.decode_point(b))
+        self.assertIsNone(vb.decode_point(b, zip215=False))
+
+
 class WorkedExample(unittest.TestCase):
     def test_bar_bundle_is_valid(self):
         rc, out = run(bundle_text(eid(BAR), [ADMIT, ORE, BAR]))
