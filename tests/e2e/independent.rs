@@ -398,3 +398,21 @@ fn the_independent_verifier_agrees_with_core_rule_by_rule() {
         }
     }
 }
+
+/// The script's own tests: BLAKE3 vectors, ZIP 215 decoding, and the worked example of
+/// FORMAT.md §10 and §10.1 (valid, and the overdrawing retirement refused for `overdrawn`).
+#[test]
+fn the_independent_verifier_passes_its_own_tests() {
+    if !python_present() {
+        println!("python3 is absent: the independent verifier is not run");
+        return;
+    }
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("independent/test_verify_bundle.py");
+    let out = Command::new("python3").arg(tests).output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
