@@ -14,6 +14,9 @@
 //!   wrong roll-up, membership, revocation, supersession, forks, unknown kinds and versions.
 //! * `keys` — passphrase-encrypted key files; supplier key rotation, offline and on a node.
 //! * `hostile_peers` — peers that flood, send garbage or oversized messages, ask for huge ranges.
+//! * `independent` — `tests/independent/verify_bundle.py`, a bundle verifier in plain Python
+//!   written from docs/FORMAT.md alone, must agree with core's `verify_bundle` on custody
+//!   bundles (verdict and step-9 reasons); it also runs the script's own tests.
 //! * `pact` — PACT v3 footprints: `attest --pact` (v3 and v2 files, every import error exits 2
 //!   naming the field), `show --format pact`, round trips, supersession as `Deprecated`.
 //! * `catenax` — Catena-X PCF 9.x documents: `attest --catenax` (the project's fixture and the
@@ -39,6 +42,7 @@ mod cli;
 mod contract;
 mod custody;
 mod hostile_peers;
+mod independent;
 mod keys;
 mod node;
 mod node_util;
