@@ -365,7 +365,7 @@ impl Ledger {
         for p in &proofs {
             self.remember_fork_entries(p);
         }
-        // Double issuances: both issues are known entries (one may not be in the log).
+        // Double issuances: each issue with the other (both are entries of the log).
         self.conflicts.clear();
         let mut conflicts = Vec::new();
         for kv in self.db.iterator_cf(self.cf(schema::CONFLICTS), IteratorMode::Start) {
