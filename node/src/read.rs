@@ -38,8 +38,7 @@ impl<'a> Reader<'a> {
         Reader {
             store,
             membership: store.membership(),
-            any_forks: store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0
-                || store.shared().conflicts.load(std::sync::atomic::Ordering::Relaxed) > 0,
+            any_forks: store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0,
         }
     }
 

@@ -516,8 +516,8 @@ fn cert_issue(a: CertIssueArgs, node: Option<&str>, json: bool) -> Result<ExitCo
         && let Some(set) = &s.set
         && s.client.is_none()
     {
-        // Double issuance, named by the device and the other certificate (the rule engine
-        // refuses it too, with the entries' ids).
+        // Hours a certificate in --entries already certifies: the issue would be valid, but
+        // every draw on either would fail (custody::double_issuance, the rule's one definition).
         for e in set.iter() {
             if let Body::CertificateIssue(o) = &e.payload.body
                 && custody::double_issuance(c, o)

@@ -324,14 +324,7 @@ impl EntryKind for CertificateTransfer {
     }
 
     fn draws(&self, _entry: &Entry) -> Vec<Draw> {
-        self.from
-            .iter()
-            .map(|d| Draw {
-                lot: d.lot,
-                amount: d.wh.0,
-                expects: LotKind::Certificate,
-            })
-            .collect()
+        certificate_draws(&self.from)
     }
 
     fn outputs(&self, _entry: &Entry) -> Vec<Output> {
@@ -354,6 +347,17 @@ impl EntryKind for CertificateTransfer {
 
 /// Lots of one transfer or shipment must share one origin (one certificate, one batch), so
 /// the new lots carry its facts.
+/// The draws of a transfer's or a retirement's `from` list: each on a certificate lot.
+fn certificate_draws(from: &[WhDraw]) -> Vec<Draw> {
+    from.iter()
+        .map(|d| Draw {
+            lot: d.lot,
+            amount: d.wh.0,
+            expects: LotKind::Certificate,
+        })
+        .collect()
+}
+
 pub(crate) fn one_origin<V: LedgerView + ?Sized>(
     view: &V,
     lots: impl Iterator<Item = LotId>,
@@ -442,14 +446,7 @@ impl EntryKind for CertificateRetire {
     }
 
     fn draws(&self, _entry: &Entry) -> Vec<Draw> {
-        self.from
-            .iter()
-            .map(|d| Draw {
-                lot: d.lot,
-                amount: d.wh.0,
-                expects: LotKind::Certificate,
-            })
-            .collect()
+        certificate_draws(&self.from)
     }
 
     fn outputs(&self, entry: &Entry) -> Vec<Output> {

@@ -808,13 +808,6 @@ impl Store {
 
     /// An entry of a fork proof (known to this node though not in its log), by id.
     pub fn fork_entry(&self, id: &EntryId) -> Result<Option<Entry>> {
-        for (_, _, p) in self.conflicts(usize::MAX)? {
-            for se in [p.a, p.b] {
-                if se.id() == *id {
-                    return Ok(se.decode().ok());
-                }
-            }
-        }
         for p in self.fork_proofs(usize::MAX)? {
             for se in [p.a, p.b] {
                 if se.id() == *id {

@@ -367,16 +367,11 @@ impl Ledger {
         }
         // Double issuances: each issue with the other (both are entries of the log).
         self.conflicts.clear();
-        let mut conflicts = Vec::new();
         for kv in self.db.iterator_cf(self.cf(schema::CONFLICTS), IteratorMode::Start) {
-            let (k, v) = kv?;
+            let (k, _) = kv?;
             if let (Some(a), Some(b)) = (schema::id_from(&k), k.get(32..).and_then(schema::id_from)) {
                 self.conflicts.entry(a).or_insert(b);
             }
-            conflicts.extend(decode_fork(&v));
-        }
-        for p in &conflicts {
-            self.remember_fork_entries(p);
         }
         self.members.clear();
         let ids: Vec<EntryId> = self
@@ -853,7 +848,6 @@ impl Ledger {
                 .put_cf(self.cf(schema::CONFLICTS), schema::pair_key(&x, &y), &bytes);
             self.conflicts.entry(x).or_insert(y);
         }
-        self.remember_fork_entries(&proof);
         tracing::warn!(a = %a.fmt_short(), b = %b.fmt_short(), "double issuance: two certificates of one device and overlapping hours; both flagged");
     }
 
