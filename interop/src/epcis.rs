@@ -457,11 +457,20 @@ impl Amount {
     }
 }
 
-/// `amount` of one declared unit of `output`, per declared unit of `per`, in the unit `unit`:
-/// `ceil(amount / per)` in millionths of `unit` — rounded **up**, so that a footprint is never
-/// understated by rounding. `field` names what `amount` came from.
-pub fn per_unit(amount: Amount, unit: Unit, per: Amount, field: &str, code: Option<&str>) -> Result<Quantity, Error> {
+/// How much of an input (`amount`, in the input's declared unit `unit`) goes into one declared
+/// unit (`of`) of an output of which the event made `per`: `ceil(amount / per)` in millionths
+/// of `unit` — rounded **up**, so that a footprint is never understated by rounding. `field`
+/// names what `amount` came from, `code` its unit code.
+pub fn per_unit(
+    amount: Amount,
+    unit: Unit,
+    per: Amount,
+    of: Unit,
+    field: &str,
+    code: Option<&str>,
+) -> Result<Quantity, Error> {
     let (dim, factor) = unit_measure(unit);
+    let (_, of_factor) = unit_measure(of);
     if dim != amount.dimension {
         return Err(err(
             field,
@@ -475,7 +484,12 @@ pub fn per_unit(amount: Amount, unit: Unit, per: Amount, field: &str, code: Opti
             ),
         ));
     }
-    let num = amount.micro.checked_mul(1_000_000);
+    // amount / factor (millionths of the input's unit) ÷ per / of_factor (millionths of the
+    // output's unit) × 10^6.
+    let num = amount
+        .micro
+        .checked_mul(of_factor)
+        .and_then(|n| n.checked_mul(1_000_000));
     let den = factor.checked_mul(per.micro);
     let q = match (num, den) {
         (Some(n), Some(d)) if d > 0 => (n + d - 1).div_euclid(d),
@@ -1674,7 +1688,7 @@ mod tests {
             micro: 4_000_000,
         };
         assert_eq!(
-            per_unit(kg10, Unit::Kilogram, four, "x", None).unwrap(),
+            per_unit(kg10, Unit::Kilogram, four, Unit::Piece, "x", None).unwrap(),
             Quantity(2_500_000)
         );
         let three = Amount {
@@ -1682,7 +1696,7 @@ mod tests {
             micro: 3_000_000,
         };
         assert_eq!(
-            per_unit(kg10, Unit::Kilogram, three, "x", None).unwrap(),
+            per_unit(kg10, Unit::Kilogram, three, Unit::Piece, "x", None).unwrap(),
             Quantity(3_333_334)
         );
         // 1 kWh is 3.6 MJ.
@@ -1695,10 +1709,19 @@ mod tests {
             micro: 1_000_000,
         };
         assert_eq!(
-            per_unit(kwh, Unit::Megajoule, one, "x", None).unwrap(),
+            per_unit(kwh, Unit::Megajoule, one, Unit::Piece, "x", None).unwrap(),
             Quantity(3_600_000)
         );
-        let e = per_unit(kg10, Unit::Liter, one, "inputQuantityList[0]", Some("KGM")).unwrap_err();
+        // 10 kg into 2 t of output declared in kilograms: 0.005 kg per kg.
+        let two_t = Amount {
+            dimension: Dimension::Mass,
+            micro: 2 * 1_000_000_000 * 1_000_000,
+        };
+        assert_eq!(
+            per_unit(kg10, Unit::Kilogram, two_t, Unit::Kilogram, "x", None).unwrap(),
+            Quantity(5_000)
+        );
+        let e = per_unit(kg10, Unit::Liter, one, Unit::Piece, "inputQuantityList[0]", Some("KGM")).unwrap_err();
         assert_eq!(e.field, "inputQuantityList[0]");
         assert!(e.why.contains("\"KGM\" is a mass"), "{e}");
     }
