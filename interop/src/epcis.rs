@@ -1239,18 +1239,17 @@ impl Event {
                 }
             }
             None => match classes.as_slice() {
+                // One serialised item: the item itself.
+                [one] if one.items.len() == 1 && one.items[0].amount == ItemAmount::Instance => {
+                    let item = one.items[0];
+                    if !item.written.starts_with("urn:") {
+                        return Err(needs_urn(field, item, &item.epc));
+                    }
+                    (one, item.written.clone(), true)
+                }
                 [one] => match &one.urn {
                     Some(u) => (one, u.clone(), false),
-                    None => {
-                        return Err(err(
-                            field,
-                            format!(
-                                "the output {} is a Digital Link, which does not say where the GS1 Company Prefix ends; give --part with its EPC URN, one of:\n  {}",
-                                one.items[0].written,
-                                one.epc.urns().join("\n  ")
-                            ),
-                        ));
-                    }
+                    None => return Err(needs_urn(field, one.items[0], &one.epc)),
                 },
                 _ => {
                     return Err(err(
@@ -1349,6 +1348,18 @@ impl Event {
             warnings,
         })
     }
+}
+
+/// The refusal of an output written as a Digital Link, with the URN spellings to choose from.
+fn needs_urn(field: String, item: &Item, epc: &Epc) -> Error {
+    err(
+        field,
+        format!(
+            "the output {} is a Digital Link, which does not say where the GS1 Company Prefix ends; give --part with its EPC URN, one of:\n  {}",
+            item.written,
+            epc.urns().join("\n  ")
+        ),
+    )
 }
 
 // ---- the attestation's extensions -------------------------------------------------------
