@@ -21,6 +21,16 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../shared/data/external/{name}"))
 }
 
+/// Whether the shared examples are there (a clone without `../shared` skips these tests, saying
+/// so, as the Catena-X end-to-end tests do).
+fn have_fixtures() -> bool {
+    let there = fixture(BASIC).exists();
+    if !there {
+        println!("skipped: ../shared/data/external/{BASIC} is not there (a clone without ../shared)");
+    }
+    there
+}
+
 fn fixture_json(name: &str) -> Value {
     serde_json::from_slice(&fs::read(fixture(name)).unwrap()).unwrap()
 }
@@ -205,6 +215,9 @@ fn inputs(body: &Value) -> Vec<(String, String, Option<String>)> {
 
 #[test]
 fn the_transformation_event_example_becomes_an_attestation() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let r = net.import(fixture(BASIC).to_str().unwrap(), &[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -245,6 +258,9 @@ fn the_transformation_event_example_becomes_an_attestation() {
 
 #[test]
 fn digital_links_match_the_same_attestations_as_urns() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let urn = net.import(fixture(BASIC).to_str().unwrap(), &["--out", "urn.json"]);
     assert_eq!(urn.code, 0, "{}", urn.stderr);
@@ -263,6 +279,9 @@ fn digital_links_match_the_same_attestations_as_urns() {
 
 #[test]
 fn the_all_fields_example_is_refused_naming_its_outputs_unless_part_chooses() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let r = net.import(fixture(ALL_FIELDS).to_str().unwrap(), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -308,6 +327,9 @@ fn the_all_fields_example_is_refused_naming_its_outputs_unless_part_chooses() {
 
 #[test]
 fn part_may_name_one_instance_which_takes_its_share() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let r = net.import(
         fixture(BASIC).to_str().unwrap(),
@@ -334,6 +356,9 @@ fn part_may_name_one_instance_which_takes_its_share() {
 
 #[test]
 fn import_export_import_keeps_every_mapped_field() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     for src in [BASIC, DIGITAL_LINK] {
         let first = net.import(fixture(src).to_str().unwrap(), &[]);
@@ -385,6 +410,9 @@ fn import_export_import_keeps_every_mapped_field() {
 
 #[test]
 fn a_missing_or_ambiguous_match_stops_naming_the_epc_and_the_candidates() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     // A second current attestation of the lot 4444, by another supplier.
     let second = net.sign(&[
@@ -451,6 +479,9 @@ fn a_missing_or_ambiguous_match_stops_naming_the_epc_and_the_candidates() {
 
 #[test]
 fn a_superseded_attestation_is_no_candidate() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let fix = net.sign(&[
         "attest",
@@ -472,6 +503,9 @@ fn a_superseded_attestation_is_no_candidate() {
 
 #[test]
 fn a_batch_lot_the_signer_holds_is_drawn_on() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     // The supplier makes 1000 kg of lot 4444 and ships 100 kg to the maker.
     let batch = net.sign(&[
@@ -558,6 +592,9 @@ fn a_batch_lot_the_signer_holds_is_drawn_on() {
 
 #[test]
 fn several_events_need_event_naming_the_candidates() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let mut doc = fixture_json(BASIC);
     let mut second = doc["epcisBody"]["eventList"][0].clone();
@@ -605,6 +642,9 @@ fn several_events_need_event_naming_the_candidates() {
 
 #[test]
 fn a_digital_link_output_needs_part_with_its_urn() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     let mut doc = fixture_json(DIGITAL_LINK);
     let ev = &mut doc["epcisBody"]["eventList"][0];
@@ -655,6 +695,9 @@ fn a_digital_link_output_needs_part_with_its_urn() {
 /// Each malformed document is refused, exit 2, naming the field.
 #[test]
 fn malformed_documents_are_refused_naming_the_field() {
+    if !have_fixtures() {
+        return;
+    }
     let net = Net::new();
     type Edit = fn(&mut Value);
     let cases: Vec<(&str, Edit, &str)> = vec![
@@ -702,6 +745,11 @@ fn malformed_documents_are_refused_naming_the_field() {
             "a zero quantity",
             |d| d["epcisBody"]["eventList"][0]["inputQuantityList"][1]["quantity"] = json!(0),
             "epcisBody.eventList[0].inputQuantityList[1].quantity: 0 must be greater than 0",
+        ),
+        (
+            "too many decimal places",
+            |d| d["epcisBody"]["eventList"][0]["inputQuantityList"][0]["quantity"] = json!(0.0000001),
+            "epcisBody.eventList[0].inputQuantityList[0].quantity: invalid amount \"0.0000001\"",
         ),
         (
             "a missing quantity",
