@@ -409,6 +409,61 @@ fn import_export_import_keeps_every_mapped_field() {
 }
 
 #[test]
+fn a_plain_attestation_exports_from_its_signed_figures_and_imports_again() {
+    if !have_fixtures() {
+        return;
+    }
+    let net = Net::new();
+    let id = net.sign(&[
+        "attest",
+        "--key",
+        "sup.key",
+        "--part",
+        "urn:epc:class:lgtin:4012345.099999.P1",
+        "--unit",
+        "piece",
+        "--own",
+        "1",
+        "--quantity",
+        "4",
+        "--input",
+        &format!("{}=2.5", net.inputs[2]),
+        "--input",
+        &format!("{}=0.25", net.inputs[0]),
+    ]);
+    let out = net.ok(&["show", &id, "--entries", "entries", "--format", "epcis"]);
+    let doc: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ev = &doc["epcisBody"]["eventList"][0];
+    assert_eq!(
+        ev["inputQuantityList"],
+        json!([{"epcClass": "urn:epc:class:lgtin:4012345.011111.4444", "quantity": 10, "uom": "KGM"}])
+    );
+    assert_eq!(ev["inputEPCList"], json!(["urn:epc:id:sgtin:4012345.011122.25"]));
+    assert_eq!(
+        ev["outputQuantityList"],
+        json!([{"epcClass": "urn:epc:class:lgtin:4012345.099999.P1", "quantity": 4}])
+    );
+    assert!(ev.get("eventID").is_none());
+    // The inputs are needed to write them.
+    let r = net.run(&["show", &format!("entries/{id}.json"), "--format", "epcis"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not at hand"), "{}", r.stderr);
+    // The export signs again as the same part, batch and inputs.
+    net.write("plain.json", &doc);
+    let again = net.import("plain.json", &["--out", "again.json"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let (a, b) = (net.body(&id), net.body("again.json"));
+    for k in ["part", "declaredUnitOfMeasurement", "producedQuantity"] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+    let mut want = inputs(&a);
+    want.sort();
+    let mut got = inputs(&b);
+    got.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn a_missing_or_ambiguous_match_stops_naming_the_epc_and_the_candidates() {
     if !have_fixtures() {
         return;

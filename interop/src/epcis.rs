@@ -1531,7 +1531,12 @@ pub fn transformation_event(entry: &Entry, lookup: &dyn Fn(&EntryId) -> Option<I
                 format!("the quantity of input {} is too large", i.entry.fmt_short()),
             )
         })?;
-        in_qty.push(quantity_element(&part, total, unit)?);
+        // One serialised item is an EPC-list entry; anything else a quantity of a class.
+        if Epc::parse(&part).is_ok_and(|e| e.is_item()) && unit == Unit::Piece && total == Quantity(1_000_000) {
+            in_epcs.push(json!(part));
+        } else {
+            in_qty.push(quantity_element(&part, total, unit)?);
+        }
     }
     // Recorded inputs that were matched to nothing stay in the event as written.
     for r in recorded.iter().filter(|r| !r.contains_key("entry")) {

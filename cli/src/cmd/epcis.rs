@@ -393,7 +393,7 @@ impl<'a> Finder<'a> {
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => bail!(
-                "{}: {} ({}) matches no current attestation {place} and no batch lot you hold{}; attest it first (its part may be written {}), or name the attestation with --match {}=ID",
+                "{}: {} ({}) matches no current attestation {place} and no batch lot you hold{}; attest it first (as part {}), or name the attestation with --match {}=ID",
                 item.path,
                 item.written,
                 item.epc,
@@ -402,7 +402,11 @@ impl<'a> Finder<'a> {
                 } else {
                     String::new()
                 },
-                item.epc.urns().first().cloned().unwrap_or_default(),
+                if item.written.starts_with("urn:") {
+                    item.written.clone()
+                } else {
+                    item.epc.urns().join(" or ")
+                },
                 item.written
             ),
             n => bail!(
