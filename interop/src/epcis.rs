@@ -492,7 +492,7 @@ pub fn per_unit(
         .and_then(|n| n.checked_mul(1_000_000));
     let den = factor.checked_mul(per.micro);
     let q = match (num, den) {
-        (Some(n), Some(d)) if d > 0 => (n + d - 1).div_euclid(d),
+        (Some(n), Some(d)) if d > 0 => n.div_euclid(d) + i128::from(n.rem_euclid(d) != 0),
         _ => return Err(err(field, "the quantity is too large")),
     };
     i64::try_from(q)
@@ -1690,6 +1690,71 @@ mod tests {
                 .unwrap()
                 .urns()
                 .contains(&"urn:epc:class:lgtin:4012345.011111.A%2FB".to_string())
+        );
+    }
+
+    /// The shared GS1 examples, where the workspace has them beside it.
+    fn examples() -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/external");
+        [
+            "epcis2-TransformationEvent.json",
+            "epcis2-TransformationEvent_with_digitalLink.json",
+            "epcis2-TransformationEvent_all_possible_fields.json",
+        ]
+        .iter()
+        .filter_map(|f| std::fs::read(dir.join(f)).ok())
+        .collect()
+    }
+
+    #[test]
+    fn the_examples_parse_and_every_perturbation_is_answered_without_a_panic() {
+        let docs = examples();
+        if docs.is_empty() {
+            println!("skipped: ../shared/data/external is not there");
+            return;
+        }
+        for bytes in &docs {
+            let doc = parse(bytes).unwrap();
+            let ev = doc.select(None).unwrap();
+            assert_eq!(ev.inputs.len(), 5);
+            // Truncations, and every byte replaced by a few others, at a stride.
+            for cut in (0..bytes.len()).step_by(7) {
+                let _ = parse(&bytes[..cut]);
+                for b in [b'"', b'0', b'{', b']', b'%', 0xC3] {
+                    let mut m = bytes.clone();
+                    m[cut] = b;
+                    if let Ok(d) = parse(&m)
+                        && let Ok(e) = d.select(None)
+                        && let Ok(o) = e.output(None, None)
+                    {
+                        for i in &e.inputs {
+                            let _ = per_unit(i.measure(), Unit::Kilogram, o.per, o.unit, &i.path, i.uom());
+                        }
+                        let _ = extensions(e, &o, &[]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_amounts_are_refused_not_overflowed() {
+        let huge = Amount {
+            dimension: Dimension::Energy,
+            micro: i128::MAX / 2,
+        };
+        let one = Amount {
+            dimension: Dimension::Energy,
+            micro: 1,
+        };
+        assert!(per_unit(huge, Unit::KilowattHour, one, Unit::Megajoule, "x", None).is_err());
+        let big = Amount {
+            dimension: Dimension::Energy,
+            micro: 100_000_000_000_000_000_000,
+        };
+        assert_eq!(
+            per_unit(big, Unit::KilowattHour, big, Unit::KilowattHour, "x", None),
+            Ok(Quantity(1_000_000))
         );
     }
 
