@@ -616,6 +616,31 @@ fn a_batch_lot_the_signer_holds_is_drawn_on() {
         .unwrap();
     assert_eq!(lot["left"], 90_000_000);
 
+    // --match may name a lot; a lot of someone else's is refused by the custody rules (exit 1).
+    let r = net.import(
+        fixture(BASIC).to_str().unwrap(),
+        &["--match", &format!("urn:epc:class:lgtin:4012345.011111.4444={batch}:0")],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the EPCIS input epcisBody.eventList[0].inputQuantityList[0]")
+            && r.stderr.contains("only a lot's holder can take an input from it"),
+        "{}",
+        r.stderr
+    );
+    let r = net.import(
+        fixture(BASIC).to_str().unwrap(),
+        &["--match", "urn:epc:class:lgtin:4012345.011111.4444=nothex:0"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--match \"urn:epc:class:lgtin:4012345.011111.4444=nothex:0\""),
+        "{}",
+        r.stderr
+    );
+
     // The shipment exports as an ObjectEvent with bizStep shipping.
     let out = net.ok(&["show", &ship, "--entries", "entries", "--format", "epcis"]);
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();

@@ -436,12 +436,14 @@ pub struct Amount {
 }
 
 impl Amount {
-    fn add(self, other: Amount, field: &str) -> Result<Amount, Error> {
+    /// The sum of two amounts of one dimension (the quantities of one output class, or the
+    /// inputs matched to one attestation); `field` names the one added, for the error.
+    pub fn add(self, other: Amount, field: &str) -> Result<Amount, Error> {
         if self.dimension != other.dimension {
             return Err(err(
                 field,
                 format!(
-                    "adds {} to {}: the quantities of one EPC class must measure the same thing",
+                    "adds {} to {}: quantities added together (one output class, or inputs matched to one attestation) must measure the same thing",
                     other.dimension.as_str(),
                     self.dimension.as_str()
                 ),

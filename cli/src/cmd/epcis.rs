@@ -9,14 +9,21 @@ use std::{collections::BTreeMap, path::PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use greenledger_core::{
     EntryId, SetView, Unit,
-    custody::{self, LotId, LotKind},
+    custody::{LotId, LotKind},
     engine,
     model::Body,
 };
 use greenledger_interop::epcis::{self, Amount, Document, Epc, Event, Item, Matched, Output};
 use serde_json::Value;
 
-use crate::{args::AttestArgs, cmd::sign::Signer, files};
+use crate::{
+    args::AttestArgs,
+    cmd::{
+        custody::{Amount as LotAmount, LotBook, held_in, names_lot, parse_lot_spec},
+        sign::Signer,
+    },
+    files,
+};
 
 /// A parsed `--epcis` file and its path (for messages).
 pub(crate) struct EpcisFile {
@@ -113,7 +120,7 @@ pub(crate) fn import(s: &Signer, f: &EpcisFile, a: &AttestArgs, unit: Option<Uni
         });
         match by_target.iter_mut().find(|(c, ..)| c.target == cand.target) {
             Some((_, sum, items)) => {
-                *sum = add(*sum, item.measure(), item, items[0]).map_err(at)?;
+                *sum = sum.add(item.measure(), &item.path).map_err(at)?;
                 items.push(item);
             }
             None => by_target.push((cand, item.measure(), vec![item])),
@@ -145,22 +152,6 @@ pub(crate) fn import(s: &Signer, f: &EpcisFile, a: &AttestArgs, unit: Option<Uni
     })
 }
 
-fn add(a: Amount, b: Amount, item: &Item, first: &Item) -> Result<Amount, epcis::Error> {
-    if a.dimension != b.dimension {
-        return Err(epcis::Error {
-            field: item.path.clone(),
-            why: format!(
-                "is matched to the same input as {}, but one is {:?} and the other {:?}; they cannot be added",
-                first.path, a.dimension, b.dimension
-            ),
-        });
-    }
-    Ok(Amount {
-        dimension: a.dimension,
-        micro: a.micro.saturating_add(b.micro),
-    })
-}
-
 /// `--match EPC=ID_OR_LOT`: the input(s) of the event with that EPC are matched to that entry
 /// (an id, a unique prefix with --entries, a part URN's current attestation) or lot.
 fn parse_matches(s: &Signer, specs: &[String], event: &Event) -> Result<Vec<(String, Candidate)>> {
@@ -187,12 +178,12 @@ fn parse_matches(s: &Signer, specs: &[String], event: &Event) -> Result<Vec<(Str
             );
         }
         let what = what.trim();
-        let target = if crate::cmd::custody::names_lot(&format!("{what}=1")) {
-            let lot: LotId = what
-                .parse()
-                .map_err(|e| anyhow!("--match {spec:?}: {e}; a lot is the full ENTRY_ID:INDEX"))?;
-            let origin = lot_origin(s, &lot).with_context(|| format!("--match {spec:?}"))?;
-            Target::Lot(lot, origin)
+        let target = if names_lot(&format!("{what}=1")) {
+            // The lot's batch, looked up as every draw's lot is (the draw is checked later).
+            let ls = parse_lot_spec("--match", &format!("{what}=1"), LotAmount::Quantity)
+                .with_context(|| format!("--match {spec:?}"))?;
+            let found = LotBook::new(s).find(&ls).with_context(|| format!("--match {spec:?}"))?;
+            Target::Lot(found.id, found.lot.origin)
         } else {
             Target::Entry(s.resolve(what).with_context(|| format!("--match {spec:?}"))?)
         };
@@ -216,24 +207,6 @@ fn parse_matches(s: &Signer, specs: &[String], event: &Event) -> Result<Vec<(Str
         }
     }
     Ok(out)
-}
-
-/// The attestation a batch lot carries.
-fn lot_origin(s: &Signer, lot: &LotId) -> Result<EntryId> {
-    if let Some(c) = &s.client {
-        if let Some(info) = c.lot(lot)? {
-            return Ok(info.origin);
-        }
-        bail!("the node knows no lot {lot}");
-    }
-    let set = s
-        .set
-        .as_ref()
-        .ok_or_else(|| anyhow!("matching a lot needs --entries DIR or --node URL"))?;
-    let view = SetView::new(&s.genesis, set, []);
-    custody::resolve(&view, lot)
-        .map(|l| l.origin)
-        .map_err(|_| anyhow!("lot {lot} is not in the entries folder"))
 }
 
 /// Where inputs are matched: the node, or `--entries DIR`.
@@ -263,13 +236,7 @@ impl<'a> Finder<'a> {
             }
         } else if let Some(set) = &s.set {
             let view = SetView::new(&s.genesis, set, []);
-            let ids = set.iter().flat_map(|e| {
-                custody::lots_of(e)
-                    .into_iter()
-                    .filter(|(_, o)| o.holder == me)
-                    .map(|(id, _)| id)
-            });
-            for l in custody::holder_lots(&view, &me, ids).lots {
+            for l in held_in(set, &view, &me).lots {
                 if l.kind != LotKind::Batch || l.left <= 0 {
                     continue;
                 }
