@@ -2,6 +2,7 @@
 
 mod bundle;
 mod custody;
+mod epcis;
 mod keys;
 pub(crate) mod online;
 mod show;
