@@ -688,7 +688,7 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
         let batch = &firsts[level * per_load as usize..(level + 1) * per_load as usize];
         let (p50, p99, offered, complete, dropped) = offer(&urls[0], batch, *load, n, &seen).await?;
         say(format!(
-            "{n} nodes at {offered:.0}/s offered: p50 {p50:.1} ms, p99 {p99:.1} ms ({complete} of {per_load} timed on every node; {dropped} dropped connections, each entry sent again)"
+            "{n} nodes at {offered:.0}/s offered: p50 {p50:.1} ms, p99 {p99:.1} ms ({complete} of {per_load} timed on every node; {dropped} submissions resent after a dropped connection)"
         ));
         results.push((*load, offered, p50, p99, dropped));
     }
