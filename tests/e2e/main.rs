@@ -25,6 +25,8 @@
 //! * `pact_api` — the PACT v3 REST API over HTTPS (token, footprints and filters, paging,
 //!   events and their replies between two nodes), case by case after WBCSD's conformance
 //!   service; a reply owed across `kill -9`.
+//! * `explorer` — the explorer in headless Chromium (WebDriver): verdict, graph tiers, totals,
+//!   a forked signer, search, the 404 page, hostile strings; screenshots of every page.
 //! * `node`, `node_util` — one node process: the HTTP API, durability (`kill -9`), refusals.
 //! * `supervision` — a component of the node that dies (the store writer, the swarm task, an
 //!   API server, the checkpoint ticker) stops the node with exit code 2 and a message naming it.
@@ -41,6 +43,7 @@ mod catenax;
 mod cli;
 mod contract;
 mod custody;
+mod explorer;
 mod hostile_peers;
 mod independent;
 mod keys;
