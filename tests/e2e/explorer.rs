@@ -17,8 +17,8 @@ use std::{
 };
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use greenledger_core::{EntryId, Mass};
-use greenledger_testkit::{Chain, attestation};
+use greenledger_core::Mass;
+use greenledger_testkit::Chain;
 use serde_json::Value;
 
 use crate::{node_util::TestNode, util::Env};
@@ -200,21 +200,13 @@ fn explorer_in_a_real_browser() {
         ],
     );
     // The forked signer: one attestation, then two different entries at its seq 2.
-    let ore = attest(&forked, &["--part", &format!("{u}:forked-ore"), "--unit", "kilogram", "--own", "1"]);
     let genesis = env.genesis();
     let mut chain = Chain::new(forked.secret(), &genesis);
-    chain.seq = 2;
-    chain.prev = Some(ore.parse::<EntryId>().unwrap());
-    let ore_entry = greenledger_core::SignedEntry::from_json(&node.get_raw(&format!("/v1/entries/{ore}")).1)
-        .ok()
-        .and_then(|se| se.decode().ok());
-    let (_, ore_info) = node.get(&format!("/v1/entries/{ore}"));
-    let ore_se = greenledger_core::SignedEntry::from_json(ore_info["entry"].to_string().as_bytes()).unwrap();
-    let ore_e = ore_se.decode().unwrap();
-    let _ = ore_entry;
+    let ore = chain.attest(&format!("{u}:forked-ore"), 1_000_000, &[]);
+    assert_eq!(node.submit(&ore.signed().to_json()).0, 201);
     let mut twin = chain.twin();
-    let a = chain.sign(attestation(&format!("{u}:forked-bar"), 1_000_000, &[(&ore_e, 1_000_000)]));
-    let b = twin.sign(attestation(&format!("{u}:forked-bar"), 900_000, &[(&ore_e, 1_000_000)]));
+    let a = chain.attest(&format!("{u}:forked-bar"), 1_000_000, &[(ore.entry(), 1_000_000)]);
+    let b = twin.attest(&format!("{u}:forked-bar"), 900_000, &[(ore.entry(), 1_000_000)]);
     assert_eq!(node.submit(&a.signed().to_json()).0, 201);
     assert_eq!(node.submit(&b.signed().to_json()).0, 409, "the second seq-2 entry is a fork");
     // A hostile organisation attests a part with a hostile extension and comment.

@@ -1289,7 +1289,7 @@ async fn lot(State(st): State<AppState>, Path(lot): Path<String>) -> PageResult 
             title: format!("lot {} · greenledger explorer", clip(&id.to_string(), 30)),
             q: String::new(),
             lot: id.to_string(),
-            kind: format!("{:?}", info.kind).to_lowercase(),
+            kind: info.kind.as_str().to_string(),
             unit: info.unit.clone(),
             holder: name_of(&r, &info.holder),
             holder_href: format!("/signer/{}", info.holder),

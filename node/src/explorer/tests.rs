@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use greenledger_core::{Role, SignedEntry};
 use greenledger_testkit::{Consortium, attestation};
 
 use crate::{Config, Node, identity::Identity};
@@ -78,8 +77,6 @@ fn fixture() -> Fixture {
     let answer = r.body_mut().read_to_string().unwrap();
     assert_eq!(r.status().as_u16(), 200, "{answer}");
     assert!(!answer.contains("\"error\""), "every entry is taken: {answer}");
-    let _ = SignedEntry::from_json;
-    let _ = Role::Supplier;
     Fixture {
         _dir: dir,
         node: Some(node),
