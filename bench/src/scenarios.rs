@@ -875,43 +875,45 @@ async fn explorer_page(tmp: &Path, n: u64) -> Result<Row> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let u = url.clone();
-    let (page_s, verify_s, page_bytes, bundle_bytes) = tokio::task::spawn_blocking(move || -> Result<(f64, f64, usize, usize)> {
-        let a = agent();
-        let mut r = a.get(&format!("{u}/v1/provenance/{target}")).call()?;
-        anyhow::ensure!(r.status() == 200, "no bundle: {}", r.status());
-        let bundle = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
-        let opts = VerifyOptions {
-            expected_network: Some(c.genesis.network_id()),
-        };
-        // Best of three, both sides.
-        let mut verify_s = f64::MAX;
-        for _ in 0..3 {
-            let t = Instant::now();
-            let parsed = greenledger_core::Bundle::from_json(&bundle).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let report = verify_bundle(&parsed, &opts);
-            verify_s = verify_s.min(t.elapsed().as_secs_f64());
-            anyhow::ensure!(report.valid, "the DAG must verify: {:?}", report.reasons.first());
-        }
-        let mut page_s = f64::MAX;
-        let mut page_bytes = 0;
-        for _ in 0..3 {
-            let t = Instant::now();
-            let mut r = a
-                .get(&format!("{u}/entry/{target}"))
-                .header("Accept", "text/html")
-                .call()?;
-            let body = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
-            page_s = page_s.min(t.elapsed().as_secs_f64());
-            anyhow::ensure!(r.status() == 200, "the page failed: {}", r.status());
-            anyhow::ensure!(
-                body.windows(b"id=\"verdict-word\">VALID<".len()).any(|w| w == b"id=\"verdict-word\">VALID<"),
-                "the page must show the verdict VALID"
-            );
-            page_bytes = body.len();
-        }
-        Ok((page_s, verify_s, page_bytes, bundle.len()))
-    })
-    .await??;
+    let (page_s, verify_s, page_bytes, bundle_bytes) =
+        tokio::task::spawn_blocking(move || -> Result<(f64, f64, usize, usize)> {
+            let a = agent();
+            let mut r = a.get(&format!("{u}/v1/provenance/{target}")).call()?;
+            anyhow::ensure!(r.status() == 200, "no bundle: {}", r.status());
+            let bundle = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+            let opts = VerifyOptions {
+                expected_network: Some(c.genesis.network_id()),
+            };
+            // Best of three, both sides.
+            let mut verify_s = f64::MAX;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let parsed = greenledger_core::Bundle::from_json(&bundle).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let report = verify_bundle(&parsed, &opts);
+                verify_s = verify_s.min(t.elapsed().as_secs_f64());
+                anyhow::ensure!(report.valid, "the DAG must verify: {:?}", report.reasons.first());
+            }
+            let mut page_s = f64::MAX;
+            let mut page_bytes = 0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let mut r = a
+                    .get(&format!("{u}/entry/{target}"))
+                    .header("Accept", "text/html")
+                    .call()?;
+                let body = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+                page_s = page_s.min(t.elapsed().as_secs_f64());
+                anyhow::ensure!(r.status() == 200, "the page failed: {}", r.status());
+                anyhow::ensure!(
+                    body.windows(b"id=\"verdict-word\">VALID<".len())
+                        .any(|w| w == b"id=\"verdict-word\">VALID<"),
+                    "the page must show the verdict VALID"
+                );
+                page_bytes = body.len();
+            }
+            Ok((page_s, verify_s, page_bytes, bundle.len()))
+        })
+        .await??;
     node.shutdown().await?;
     let ratio = page_s / verify_s;
     say(format!(

@@ -84,7 +84,13 @@ impl Browser {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
     async fn text(&self, css: &str) -> String {
-        self.c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .unwrap()
     }
     async fn all_text(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -118,7 +124,12 @@ impl Browser {
             )
             .await
             .unwrap();
-        assert_eq!(v, serde_json::json!(["undefined", 0, 1]), "an injected script or element on {}", self.c.current_url().await.unwrap());
+        assert_eq!(
+            v,
+            serde_json::json!(["undefined", 0, 1]),
+            "an injected script or element on {}",
+            self.c.current_url().await.unwrap()
+        );
     }
 }
 
@@ -164,39 +175,112 @@ fn explorer_in_a_real_browser() {
         env.run_on(&url, &all).ok().last_line()
     };
     let u = "urn:greenledger:demo";
-    let bauxite = attest(&miner, &["--part", &format!("{u}:bauxite"), "--unit", "kilogram", "--own", "0.25"]);
+    let bauxite = attest(
+        &miner,
+        &["--part", &format!("{u}:bauxite"), "--unit", "kilogram", "--own", "0.25"],
+    );
     let ingot = attest(
         &smelter,
         &[
-            "--part", &format!("{u}:aluminium-ingot"), "--unit", "kilogram", "--own", "8.1",
-            "--input", &format!("{bauxite}=4.2"), "--quantity", "20000",
+            "--part",
+            &format!("{u}:aluminium-ingot"),
+            "--unit",
+            "kilogram",
+            "--own",
+            "8.1",
+            "--input",
+            &format!("{bauxite}=4.2"),
+            "--quantity",
+            "20000",
         ],
     );
     let ship = {
         let key = smelter.path.display().to_string();
         env.run_on(
             &url,
-            &["ship", "--key", &key, "--from", &format!("{ingot}:0=20000"), "--to", &format!("{}=20000", caster.public)],
+            &[
+                "ship",
+                "--key",
+                &key,
+                "--from",
+                &format!("{ingot}:0=20000"),
+                "--to",
+                &format!("{}=20000", caster.public),
+            ],
         )
         .ok()
         .last_line()
     };
-    let power = attest(&utility, &["--part", &format!("{u}:grid-electricity"), "--unit", "kilowatt hour", "--own", "0.38"]);
+    let power = attest(
+        &utility,
+        &[
+            "--part",
+            &format!("{u}:grid-electricity"),
+            "--unit",
+            "kilowatt hour",
+            "--own",
+            "0.38",
+        ],
+    );
     let housing = attest(
         &caster,
-        &["--part", &format!("{u}:pack-housing"), "--unit", "piece", "--own", "3.4", "--quantity", "1000", "--input", &format!("{ship}:0=12.5")],
+        &[
+            "--part",
+            &format!("{u}:pack-housing"),
+            "--unit",
+            "piece",
+            "--own",
+            "3.4",
+            "--quantity",
+            "1000",
+            "--input",
+            &format!("{ship}:0=12.5"),
+        ],
     );
     // A first cell attestation, then its correction (the old one is superseded).
-    let cell_old = attest(&cells, &["--part", &format!("{u}:cell"), "--unit", "piece", "--own", "2.2", "--input", &format!("{power}=0.8")]);
+    let cell_old = attest(
+        &cells,
+        &[
+            "--part",
+            &format!("{u}:cell"),
+            "--unit",
+            "piece",
+            "--own",
+            "2.2",
+            "--input",
+            &format!("{power}=0.8"),
+        ],
+    );
     let cell = attest(
         &cells,
-        &["--part", &format!("{u}:cell"), "--unit", "piece", "--own", "1.9", "--input", &format!("{power}=0.8"), "--supersedes", &cell_old],
+        &[
+            "--part",
+            &format!("{u}:cell"),
+            "--unit",
+            "piece",
+            "--own",
+            "1.9",
+            "--input",
+            &format!("{power}=0.8"),
+            "--supersedes",
+            &cell_old,
+        ],
     );
     let pack = attest(
         &assembler,
         &[
-            "--part", "urn:epc:id:sgtin:4012345.011111.1001", "--unit", "piece", "--own", "25",
-            "--input", &format!("{housing}=1"), "--input", &format!("{cell}=96"), "--input", &format!("{power}=40"),
+            "--part",
+            "urn:epc:id:sgtin:4012345.011111.1001",
+            "--unit",
+            "piece",
+            "--own",
+            "25",
+            "--input",
+            &format!("{housing}=1"),
+            "--input",
+            &format!("{cell}=96"),
+            "--input",
+            &format!("{power}=40"),
         ],
     );
     // The forked signer: one attestation, then two different entries at its seq 2.
@@ -208,11 +292,29 @@ fn explorer_in_a_real_browser() {
     let a = chain.attest(&format!("{u}:forked-bar"), 1_000_000, &[(ore.entry(), 1_000_000)]);
     let b = twin.attest(&format!("{u}:forked-bar"), 900_000, &[(ore.entry(), 1_000_000)]);
     assert_eq!(node.submit(&a.signed().to_json()).0, 201);
-    assert_eq!(node.submit(&b.signed().to_json()).0, 409, "the second seq-2 entry is a fork");
+    assert_eq!(
+        node.submit(&b.signed().to_json()).0,
+        409,
+        "the second seq-2 entry is a fork"
+    );
     // A hostile organisation attests a part with a hostile extension and comment.
-    let hostile_part = attest(&hostile, &["--part", &format!("{u}:hostile"), "--unit", "kilogram", "--own", "0.5"]);
+    let hostile_part = attest(
+        &hostile,
+        &["--part", &format!("{u}:hostile"), "--unit", "kilogram", "--own", "0.5"],
+    );
     // What `greenledger verify --json` says of the pack: the explorer must show the same digits.
-    let verified = env.run(&["verify", &pack, "--node", &url, "--genesis", &env.genesis.display().to_string(), "--json"]).ok().json();
+    let verified = env
+        .run(&[
+            "verify",
+            &pack,
+            "--node",
+            &url,
+            "--genesis",
+            &env.genesis.display().to_string(),
+            "--json",
+        ])
+        .ok()
+        .json();
     assert_eq!(verified["valid"], Value::Bool(true), "{verified}");
     let mut nodes = Vec::new();
     tree_nodes(&verified["tree"], 0, &mut nodes);
@@ -222,7 +324,10 @@ fn explorer_in_a_real_browser() {
     let shots = screenshots_dir();
     println!("explorer screenshots: {}", shots.display());
     let profile = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -242,7 +347,11 @@ fn explorer_in_a_real_browser() {
             .connect(&driver.url)
             .await
             .expect("a WebDriver session with headless Chromium");
-        let br = Browser { c, base: url.clone(), shots: shots.clone() };
+        let br = Browser {
+            c,
+            base: url.clone(),
+            shots: shots.clone(),
+        };
 
         // The network page.
         br.open("/").await;
@@ -255,20 +364,35 @@ fn explorer_in_a_real_browser() {
         // Search by part URN (a GS1 SGTIN), typed into the search box: the pack's page.
         let q = br.c.find(Locator::Css("#q")).await.unwrap();
         q.send_keys("urn:epc:id:sgtin:4012345.011111.1001").await.unwrap();
-        br.c.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+        br.c.find(Locator::Css("form.search button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         br.c.wait_for_find(Locator::Css("#verdict")).await.unwrap();
         assert!(br.c.current_url().await.unwrap().path().starts_with("/part/"));
         assert_eq!(br.text("#verdict-word").await, "VALID");
         let total = kg(&verified["tree"]["total"]);
         assert_eq!(br.text("#total").await, total, "the total has verify --json's digits");
-        assert!(br.text("#verdict-headline").await.contains(&format!("{total} kg CO2e per piece")));
+        assert!(
+            br.text("#verdict-headline")
+                .await
+                .contains(&format!("{total} kg CO2e per piece"))
+        );
         // Every tier of the graph, and every attestation's total in it.
         let rows = br.all_text("#tiers tr.tier-row").await;
         assert_eq!(rows.len(), tiers, "{rows:?}");
         for t in 0..tiers {
             assert!(rows[t].starts_with(&format!("Tier {t}")), "{rows:?}");
         }
-        let graph = br.c.find(Locator::Css("#graph svg")).await.unwrap().html(false).await.unwrap();
+        let graph =
+            br.c.find(Locator::Css("#graph svg"))
+                .await
+                .unwrap()
+                .html(false)
+                .await
+                .unwrap();
         for (_, n) in &nodes {
             let t = kg(&n["total"]);
             assert!(graph.contains(&format!("{t} kg CO2e/")), "the graph shows {t}");
@@ -278,14 +402,25 @@ fn explorer_in_a_real_browser() {
         for n in verified["tree"]["inputs"].as_array().unwrap() {
             assert!(direct.contains(&kg(&n["contribution"])), "{direct}");
         }
-        assert!(br.text("#verify-cmd").await.starts_with("greenledger verify --bundle provenance-"));
-        assert!(br.text("#shipments").await.contains(&ship[..8]), "the shipment behind the housing's input");
+        assert!(
+            br.text("#verify-cmd")
+                .await
+                .starts_with("greenledger verify --bundle provenance-")
+        );
+        assert!(
+            br.text("#shipments").await.contains(&ship[..8]),
+            "the shipment behind the housing's input"
+        );
         br.nothing_injected().await;
         br.shot("02-attestation-pack").await;
 
         // The superseded cell attestation is flagged, and its correction says so.
         br.open(&format!("/entry/{cell_old}")).await;
-        assert!(br.text("#corrections").await.contains("superseded"), "{}", br.text("#corrections").await);
+        assert!(
+            br.text("#corrections").await.contains("superseded"),
+            "{}",
+            br.text("#corrections").await
+        );
         br.open(&format!("/entry/{cell}")).await;
         assert!(br.text("#corrections").await.contains("supersedes"));
         br.shot("03-attestation-correction").await;
@@ -294,7 +429,12 @@ fn explorer_in_a_real_browser() {
         br.open("/").await;
         let q = br.c.find(Locator::Css("#q")).await.unwrap();
         q.send_keys("nordic aluminium").await.unwrap();
-        br.c.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+        br.c.find(Locator::Css("form.search button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         br.c.wait_for_find(Locator::Css("#signer-name")).await.unwrap();
         assert_eq!(br.text("#signer-name").await, "Nordic Aluminium Smelter");
         assert_eq!(br.text("#signer-word").await, "in good standing");
@@ -303,7 +443,14 @@ fn explorer_in_a_real_browser() {
         // The forked signer: failed, with the icon and the word, and its fork proof.
         br.open(&format!("/signer/{}", forked.public)).await;
         assert_eq!(br.text("#signer-word").await, "FORKED");
-        let class = br.c.find(Locator::Css("#signer-status")).await.unwrap().attr("class").await.unwrap().unwrap();
+        let class =
+            br.c.find(Locator::Css("#signer-status"))
+                .await
+                .unwrap()
+                .attr("class")
+                .await
+                .unwrap()
+                .unwrap();
         assert!(class.contains("failed"), "{class}");
         assert!(br.text("#signer-status h2").await.starts_with("✗"));
         assert!(br.text("#forks").await.contains(&a.id().to_hex()));
@@ -311,22 +458,36 @@ fn explorer_in_a_real_browser() {
         // What rests on the fork fails, in verify's words.
         br.open(&format!("/entry/{}", a.id())).await;
         assert_eq!(br.text("#verdict-word").await, "INVALID");
-        assert!(br.text("#reasons").await.contains("fork"), "{}", br.text("#reasons").await);
+        assert!(
+            br.text("#reasons").await.contains("fork"),
+            "{}",
+            br.text("#reasons").await
+        );
         br.shot("06-attestation-forked").await;
 
         // The batch lot's timeline: created by the smelter's attestation, drawn by the shipment.
         br.open(&format!("/lot/{ingot}:0")).await;
         let timeline = br.text("#timeline").await;
-        assert!(timeline.contains("created by attestation") && timeline.contains("batch.ship"), "{timeline}");
+        assert!(
+            timeline.contains("created by attestation") && timeline.contains("batch.ship"),
+            "{timeline}"
+        );
         br.shot("07-lot").await;
 
         // Hostile strings: the organisation's page and its attestation are shown, nothing runs.
         br.open(&format!("/signer/{}", hostile.public)).await;
-        assert!(br.text("#signer-name").await.contains("<img src=x onerror="), "the name is shown as text");
+        assert!(
+            br.text("#signer-name").await.contains("<img src=x onerror="),
+            "the name is shown as text"
+        );
         br.nothing_injected().await;
         br.open(&format!("/entry/{hostile_part}")).await;
         br.nothing_injected().await;
-        br.open(&format!("/search?q={}", "%3Cscript%3Ewindow.__pwned%3D3%3C%2Fscript%3E")).await;
+        br.open(&format!(
+            "/search?q={}",
+            "%3Cscript%3Ewindow.__pwned%3D3%3C%2Fscript%3E"
+        ))
+        .await;
         br.nothing_injected().await;
         br.shot("08-search-nothing").await;
 
@@ -341,7 +502,10 @@ fn explorer_in_a_real_browser() {
         br.c.close().await.unwrap();
     });
     // The screenshots exist and are PNGs.
-    let n = std::fs::read_dir(&shots).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
+    let n = std::fs::read_dir(&shots)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png"))
+        .count();
     assert!(n >= 9, "{n} screenshots in {}", shots.display());
     let _ = (bauxite, housing, power);
 }

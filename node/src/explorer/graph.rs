@@ -509,7 +509,11 @@ pub(crate) fn by_tier_and_supplier(dag: &Dag) -> (Vec<Bar>, Vec<Bar>) {
     for (t, ids) in dag.tiers.iter().enumerate() {
         let sum: f64 = ids.iter().map(|i| dag.nodes[i].own_in_target_mg).sum();
         tiers.push((
-            format!("tier {t} ({} attestation{})", ids.len(), if ids.len() == 1 { "" } else { "s" }),
+            format!(
+                "tier {t} ({} attestation{})",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            ),
             format!("?tier={t}"),
             sum,
             approx_kg(sum),

@@ -93,14 +93,8 @@ fn secure(resp: &mut Response) {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
     resp.extensions_mut().insert(ExplorerPage);
 }
 
@@ -199,10 +193,10 @@ fn ok(t: &impl Template) -> PageResult {
 }
 
 /// Runs page work off the async runtime (store reads, bundle verification).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, PageError> + Send + 'static) -> Result<T, PageError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(PageError::internal)?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PageError> + Send + 'static,
+) -> Result<T, PageError> {
+    tokio::task::spawn_blocking(f).await.map_err(PageError::internal)?
 }
 
 /// Percent-encodes a path segment (keeps letters, digits and `-._~:@`).
@@ -221,6 +215,14 @@ pub(crate) fn seg(s: &str) -> String {
 /// The address of a part's page.
 pub(crate) fn part_href(urn: &str) -> String {
     format!("/part/{}", seg(urn))
+}
+
+/// A path parameter, or why it could not be read (not UTF-8, …).
+type PathArg = Result<Path<String>, axum::extract::rejection::PathRejection>;
+
+fn path_arg(p: PathArg) -> Result<String, PageError> {
+    p.map(|Path(s)| s)
+        .map_err(|e| PageError::bad_request(format!("The address cannot be read: {e}.")))
 }
 
 fn parse_id(s: &str) -> Result<EntryId, PageError> {
@@ -266,7 +268,10 @@ struct NetworkQuery {
     before: Option<u64>,
 }
 
-async fn network(State(st): State<AppState>, q: Result<Query<NetworkQuery>, axum::extract::rejection::QueryRejection>) -> PageResult {
+async fn network(
+    State(st): State<AppState>,
+    q: Result<Query<NetworkQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
     let Query(q) = q.map_err(|e| PageError::bad_request(format!("{e}; use ?before=LOG_INDEX")))?;
     let peers = match &st.network {
         Some(n) => n.peers().await,
@@ -291,8 +296,12 @@ async fn network(State(st): State<AppState>, q: Result<Query<NetworkQuery>, axum
                 index: idx,
                 href: format!("/entry/{id}"),
                 id: id.fmt_short(),
-                kind: e.as_ref().map_or("?".into(), |(_, e)| e.payload.body.kind().as_str().to_string()),
-                signer: e.as_ref().map_or(String::new(), |(_, e)| name_of(&r, &e.payload.signer)),
+                kind: e
+                    .as_ref()
+                    .map_or("?".into(), |(_, e)| e.payload.body.kind().as_str().to_string()),
+                signer: e
+                    .as_ref()
+                    .map_or(String::new(), |(_, e)| name_of(&r, &e.payload.signer)),
                 signer_href: e
                     .as_ref()
                     .map_or(String::new(), |(_, e)| format!("/signer/{}", e.payload.signer)),
@@ -334,7 +343,11 @@ async fn network(State(st): State<AppState>, q: Result<Query<NetworkQuery>, axum
                     connected: p.connected,
                     addresses: p.addresses.join(" "),
                     cursor: p.sync.cursor,
-                    peer_log_size: p.sync.peer_log_size.map(|s| s.to_string()).unwrap_or_else(|| "–".into()),
+                    peer_log_size: p
+                        .sync
+                        .peer_log_size
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "–".into()),
                     caught_up: p.sync.caught_up,
                     last_sync: p.sync.last_sync.unwrap_or_default(),
                     last_error: p.sync.last_error.unwrap_or_default(),
@@ -360,7 +373,10 @@ struct SearchQuery {
 /// Most log records scanned for a certificate serial (newest first).
 const SERIAL_SCAN: u64 = 200_000;
 
-async fn search(State(st): State<AppState>, q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>) -> PageResult {
+async fn search(
+    State(st): State<AppState>,
+    q: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageResult {
     let Query(q) = q.map_err(|e| PageError::bad_request(format!("{e}; use ?q=TEXT")))?;
     let text = q.q.unwrap_or_default().trim().to_string();
     if text.is_empty() {
@@ -487,9 +503,14 @@ fn search_all(store: &Store, text: &str) -> Result<Vec<SearchHit>, PageError> {
 // ---------------------------------------------------------------------------------------------
 // A part
 
-async fn part(State(st): State<AppState>, Path(urn): Path<String>) -> PageResult {
+async fn part(State(st): State<AppState>, urn: PathArg) -> PageResult {
+    let urn = path_arg(urn)?;
     greenledger_core::model::check_part(&urn).map_err(|e| {
-        PageError::bad_request(format!("{:?} is not a part identifier: {}", clip(&urn, 200), clip(&e.to_string(), 300)))
+        PageError::bad_request(format!(
+            "{:?} is not a part identifier: {}",
+            clip(&urn, 200),
+            clip(&e.to_string(), 300)
+        ))
     })?;
     let store = st.store.clone();
     let u = urn.clone();
@@ -537,7 +558,7 @@ struct TierQuery {
 
 async fn entry(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    id: PathArg,
     RawQuery(raw): RawQuery,
     q: Result<Query<TierQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
@@ -547,7 +568,7 @@ async fn entry(
             clip(raw.as_deref().unwrap_or(""), 100)
         ))
     })?;
-    let id = parse_id(&id)?;
+    let id = parse_id(&path_arg(id)?)?;
     entry_page(st, id, q).await
 }
 
@@ -569,7 +590,13 @@ enum EntryView {
     Other(Box<OtherEntryPage>),
 }
 
-fn build_entry(store: &Store, identity: &crate::identity::Identity, id: EntryId, q: &TierQuery, node: &str) -> Result<EntryView, PageError> {
+fn build_entry(
+    store: &Store,
+    identity: &crate::identity::Identity,
+    id: EntryId,
+    q: &TierQuery,
+    node: &str,
+) -> Result<EntryView, PageError> {
     let r = Reader::new(store);
     let Some((log_index, e)) = r.decoded(&id)? else {
         if let Some(missing) = store.pending_missing(&id) {
@@ -583,8 +610,10 @@ fn build_entry(store: &Store, identity: &crate::identity::Identity, id: EntryId,
     };
     let standing = r.standing(&e)?;
     let body_json = serde_json::to_string_pretty(
-        &serde_json::from_slice::<serde_json::Value>(&store.entry(&id)?.map(|(_, se)| se.to_json()).unwrap_or_default())
-            .unwrap_or_default(),
+        &serde_json::from_slice::<serde_json::Value>(
+            &store.entry(&id)?.map(|(_, se)| se.to_json()).unwrap_or_default(),
+        )
+        .unwrap_or_default(),
     )
     .unwrap_or_default();
     let head = EntryHead {
@@ -691,7 +720,9 @@ fn build_entry(store: &Store, identity: &crate::identity::Identity, id: EntryId,
                     "{} × {} — {}",
                     c.quantity.map(|q| q.decimal_string()).unwrap_or_default(),
                     c.part,
-                    c.supplier.clone().unwrap_or_else(|| format!("signer {}", c.signer.fmt_short()))
+                    c.supplier
+                        .clone()
+                        .unwrap_or_else(|| format!("signer {}", c.signer.fmt_short()))
                 ),
                 format!("/entry/{}", c.id),
                 contrib.0 as f64,
@@ -898,7 +929,10 @@ fn custody_of(r: &Reader<'_>, t: &TreeNode) -> (Vec<ElectricityRow>, Vec<Shipmen
                     lot_href: format!("/lot/{}", c.lot),
                     lot: c.lot.to_string(),
                     wh: c.wh.0,
-                    renewable: e.renewable_share.map(|s| s.percent_string()).unwrap_or_else(|| "–".into()),
+                    renewable: e
+                        .renewable_share
+                        .map(|s| s.percent_string())
+                        .unwrap_or_else(|| "–".into()),
                     hourly: e
                         .hourly_matched_share
                         .map(|s| s.percent_string())
@@ -937,7 +971,13 @@ fn custody_of(r: &Reader<'_>, t: &TreeNode) -> (Vec<ElectricityRow>, Vec<Shipmen
     (elec, ships)
 }
 
-fn tier_page(dag: &Dag, head: &EntryHead, a: &greenledger_core::Attestation, tier: usize, q: &TierQuery) -> Result<TierPage, PageError> {
+fn tier_page(
+    dag: &Dag,
+    head: &EntryHead,
+    a: &greenledger_core::Attestation,
+    tier: usize,
+    q: &TierQuery,
+) -> Result<TierPage, PageError> {
     let Some(ids) = dag.tiers.get(tier) else {
         return Err(PageError::not_found(format!(
             "The provenance graph of entry {} has {} tiers (0 to {}); there is no tier {tier}.",
@@ -1091,11 +1131,11 @@ struct SignerQuery {
 
 async fn signer(
     State(st): State<AppState>,
-    Path(key): Path<String>,
+    key: PathArg,
     q: Result<Query<SignerQuery>, axum::extract::rejection::QueryRejection>,
 ) -> PageResult {
     let Query(q) = q.map_err(|e| PageError::bad_request(format!("{e}; use ?from=SEQ")))?;
-    let key = parse_key(&key)?;
+    let key = parse_key(&path_arg(key)?)?;
     let store = st.store.clone();
     let page = blocking(move || {
         let r = Reader::new(&store);
@@ -1134,7 +1174,10 @@ async fn signer(
         }
         let from = q.from.unwrap_or(1).max(1);
         let chain = store.chain_range(&key, from, PAGE)?;
-        let last = chain.last().and_then(|se| se.decode_stored().ok()).map(|e| e.payload.seq);
+        let last = chain
+            .last()
+            .and_then(|se| se.decode_stored().ok())
+            .map(|e| e.payload.seq);
         let rows = chain
             .iter()
             .filter_map(|se| se.decode_stored().ok())
@@ -1164,7 +1207,10 @@ async fn signer(
             })
             .collect();
         let head_seq = info.head.as_ref().map_or(0, |h| h.seq);
-        let name = info.name.clone().unwrap_or_else(|| format!("signer {}", key.fmt_short()));
+        let name = info
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("signer {}", key.fmt_short()));
         Ok(SignerPage {
             title: format!("{} · greenledger explorer", clip(&name, 60)),
             q: String::new(),
@@ -1191,7 +1237,8 @@ async fn signer(
 // ---------------------------------------------------------------------------------------------
 // A lot
 
-async fn lot(State(st): State<AppState>, Path(lot): Path<String>) -> PageResult {
+async fn lot(State(st): State<AppState>, lot: PathArg) -> PageResult {
+    let lot = path_arg(lot)?;
     let id: LotId = lot.parse().map_err(|e: String| {
         PageError::bad_request(format!(
             "{:?} is not a lot: {e}. A lot is ENTRY_ID:INDEX, e.g. a certificate's is its issue's id followed by :0.",
@@ -1298,7 +1345,9 @@ async fn lot(State(st): State<AppState>, Path(lot): Path<String>) -> PageResult 
             left: info.left,
             drawn_share: share(info.drawn),
             drawn_w: if info.amount > 0 {
-                ((info.drawn.max(0) as f64 / info.amount as f64) * 100.0).round().min(100.0) as u32
+                ((info.drawn.max(0) as f64 / info.amount as f64) * 100.0)
+                    .round()
+                    .min(100.0) as u32
             } else {
                 0
             },
@@ -1320,7 +1369,8 @@ async fn asset(Path(file): Path<String>) -> Response {
         "explorer.js" => (JS, "text/javascript; charset=utf-8"),
         "icon.svg" => (ICON, "image/svg+xml"),
         _ => {
-            return PageError::not_found(format!("No asset {:?} is built into this node.", clip(&file, 100))).into_response();
+            return PageError::not_found(format!("No asset {:?} is built into this node.", clip(&file, 100)))
+                .into_response();
         }
     };
     (

@@ -47,13 +47,20 @@ fn fixture() -> Fixture {
     let hostile = c.sign(&mut evil, a);
     let consumer = c.sign(
         &mut maker,
-        attestation("urn:epc:id:sgtin:4012345.011111.1001", 2_000_000, &[(hostile.entry(), 2_500_000)]),
+        attestation(
+            "urn:epc:id:sgtin:4012345.011111.1001",
+            2_000_000,
+            &[(hostile.entry(), 2_500_000)],
+        ),
     );
     Identity::init(dir.path()).unwrap();
     let mut cfg = Config::default();
     cfg.http = "127.0.0.1:0".parse().unwrap();
     cfg.listen = "/ip4/127.0.0.1/tcp/0".into();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let node = rt.block_on(Node::start(cfg, dir.path(), &c.genesis)).unwrap();
     let url = format!("http://{}", node.addrs().http.unwrap());
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -132,12 +139,18 @@ fn explorer_pages_escape_every_ledger_string_and_keep_strict_headers() {
     let (st, headers, body) = f.page(&format!("/entry/{}", f.hostile));
     assert_eq!(st, 200, "{body}");
     assert_escaped(&body);
-    assert!(body.contains("Evil &#60;script&#62;") || body.contains("Evil &lt;script&gt;"), "the name is shown, escaped");
+    assert!(
+        body.contains("Evil &#60;script&#62;") || body.contains("Evil &lt;script&gt;"),
+        "the name is shown, escaped"
+    );
     assert!(body.contains("VALID"), "{body}");
     let h = headers.to_lowercase();
     assert!(h.contains("content-type: text/html; charset=utf-8"), "{h}");
     assert!(h.contains("content-security-policy: default-src 'none'"), "{h}");
-    assert!(h.contains("script-src 'self'") && !h.contains("unsafe-inline") && !h.contains("http"), "{h}");
+    assert!(
+        h.contains("script-src 'self'") && !h.contains("unsafe-inline") && !h.contains("http"),
+        "{h}"
+    );
     assert!(h.contains("frame-ancestors 'none'"));
     assert!(h.contains("x-content-type-options: nosniff"));
     assert!(h.contains("referrer-policy: no-referrer"));
@@ -147,7 +160,10 @@ fn explorer_pages_escape_every_ledger_string_and_keep_strict_headers() {
     assert_escaped(&body);
     assert!(body.contains("Tier 1"), "the graph lists tier 1");
     // 2 + 2.5 × 1.5 = 5.75 kg, as the roll-up computes it.
-    assert!(body.contains("<strong id=\"total\">5.75</strong>") || body.contains(">5.750000<"), "{body}");
+    assert!(
+        body.contains("<strong id=\"total\">5.75</strong>") || body.contains(">5.750000<"),
+        "{body}"
+    );
     // The signer page, the part page (by its hostile URN), the network page and search.
     for path in [
         format!("/signer/{}", f.supplier),
@@ -160,7 +176,10 @@ fn explorer_pages_escape_every_ledger_string_and_keep_strict_headers() {
         assert_escaped(&body);
     }
     // A search for a hostile string that matches nothing echoes it escaped, in a 404 page.
-    let (st, _, body) = f.page(&format!("/search?q={}", super::seg("<script>window.__pwned=9</script>")));
+    let (st, _, body) = f.page(&format!(
+        "/search?q={}",
+        super::seg("<script>window.__pwned=9</script>")
+    ));
     assert_eq!(st, 404);
     assert!(!body.contains("<script>window.__pwned=9"));
     assert!(body.contains("Nothing found"));
@@ -182,7 +201,10 @@ fn unknown_and_malformed_ids_get_html_pages_and_the_api_keeps_json() {
     assert!(body.contains("is not a signer"), "{body}");
     let (st, _, body) = f.page("/part/urn:greenledger:nothing-here");
     assert_eq!(st, 404);
-    assert!(body.contains("No attestation of part urn:greenledger:nothing-here"), "{body}");
+    assert!(
+        body.contains("No attestation of part urn:greenledger:nothing-here"),
+        "{body}"
+    );
     let (st, _, body) = f.page("/lot/nope");
     assert_eq!(st, 400);
     assert!(body.contains("is not a lot"), "{body}");
@@ -235,7 +257,10 @@ fn search_finds_parts_entries_signers_and_organisations() {
     };
     assert_eq!(location(&f.hostile), (303, format!("/entry/{}", f.hostile)));
     assert_eq!(location(&f.supplier), (303, format!("/signer/{}", f.supplier)));
-    assert_eq!(location("honest maker"), (303, format!("/signer/{}", greenledger_testkit::key(21).public())));
+    assert_eq!(
+        location("honest maker"),
+        (303, format!("/signer/{}", greenledger_testkit::key(21).public()))
+    );
     assert_eq!(
         location("urn:epc:id:sgtin:4012345.011111.1001"),
         (303, "/part/urn:epc:id:sgtin:4012345.011111.1001".to_string())
