@@ -297,7 +297,8 @@ fn explorer_in_a_real_browser() {
         409,
         "the second seq-2 entry is a fork"
     );
-    // A hostile organisation attests a part with a hostile extension and comment.
+    // The organisation with a hostile name attests a part (the node-level tests add hostile
+    // part URNs, extension keys and comments).
     let hostile_part = attest(
         &hostile,
         &["--part", &format!("{u}:hostile"), "--unit", "kilogram", "--own", "0.5"],
@@ -318,7 +319,14 @@ fn explorer_in_a_real_browser() {
     assert_eq!(verified["valid"], Value::Bool(true), "{verified}");
     let mut nodes = Vec::new();
     tree_nodes(&verified["tree"], 0, &mut nodes);
-    let tiers = nodes.iter().map(|(d, _)| *d).max().unwrap() + 1;
+    // Tiers as a person reads the graph: each attestation at its shortest distance from the pack.
+    let mut tier_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (d, n) in &nodes {
+        let t = tier_of.entry(n["id"].as_str().unwrap()).or_insert(*d);
+        *t = (*t).min(*d);
+    }
+    let tiers = tier_of.values().max().unwrap() + 1;
+    assert_eq!(tiers, 4, "pack; housing, cells, power; ingot; bauxite");
 
     let driver = start_driver(&driver);
     let shots = screenshots_dir();
