@@ -544,7 +544,85 @@ pub(crate) fn by_tier_and_supplier(dag: &Dag) -> (Vec<Bar>, Vec<Bar>) {
 
 #[cfg(test)]
 mod tests {
+    use greenledger_testkit::{Consortium, attestation};
+
     use super::*;
+
+    /// ore → bar (2 kg of ore per kg) → frame (3 kg of bar); the frame also takes 1 kg of ore
+    /// directly. Ore is in tier 1 (its shortest distance), and its own emissions reach the frame
+    /// through both paths: 3 × 2 + 1 = 7 kg of ore per frame.
+    #[test]
+    fn tiers_are_shortest_distances_and_shares_follow_every_path() {
+        let mut c = Consortium::new("graph");
+        let mut miner = c.supplier(30, "Miner");
+        let mut smith = c.supplier(31, "Smith");
+        let ore = c.sign(&mut miner, attestation("urn:x:ore", 1_000_000, &[]));
+        let bar = c.sign(
+            &mut smith,
+            attestation("urn:x:bar", 500_000, &[(ore.entry(), 2_000_000)]),
+        );
+        let frame = c.sign(
+            &mut smith,
+            attestation(
+                "urn:x:frame",
+                250_000,
+                &[(bar.entry(), 3_000_000), (ore.entry(), 1_000_000)],
+            ),
+        );
+        let report = c.verify(frame.id());
+        assert!(report.valid, "{:?}", report.reasons);
+        let dag = Dag::from_report(&report, &HashMap::new());
+        assert_eq!(dag.tiers.len(), 2, "{:?}", dag.tiers);
+        assert_eq!(dag.tiers[0], vec![frame.id()]);
+        assert_eq!(dag.nodes[&ore.id()].tier, 1);
+        assert_eq!(dag.nodes[&bar.id()].tier, 1);
+        assert!((dag.nodes[&ore.id()].per_target - 7.0).abs() < 1e-9);
+        assert!((dag.nodes[&bar.id()].per_target - 3.0).abs() < 1e-9);
+        // Own emissions along every path add up to the total: 0.25 + 3 × 0.5 + 7 × 1 = 8.75 kg.
+        let sum: f64 = dag.nodes.values().map(|n| n.own_in_target_mg).sum();
+        assert_eq!(dag.root_total(), 8_750_000.0);
+        assert!((sum - 8_750_000.0).abs() < 1e-6);
+        let (tiers, suppliers) = by_tier_and_supplier(&dag);
+        assert_eq!(tiers.len(), 2);
+        assert_eq!(tiers[1].kg, "8.500");
+        assert_eq!(suppliers[0].label, "Miner");
+        assert_eq!(suppliers[0].share, "80.0%");
+        let d = draw(&dag, "/entry/x");
+        assert_eq!(d.boxes.len(), 3);
+        assert_eq!(d.rows.len(), 2);
+        // frame → bar and frame → ore; bar → ore is within one tier and not drawn.
+        assert_eq!(d.edges.len(), 2);
+    }
+
+    /// A wide tier is drawn per supplier, with every attestation still counted.
+    #[test]
+    fn a_wide_tier_is_grouped_by_supplier() {
+        let mut c = Consortium::new("wide");
+        let mut chains: Vec<_> = (0..12u8)
+            .map(|i| c.supplier(40 + i, &format!("Supplier {i}")))
+            .collect();
+        let mut inputs = Vec::new();
+        for (i, ch) in chains.iter_mut().enumerate() {
+            for k in 0..2 {
+                inputs.push(c.sign(ch, attestation(&format!("urn:x:{i}:{k}"), 1_000 * (i as i64 + 1), &[])));
+            }
+        }
+        let refs: Vec<(&greenledger_core::Entry, i64)> = inputs.iter().map(|e| (e.entry(), 1_000_000)).collect();
+        let mut maker = c.supplier(99, "Maker");
+        let top = c.sign(&mut maker, attestation("urn:x:top", 1, &refs));
+        let dag = Dag::from_report(&c.verify(top.id()), &HashMap::new());
+        let d = draw(&dag, "/entry/x");
+        assert_eq!(d.rows[1].count, 24);
+        assert!(d.rows[1].grouped);
+        // Seven suppliers and one box for the five others.
+        assert_eq!(d.boxes.len(), 1 + MAX_GROUPS + 1);
+        assert!(
+            d.boxes
+                .last()
+                .is_some_and(|b| b.line1 == "5 more suppliers" && b.line2 == "10 attestations")
+        );
+        assert_eq!(d.edges.len(), MAX_GROUPS + 1);
+    }
 
     #[test]
     fn clip_keeps_short_and_cuts_long_on_characters() {
