@@ -378,7 +378,7 @@ fn explorer_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        br.c.wait_for_find(Locator::Css("#verdict")).await.unwrap();
+        br.c.wait().for_element(Locator::Css("#verdict")).await.unwrap();
         assert!(br.c.current_url().await.unwrap().path().starts_with("/part/"));
         assert_eq!(br.text("#verdict-word").await, "VALID");
         let total = kg(&verified["tree"]["total"]);
@@ -443,7 +443,7 @@ fn explorer_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        br.c.wait_for_find(Locator::Css("#signer-name")).await.unwrap();
+        br.c.wait().for_element(Locator::Css("#signer-name")).await.unwrap();
         assert_eq!(br.text("#signer-name").await, "Nordic Aluminium Smelter");
         assert_eq!(br.text("#signer-word").await, "in good standing");
         br.shot("04-signer").await;

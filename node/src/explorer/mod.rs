@@ -200,7 +200,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// Percent-encodes a path segment (keeps letters, digits and `-._~:@`).
-pub(crate) fn seg(s: &str) -> String {
+pub fn seg(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) {
@@ -1382,6 +1382,3 @@ async fn asset(Path(file): Path<String>) -> Response {
     )
         .into_response()
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,13 +1,14 @@
-//! The explorer against a real node in process: pages, escaping of hostile ledger strings,
-//! headers, error pages, and the JSON API left as it was.
+//! The explorer over HTTP, against a node in process: escaping of hostile ledger strings,
+//! strict headers, error pages, search, and the JSON API left as it was.
 
+// Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
 use greenledger_testkit::{Consortium, attestation};
 
-use crate::{Config, Node, identity::Identity};
+use greenledger_node::{Config, Node, explorer::seg, identity::Identity};
 
 /// Hostile strings: markup, script, attribute breaking, an SVG and a javascript: URL.
 const HOSTILE_NAME: &str = "Evil <script>window.__pwned=1</script> \"Org\" & <img src=x onerror=\"window.__pwned=2\">";
@@ -167,19 +168,16 @@ fn explorer_pages_escape_every_ledger_string_and_keep_strict_headers() {
     // The signer page, the part page (by its hostile URN), the network page and search.
     for path in [
         format!("/signer/{}", f.supplier),
-        format!("/part/{}", super::seg(HOSTILE_PART)),
+        format!("/part/{}", seg(HOSTILE_PART)),
         "/".to_string(),
-        format!("/search?q={}", super::seg("evil")),
+        format!("/search?q={}", seg("evil")),
     ] {
         let (st, _, body) = f.page(&path);
         assert!(st == 200, "{path}: {st} {body}");
         assert_escaped(&body);
     }
     // A search for a hostile string that matches nothing echoes it escaped, in a 404 page.
-    let (st, _, body) = f.page(&format!(
-        "/search?q={}",
-        super::seg("<script>window.__pwned=9</script>")
-    ));
+    let (st, _, body) = f.page(&format!("/search?q={}", seg("<script>window.__pwned=9</script>")));
     assert_eq!(st, 404);
     assert!(!body.contains("<script>window.__pwned=9"));
     assert!(body.contains("Nothing found"));
@@ -244,7 +242,7 @@ fn search_finds_parts_entries_signers_and_organisations() {
         .into();
     let location = |q: &str| {
         let r = no_redirect
-            .get(&format!("{}/search?q={}", f.url, super::seg(q)))
+            .get(&format!("{}/search?q={}", f.url, seg(q)))
             .call()
             .unwrap();
         (
