@@ -486,7 +486,7 @@ pub(crate) fn bars(items: Vec<(String, String, f64, String)>, whole: f64) -> Vec
         .into_iter()
         .enumerate()
         .map(|(i, (label, href, mg, kg))| Bar {
-            label: clip(&label, 48),
+            label: clip(&label, 40),
             href,
             kg,
             share: percent(mg, whole),
