@@ -931,11 +931,11 @@ fn custody_of(r: &Reader<'_>, t: &TreeNode) -> (Vec<ElectricityRow>, Vec<Shipmen
                     wh: c.wh.0,
                     renewable: e
                         .renewable_share
-                        .map(|s| s.percent_string())
+                        .map(|s| format!("{}%", s.percent_string()))
                         .unwrap_or_else(|| "–".into()),
                     hourly: e
                         .hourly_matched_share
-                        .map(|s| s.percent_string())
+                        .map(|s| format!("{}%", s.percent_string()))
                         .unwrap_or_else(|| "–".into()),
                     beneficiary: c.retirement.as_ref().map(|x| x.beneficiary.clone()).unwrap_or_default(),
                     unresolved: c.unresolved.clone().unwrap_or_default(),
