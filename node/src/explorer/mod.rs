@@ -667,31 +667,40 @@ fn build_entry(
         },
         (Ok(_), None) => unreachable_verdict(),
     };
-    let mut flagged: HashMap<EntryId, &'static str> = HashMap::new();
-    let dag = match &report {
-        Some(rep) => {
-            // Superseded upstream attestations and forked signers are flagged (not failed).
-            if let Some(t) = &rep.tree {
-                let mut stack: Vec<&TreeNode> = vec![t];
-                while let Some(n) = stack.pop() {
-                    if !n.repeated {
-                        if !store.superseded_by_ids(&n.id)?.is_empty()
-                            && let Some((_, ne)) = r.decoded(&n.id)?
-                            && !r.corrections(&ne)?.is_empty()
-                        {
-                            flagged.insert(n.id, "superseded");
-                        }
-                        if greenledger_core::LedgerView::forked_at(&r, &n.signer).is_some() {
-                            flagged.insert(n.id, "signer forked");
-                        }
-                    }
-                    stack.extend(n.inputs.iter());
-                }
-            }
-            Dag::from_report(rep, &flagged)
-        }
-        None => Dag::from_report(&empty_report(id), &flagged),
+    let mut dag = match &report {
+        Some(rep) => Dag::from_report(rep, &HashMap::new()),
+        None => Dag::from_report(&empty_report(id), &HashMap::new()),
     };
+    // Flagged, not failed: upstream attestations that a correction in the bundle supersedes
+    // (the bundle carries the corrections of the target and of its inputs), and entries of
+    // signers that forked.
+    if let Ok(b) = &bundle {
+        for se in b.entries.iter().flatten() {
+            let sid = se.id();
+            if dag.nodes.contains_key(&sid) {
+                continue;
+            }
+            let Ok(c) = se.decode() else { continue };
+            let Some(of) = c.attestation().and_then(|a| a.supersedes) else {
+                continue;
+            };
+            if let Some(n) = dag.nodes.get_mut(&of)
+                && let Some(orig) = store.get_decoded(&of)
+                && greenledger_core::engine::corrects(&c, &orig, &r)
+            {
+                n.flagged = Some("superseded");
+            }
+        }
+    }
+    if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        for n in dag.nodes.values_mut() {
+            if let Ok(k) = n.signer.parse::<PublicKey>()
+                && greenledger_core::LedgerView::forked_at(&r, &k).is_some()
+            {
+                n.flagged = Some("signer forked");
+            }
+        }
+    }
     let base = format!("/entry/{id}");
     if let Some(t) = q.tier {
         return Ok(EntryView::Tier(Box::new(tier_page(&dag, &head, a, t, q)?)));
