@@ -165,6 +165,14 @@ fn explorer_pages_escape_every_ledger_string_and_keep_strict_headers() {
         body.contains("<strong id=\"total\">5.75</strong>") || body.contains(">5.750000<"),
         "{body}"
     );
+    // The paged list of tier 1 (the graph's "show all", without script), escaped too.
+    let (st, _, body) = f.page(&format!("/entry/{}?tier=1", f.consumer));
+    assert_eq!(st, 200, "{body}");
+    assert_escaped(&body);
+    assert!(body.contains("Tier 1 of") && body.contains("page 1 of 1"), "{body}");
+    let (st, _, body) = f.page(&format!("/entry/{}?tier=1&page=2", f.consumer));
+    assert_eq!(st, 404);
+    assert!(body.contains("there is no page 2"), "{body}");
     // The signer page, the part page (by its hostile URN), the network page and search.
     for path in [
         format!("/signer/{}", f.supplier),
