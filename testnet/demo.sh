@@ -10,7 +10,8 @@
 # It installs what is missing (clang and libclang for RocksDB, when it can: as root or with
 # sudo, on Debian/Ubuntu), builds the release binaries, runs, prints the provenance tree and
 # the verdict, and removes the network when done. With --keep the network keeps running;
-# the last lines say how to use and stop it.
+# the last lines say how to use and stop it, and give the explorer's address (every node
+# serves it at / on its HTTP address).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source testnet/common.sh
@@ -18,7 +19,7 @@ KEEP=0
 for a in "$@"; do
     case "$a" in
         --keep) KEEP=1 ;;
-        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
         *) die "unknown argument $a (see --help)" ;;
     esac
 done
@@ -167,6 +168,7 @@ testnet/status.sh --dir "$DIR"
 if [ "$KEEP" = 1 ]; then
     echo
     say "the network keeps running in $DIR"
+    say "  explorer: $N3/     # open it in a browser: the pack's page is $N3/entry/$PACK"
     say "  export GREENLEDGER_NODE=$N3     # then e.g.: greenledger show $PACK"
     say "  greenledger lots --node $N3 --holder ${PUB[frames]}   # the frame maker's 7.5 t"
     say "  testnet/status.sh --dir $DIR"

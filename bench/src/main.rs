@@ -36,7 +36,7 @@ struct Args {
     /// Also write the results as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Run only these scenarios (ingest, ingest-http, ingest-custody, propagation, verification, catch-up).
+    /// Run only these scenarios (ingest, ingest-http, ingest-custody, propagation, verification, explorer, catch-up).
     #[arg(long, value_name = "SCENARIO")]
     only: Vec<String>,
 }
@@ -124,6 +124,7 @@ fn run(args: Args) -> Result<()> {
         "ingest-custody",
         "propagation",
         "verification",
+        "explorer",
         "catch-up",
     ];
     for o in &args.only {

@@ -182,6 +182,10 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
         rows.push(verification(sizes.dag)?);
     }
 
+    if want("explorer") {
+        rows.push(rt.block_on(explorer_page(tmp.path(), sizes.dag))?);
+    }
+
     if want("catch-up") {
         let rate = ingest_rate.context("catch-up compares with the ingest rate; run it with ingest")?;
         rows.extend(rt.block_on(catch_up(
@@ -913,6 +917,92 @@ fn verification(n: u64) -> Result<Row> {
             bytes.len() / 1024,
             parse_s * 1000.0,
             single_s * 1000.0
+        ),
+    })
+}
+
+/// The explorer's page of the target of a provenance DAG (`GET /entry/{id}`: bundle assembly
+/// from the store, verification, graph and breakdown, HTML), served by an in-process node,
+/// against verifying the same bundle as `greenledger verify --bundle` does (parse and verify).
+async fn explorer_page(tmp: &Path, n: u64) -> Result<Row> {
+    eprintln!("explorer: the page of a provenance DAG of {n} attestations");
+    let dir = tmp.join("explorer-node");
+    let peer = Identity::init(&dir)?.peer_id().to_string();
+    let mut c = Consortium::new("bench-explorer", vec![peer]);
+    let (entries, target) = workload::provenance_dag(&mut c, n);
+    let node = Node::start(node_config(), &dir, &c.genesis).await?;
+    let url = format!("http://{}", node.addrs().http.context("http address")?);
+    let want = entries.len() as u64;
+    let u = url.clone();
+    tokio::task::spawn_blocking(move || post_all(&agent(), &u, &entries)).await??;
+    let shared = node.store().shared();
+    let start = Instant::now();
+    while shared.log_size.load(std::sync::atomic::Ordering::Relaxed) < want {
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "the DAG was not stored");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let u = url.clone();
+    let (page_s, verify_s, page_bytes, bundle_bytes) =
+        tokio::task::spawn_blocking(move || -> Result<(f64, f64, usize, usize)> {
+            let a = agent();
+            let mut r = a.get(&format!("{u}/v1/provenance/{target}")).call()?;
+            anyhow::ensure!(r.status() == 200, "no bundle: {}", r.status());
+            let bundle = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+            let opts = VerifyOptions {
+                expected_network: Some(c.genesis.network_id()),
+            };
+            // Best of three, both sides.
+            let mut verify_s = f64::MAX;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let parsed = greenledger_core::Bundle::from_json(&bundle).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let report = verify_bundle(&parsed, &opts);
+                verify_s = verify_s.min(t.elapsed().as_secs_f64());
+                anyhow::ensure!(report.valid, "the DAG must verify: {:?}", report.reasons.first());
+            }
+            let mut page_s = f64::MAX;
+            let mut page_bytes = 0;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let mut r = a
+                    .get(&format!("{u}/entry/{target}"))
+                    .header("Accept", "text/html")
+                    .call()?;
+                let body = r.body_mut().with_config().limit(1 << 30).read_to_vec()?;
+                page_s = page_s.min(t.elapsed().as_secs_f64());
+                anyhow::ensure!(r.status() == 200, "the page failed: {}", r.status());
+                anyhow::ensure!(
+                    body.windows(b"id=\"verdict-word\">VALID<".len())
+                        .any(|w| w == b"id=\"verdict-word\">VALID<"),
+                    "the page must show the verdict VALID"
+                );
+                page_bytes = body.len();
+            }
+            Ok((page_s, verify_s, page_bytes, bundle.len()))
+        })
+        .await??;
+    node.shutdown().await?;
+    let ratio = page_s / verify_s;
+    say(format!(
+        "page: {:.0} ms ({} KiB of HTML); verify of its bundle: {:.0} ms; ratio {ratio:.2}",
+        page_s * 1000.0,
+        page_bytes / 1024,
+        verify_s * 1000.0
+    ));
+    Ok(Row {
+        scenario: "explorer".into(),
+        figure: page_s * 1000.0,
+        unit: "ms".into(),
+        limit: verify_s * 1000.0,
+        limit_is: "ms to parse and verify its bundle (greenledger verify --bundle)".into(),
+        ratio,
+        goal: "≤ 1.5".into(),
+        met: Some(ratio <= 1.5),
+        nodes: None,
+        detail: format!(
+            "GET /entry/{{target}} of a {n}-attestation DAG: bundle assembled from the store, verified, graph laid out, {} KiB of HTML; the bundle is {} KiB",
+            page_bytes / 1024,
+            bundle_bytes / 1024
         ),
     })
 }

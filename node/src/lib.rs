@@ -13,6 +13,8 @@
 //! * [`verifier`] — decoding and signature verification in batches, off the async runtime.
 //! * [`read`] — the read model: typed answers, how entries stand today, which are current.
 //! * [`api`] — the HTTP API (axum) and its JSON error shape.
+//! * [`explorer`] — the explorer: HTML pages at `GET /` (verdict, provenance graph, carbon
+//!   breakdown, signers, lots, the network), rendered on the node with core's verifier.
 //! * [`p2p`] — the libp2p swarm task: gossip, anti-entropy, the consortium allow list.
 //! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents); the
 //!   footprints themselves come from `greenledger-interop`.
@@ -23,6 +25,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod explorer;
 pub mod identity;
 pub mod memory;
 pub mod metrics;

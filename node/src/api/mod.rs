@@ -2,7 +2,8 @@
 //!
 //! Every response that is not a success carries `{"error": {"code", "message"}}`, including
 //! those produced by axum itself (unknown route, wrong method, unreadable path): the
-//! [`json_errors`] middleware rewrites them.
+//! [`json_errors`] middleware rewrites them. The explorer's pages ([`crate::explorer`]) are HTML,
+//! errors included, and are left as they are.
 
 mod error;
 pub mod listener;
@@ -77,11 +78,21 @@ pub fn router(state: AppState, timeout: Duration) -> Router {
             "/.well-known/openid-configuration",
             axum::routing::any(routes::pact_elsewhere),
         )
-        .fallback(routes::not_found)
+        .merge(crate::explorer::routes())
+        .fallback(fallback)
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(middleware::from_fn_with_state(state.clone(), json_errors))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Any other route: the explorer's HTML 404 page for a browser outside `/v1/`, the API's JSON
+/// error otherwise.
+async fn fallback(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    if crate::explorer::wants_html(uri.path(), &headers) {
+        return crate::explorer::unknown_route(uri.path());
+    }
+    axum::response::IntoResponse::into_response(routes::not_found().await)
 }
 
 /// A request's `Content-Type` as sent ("" when absent or not text), and its media type in
@@ -121,8 +132,12 @@ pub(crate) async fn counted(metrics: &Metrics, req: Request, next: Next) -> Resp
 }
 
 /// An error response that is not JSON: made by axum or tower (extractors, method routing,
-/// body limits, timeouts), so it still needs the API's error shape.
+/// body limits, timeouts), so it still needs the API's error shape. The explorer's HTML error
+/// pages are not bare: they are marked [`crate::explorer::ExplorerPage`].
 pub(crate) fn is_bare_error(resp: &Response) -> bool {
+    if resp.extensions().get::<crate::explorer::ExplorerPage>().is_some() {
+        return false;
+    }
     let status = resp.status();
     let is_json = resp
         .headers()
