@@ -31,6 +31,8 @@
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
+//! * `progress` — progress bars only on a terminal (a node catching up, `log verify`), plain
+//!   lines and no control codes in a pipe.
 //!
 //! Run with `cargo test -p greenledger-tests`; set `GREENLEDGER_BIN` to test another build of
 //! the binary (e.g. `target/release/greenledger`).
@@ -49,6 +51,7 @@ mod node_util;
 mod p2p;
 mod pact;
 mod pact_api;
+mod progress;
 mod refusals;
 mod supervision;
 mod tamper;
