@@ -174,3 +174,37 @@ fn no_progress_in_a_pipe_and_json_unchanged() {
     assert!(!String::from_utf8_lossy(&json.stdout).contains('\u{1b}'));
     assert!(json.stderr.is_empty());
 }
+
+#[test]
+fn a_bar_on_a_terminal_unless_quiet() {
+    let dir = bundle_dir();
+    let on_terminal = |args: &str| -> Option<String> {
+        let out = Command::new("script")
+            .args([
+                "-qefc",
+                &format!("{} {args}", env!("CARGO_BIN_EXE_greenledger")),
+                "/dev/null",
+            ])
+            .current_dir(dir.path())
+            .env("TERM", "xterm-256color")
+            .env_remove("NO_COLOR")
+            .env_remove("GREENLEDGER_NODE")
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let Some(shown) = on_terminal("verify --bundle bar.bundle") else {
+        eprintln!("SKIPPED: no `script` (util-linux) to make a pseudo-terminal");
+        return;
+    };
+    assert!(shown.contains("verify ["), "no bar on a terminal: {shown:?}");
+    assert!(shown.contains("decoding and signatures"), "{shown:?}");
+    assert!(shown.contains("\u{1b}[32m"), "no colour on a terminal: {shown:?}");
+    let quiet = on_terminal("verify --bundle bar.bundle --quiet").unwrap();
+    assert!(!quiet.contains("verify ["), "a bar despite --quiet: {quiet:?}");
+    let json = on_terminal("verify --bundle bar.bundle --json").unwrap();
+    assert!(!json.contains("verify ["), "a bar with --json: {json:?}");
+    assert!(!json.contains('\u{1b}'), "control codes with --json: {json:?}");
+}

@@ -31,6 +31,8 @@
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
+//! * `shell` — `greenledger-node completions` load in bash; `greenledger-node man` names
+//!   every command.
 //! * `progress` — progress bars only on a terminal (a node catching up, `log verify`), plain
 //!   lines and no control codes in a pipe.
 //!
@@ -53,6 +55,7 @@ mod pact;
 mod pact_api;
 mod progress;
 mod refusals;
+mod shell;
 mod supervision;
 mod tamper;
 mod util;
