@@ -257,7 +257,14 @@ pub(crate) fn load_genesis(path: &Path) -> Result<Genesis> {
 /// bundle files in the folder are skipped; any other file that is not a valid entry is an
 /// error naming it, so that a damaged file is never silently ignored.
 pub(crate) fn load_entries(dir: &Path, network: Option<NetworkId>) -> Result<EntrySet> {
-    let rd = fs::read_dir(dir).with_context(|| format!("cannot read entries folder {}", dir.display()))?;
+    let rd = fs::read_dir(dir).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "; check the path given to --entries (a folder of signed entry files)",
+            std::io::ErrorKind::NotADirectory => "; --entries takes a folder of signed entry files",
+            _ => "",
+        };
+        anyhow!("cannot read entries folder {}: {e}{hint}", dir.display())
+    })?;
     let mut paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))

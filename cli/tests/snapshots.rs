@@ -313,3 +313,9 @@ fn error_an_unknown_command() {
     let _ = &f.pack;
     insta::assert_snapshot!(f.run(&["frobnicate"]));
 }
+
+#[test]
+fn error_a_missing_entries_folder() {
+    let f = Fixture::new();
+    insta::assert_snapshot!(f.run(&["show", "deadbeef00", "--entries", "nope"]));
+}
