@@ -135,7 +135,10 @@ fn the_manual_names_every_command_and_writes_a_page_for_each() {
         assert!(text.contains(&format!(".TH {name} 1")), "{name}.1:\n{text}");
     }
     let pages = fs::read_dir(dir.path().join("man1")).unwrap().count();
-    assert!(pages >= COMMANDS.len() + 1, "{pages} pages");
+    assert!(
+        pages > COMMANDS.len(),
+        "{pages} pages: one per command and the top page"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("wrote {pages} manual pages")));
 }
 
