@@ -214,6 +214,42 @@ fn a_catch_up_shows_a_bar_on_a_terminal_and_plain_log_lines_in_a_pipe() {
     let shown = text(&out);
     assert!(shown.contains("VALID"), "{shown:?}");
     assert!(shown.contains("log verify ["), "no bar on the terminal:\n{shown:?}");
+    // `greenledger submit` of many files: the same.
+    let mut files = Vec::new();
+    for k in 0..40 {
+        let se = s.attest(&format!("urn:test:progress:submitted:{k}"), 1000, &[]);
+        let path = c.env.path(&format!("submitted-{k}.json"));
+        std::fs::write(&path, se.signed().to_json()).unwrap();
+        files.push(path.display().to_string());
+    }
+    let (half, rest) = files.split_at(20);
+    let run = Command::new(&cli)
+        .args(["submit", "--batch", "5", "--node", &node_url])
+        .args(half)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains(": stored at log index")).count(),
+        20,
+        "{stderr}"
+    );
+    assert_plain("submit (standard error)", &stderr);
+    let mut argv = vec![
+        cli.clone(),
+        "submit".into(),
+        "--batch".into(),
+        "5".into(),
+        "--node".into(),
+        node_url.clone(),
+    ];
+    argv.extend(rest.iter().cloned());
+    let (mut child, out) = on_terminal(&argv, &[]);
+    let _ = child.wait();
+    let shown = text(&out);
+    assert!(shown.contains("submit ["), "no bar on the terminal:\n{shown:?}");
+    assert_eq!(shown.matches(": stored at log index").count(), 20, "{shown:?}");
     // --quiet: no bar even there; NO_COLOR: no colour.
     let (mut child, out) = on_terminal(
         &[
