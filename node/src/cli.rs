@@ -222,6 +222,7 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let node = Node::start(cfg, &data_dir, &genesis).await?;
+                let stop = stop_signal();
                 // Before the addresses are printed: whoever waits for them may rely on the hook.
                 if let Some(hook) = started {
                     hook(&node);
@@ -235,7 +236,7 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
                 for a in &node.addrs().p2p {
                     eprintln!("greenledger-node: peer-to-peer on {a}");
                 }
-                node.run_until_stopped(wait_for_signal()).await
+                node.run_until_stopped(stop).await
             })
         }
     }
@@ -268,24 +269,39 @@ fn stored_genesis(data_dir: &std::path::Path) -> Result<Genesis> {
     crate::store::read_genesis(&db)
 }
 
-async fn wait_for_signal() {
+/// SIGINT or SIGTERM, as a future. The handlers are installed when this is called, not when
+/// the future is first polled: the node calls it before it prints its addresses, so that a
+/// signal sent as soon as they appear stops it cleanly instead of killing it.
+fn stop_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut i), Ok(mut t)) => {
+                    tokio::select! {
+                        _ = i.recv() => {}
+                        _ = t.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Ok(mut i), Err(_)) => {
+                    i.recv().await;
+                }
+                (Err(_), Ok(mut t)) => {
+                    t.recv().await;
+                }
+                (Err(_), Err(_)) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
