@@ -375,6 +375,24 @@ fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
         .as_u16())
 }
 
+/// Submits one entry, sending it again (up to three more times) when the connection drops
+/// before an answer: a submission is idempotent, so a repeat is answered 200 if the first got
+/// through. Returns the status and how many connections dropped on the way.
+fn post_retrying(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<(u16, u32)> {
+    let mut dropped = 0;
+    loop {
+        match post(agent, url, body) {
+            Ok(st) => return Ok((st, dropped)),
+            Err(e) if dropped < 3 => {
+                dropped += 1;
+                eprintln!("propagation: a connection dropped ({e}); sending the entry again");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.context("the connection dropped four times for one entry")),
+        }
+    }
+}
+
 /// HTTP with concurrent clients: each client submits its suppliers' entries in order, as JSON
 /// arrays of 500 (`POST /v1/entries` with an array), each answered once durable.
 async fn ingest_http(tmp: &Path, sizes: &Sizes, ingest: f64) -> Result<Row> {
@@ -491,9 +509,20 @@ impl Drop for Processes {
     }
 }
 
+/// `GET /v1/health`, asked again (twice at most) if the connection drops.
 fn health(a: &ureq::Agent, url: &str) -> Result<serde_json::Value> {
-    let mut r = a.get(&format!("{url}/v1/health")).call()?;
-    Ok(serde_json::from_slice(&r.body_mut().read_to_vec()?)?)
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match a.get(&format!("{url}/v1/health")).call() {
+            Ok(mut r) => return Ok(serde_json::from_slice(&r.body_mut().read_to_vec()?)?),
+            Err(e) if tries < 3 => {
+                eprintln!("health of {url}: {e}; asking again");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Posts entries as JSON arrays of up to 500; every item must be taken.
@@ -507,10 +536,30 @@ fn post_all(a: &ureq::Agent, url: &str, entries: &[SignedEntry]) -> Result<()> {
             body.extend_from_slice(&e.to_json());
         }
         body.push(b']');
-        let mut r = a
-            .post(&format!("{url}/v1/entries"))
-            .header("Content-Type", "application/json")
-            .send(&body)?;
+        // An array is idempotent like a single entry: sent again when the connection drops.
+        let mut tries = 0;
+        let t = Instant::now();
+        let mut r = loop {
+            tries += 1;
+            match a
+                .post(&format!("{url}/v1/entries"))
+                .header("Content-Type", "application/json")
+                .send(&body)
+            {
+                Ok(r) => break r,
+                Err(e) if tries < 4 => {
+                    eprintln!(
+                        "array submission to {url}: {e} after {:.1} s; sending it again",
+                        t.elapsed().as_secs_f64()
+                    );
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("submitting an array of {} entries to {url}", chunk.len())));
+                }
+            }
+        };
         anyhow::ensure!(r.status() == 200, "array submission refused: {}", r.status());
         let items: Vec<greenledger_core::api::ItemResult> = serde_json::from_slice(&r.body_mut().read_to_vec()?)?;
         if let Some(bad) = items.iter().find(|i| !matches!(i.status, 200..=202)) {
@@ -637,18 +686,18 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
     let mut results = Vec::new();
     for (level, load) in loads.iter().enumerate() {
         let batch = &firsts[level * per_load as usize..(level + 1) * per_load as usize];
-        let (p50, p99, offered, complete) = offer(&urls[0], batch, *load, n, &seen).await?;
+        let (p50, p99, offered, complete, dropped) = offer(&urls[0], batch, *load, n, &seen).await?;
         say(format!(
-            "{n} nodes at {offered:.0}/s offered: p50 {p50:.1} ms, p99 {p99:.1} ms ({complete} of {per_load} timed on every node)"
+            "{n} nodes at {offered:.0}/s offered: p50 {p50:.1} ms, p99 {p99:.1} ms ({complete} of {per_load} timed on every node; {dropped} dropped connections, each entry sent again)"
         ));
-        results.push((*load, offered, p50, p99));
+        results.push((*load, offered, p50, p99, dropped));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for f in followers {
         let _ = f.join();
     }
     drop(procs);
-    let (_, offered, p50, p99) = results
+    let (_, offered, p50, p99, _) = results
         .iter()
         .copied()
         .find(|r| r.0 == stated)
@@ -661,7 +710,14 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
         .fold(0.0f64, f64::max);
     let all: Vec<String> = results
         .iter()
-        .map(|(_, o, p50, p99)| format!("{o:.0}/s: p50 {p50:.1}, p99 {p99:.1} ms"))
+        .map(|(_, o, p50, p99, d)| {
+            let d = if *d > 0 {
+                format!(" ({d} dropped connections)")
+            } else {
+                String::new()
+            };
+            format!("{o:.0}/s: p50 {p50:.1}, p99 {p99:.1} ms{d}")
+        })
         .collect();
     let detail = format!(
         "{n} greenledger-node processes on loopback, full mesh; {per_load} entries at {offered:.0}/s offered to node 0 over HTTP; all loads: {}",
@@ -720,19 +776,22 @@ async fn offer(
     load: f64,
     n: usize,
     seen: &Arc<Mutex<HashMap<EntryId, Vec<Instant>>>>,
-) -> Result<(f64, f64, f64, usize)> {
+) -> Result<(f64, f64, f64, usize, u64)> {
     let bodies: Vec<(EntryId, Vec<u8>)> = entries.iter().map(|e| (e.id(), e.to_json())).collect();
     let t0 = Instant::now() + Duration::from_millis(50);
     let sent: Arc<Mutex<HashMap<EntryId, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
     let sent2 = sent.clone();
     let u = url.to_string();
     let gap = 1e6 / load;
+    let dropped_total = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dropped_out = dropped_total.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
+        let dropped = dropped_total;
         let threads = 64; // each answer waits for a WAL sync: enough clients to offer the load
         std::thread::scope(|s| {
             let hs: Vec<_> = (0..threads)
                 .map(|t| {
-                    let (bodies, sent, u) = (&bodies, sent2.clone(), u.clone());
+                    let (bodies, sent, u, dropped) = (&bodies, sent2.clone(), u.clone(), &dropped);
                     s.spawn(move || -> Result<()> {
                         let a = agent();
                         for (k, (id, b)) in bodies.iter().enumerate().skip(t).step_by(threads) {
@@ -743,8 +802,9 @@ async fn offer(
                             if let Ok(mut m) = sent.lock() {
                                 m.insert(*id, Instant::now());
                             }
-                            let st = post(&a, &u, b)?;
-                            anyhow::ensure!(st == 201, "submission refused: {st}");
+                            let (st, d) = post_retrying(&a, &u, b)?;
+                            dropped.fetch_add(u64::from(d), std::sync::atomic::Ordering::Relaxed);
+                            anyhow::ensure!(st == 201 || (d > 0 && st == 200), "submission refused: {st}");
                         }
                         Ok(())
                     })
@@ -782,7 +842,14 @@ async fn offer(
         }
     }
     let complete = lat.len();
-    Ok((percentile(&mut lat, 0.5), percentile(&mut lat, 0.99), offered, complete))
+    let dropped = dropped_out.load(std::sync::atomic::Ordering::Relaxed);
+    Ok((
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99),
+        offered,
+        complete,
+        dropped,
+    ))
 }
 
 /// `greenledger verify --bundle` on a provenance DAG, in process: parse the bundle and run
@@ -986,8 +1053,11 @@ fn child_url(child: &mut Child) -> Result<String> {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(u) = line.strip_prefix("greenledger-node: HTTP API on ") {
                 let _ = tx.try_send(u.trim().to_string());
-            } else if line.contains("error") {
-                eprintln!("  node: {line}");
+            } else if line.contains("error") || line.contains("WARN") {
+                // Warnings too (a full gossip send queue says why a load is not carried), cut
+                // short: some carry every message id they are about.
+                let cut = line.char_indices().nth(240).map_or(line.len(), |(i, _)| i);
+                eprintln!("  node: {}", &line[..cut]);
             }
         }
     });

@@ -51,7 +51,7 @@ pub enum Command {
 
     /// Sign a carbon-footprint attestation; the total is computed from the inputs.
     #[command(
-        override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --catenax FILE [--input ID=QTY]… [OPTIONS]"
+        override_usage = "greenledger attest --key FILE --part URN --unit UNIT --own KGCO2E [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --pact FILE [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --catenax FILE [--input ID=QTY]… [OPTIONS]\n       greenledger attest --key FILE --epcis FILE [--event ID] [--match EPC=ID]… --own KGCO2E [OPTIONS]"
     )]
     Attest(AttestArgs),
 
@@ -270,13 +270,31 @@ pub struct AttestArgs {
     /// its PACT v3 form: the same rules as --pact (see docs/PACT.md, "Catena-X").
     #[arg(long, value_name = "FILE")]
     pub catenax: Option<PathBuf>,
+    /// A GS1 EPCIS 2.0 document (JSON or JSON-LD) whose TransformationEvent gives the part (its
+    /// output), the produced quantity and the inputs (each input EPC matched to the current
+    /// attestation of its part, or a batch lot you hold, on the node or in --entries DIR); the
+    /// event's id, time and places go into the extensions. The footprint figures still come
+    /// from --own and the other flags. See docs/EPCIS.md.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pact", "catenax"])]
+    pub epcis: Option<PathBuf>,
+    /// With --epcis: the TransformationEvent to import, by its eventID or its index in
+    /// eventList (needed when the document holds several).
+    #[arg(long, value_name = "ID", requires = "epcis")]
+    pub event: Option<String>,
+    /// With --epcis: match an input EPC (as written in the event, or any spelling of it) to an
+    /// attestation (an id, a unique prefix with --entries, or a part URN) or to a batch lot you
+    /// hold (ENTRY_ID:INDEX), where it has several candidates or none (repeat for several).
+    #[arg(long = "match", value_name = "EPC=ID", requires = "epcis")]
+    pub matches: Vec<String>,
     /// The part or batch: urn:epc:id:sgtin:…, urn:epc:class:lgtin:…, urn:greenledger:…
-    /// [with --pact or --catenax, default: the file's first productIds entry]
-    #[arg(long, value_name = "URN", required_unless_present_any = ["pact", "catenax"])]
+    /// [with --pact or --catenax, default: the file's first productIds entry; with --epcis, the
+    /// event's output (--part chooses among several, or one instance of a class)]
+    #[arg(long, value_name = "URN", required_unless_present_any = ["pact", "catenax", "epcis"])]
     pub part: Option<String>,
     /// The declared unit: kilogram, liter, cubic meter, kilowatt hour, megajoule,
-    /// ton kilometer, square meter or piece (kg, l, m3, kWh, MJ, tkm, m2 also work).
-    #[arg(long, value_name = "UNIT", required_unless_present_any = ["pact", "catenax"])]
+    /// ton kilometer, square meter or piece (kg, l, m3, kWh, MJ, tkm, m2 also work)
+    /// [with --epcis, default: the unit of the output's uom; piece for instances and counts].
+    #[arg(long, value_name = "UNIT", required_unless_present_any = ["pact", "catenax", "epcis"])]
     pub unit: Option<String>,
     /// Own emissions, kg CO2e per declared unit, excluding biogenic uptake (decimal).
     #[arg(
@@ -498,9 +516,11 @@ pub struct ShowArgs {
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,
     /// Output format: text (decoded, the default), pact (the attestation as a PACT v3
-    /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded) or
-    /// catenax (the same footprint as a Catena-X PCF 9.0.0 JSON document).
-    #[arg(long, value_name = "FORMAT", value_parser = ["text", "pact", "catenax"], default_value = "text")]
+    /// ProductFootprint JSON; status Deprecated if --node or --entries shows it superseded),
+    /// catenax (the same footprint as a Catena-X PCF 9.0.0 JSON document) or epcis (an EPCIS 2.0
+    /// document: an attestation as a TransformationEvent, a batch.ship entry as shipping
+    /// ObjectEvents; inputs and shipped batches are looked up with --entries DIR or --node).
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "pact", "catenax", "epcis"], default_value = "text")]
     pub format: String,
 }
 

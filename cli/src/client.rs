@@ -197,6 +197,19 @@ impl Client {
         serde_json::from_slice(&r.body).context("unexpected answer from the node")
     }
 
+    /// `GET /v1/parts/{urn}`, or `None` if the node holds no attestation of the part.
+    pub(crate) fn part_if_any(&self, part: &str) -> Result<Option<PartInfo>> {
+        let path = format!("/v1/parts/{}", encode_segment(part));
+        let r = self.get(&path)?;
+        match r.status {
+            404 => Ok(None),
+            200 => serde_json::from_slice(&r.body)
+                .map(Some)
+                .with_context(|| format!("unexpected answer from the node to GET {path}")),
+            _ => bail!("the node refused GET {path}: {}", r.error_message()),
+        }
+    }
+
     /// Resolves an id or part URN.
     pub(crate) fn resolve(&self, what: &str) -> Result<EntryId> {
         if what.starts_with("urn:") {

@@ -1,7 +1,7 @@
 //! # greenledger-cli
 //!
 //! The `greenledger` command: a thin shell over `greenledger-core`, with `greenledger-interop`
-//! for PACT and Catena-X files.
+//! for PACT, Catena-X and EPCIS files.
 //!
 //! # Layout
 //!

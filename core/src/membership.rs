@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// The membership state derived from a genesis and a set of membership entries.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Membership {
     admins: BTreeSet<PublicKey>,
     roles: HashMap<PublicKey, BTreeSet<Role>>,
@@ -142,6 +142,42 @@ impl Membership {
             limits,
             genesis_admins,
         }
+    }
+
+    /// Adds one more membership entry without computing the fixpoint again, where that gives
+    /// exactly what [`Membership::compute`] over the set with `e` added would give; returns
+    /// false (and changes nothing) where it cannot tell, and the caller computes afresh.
+    ///
+    /// The case it takes is the common one, an organisation admitted to a role other than
+    /// admin: such an admit changes no admin and no limit, so the fixpoint is untouched and only
+    /// the new member's role, name and peer are added. It declines a member who already holds
+    /// a role or a name (the name kept depends on the order of all admits of that member), a
+    /// peer id already named, admin admits and revocations.
+    pub fn admit_one(&mut self, e: &Entry) -> bool {
+        let Body::MemberAdmit(a) = &e.payload.body else {
+            return false;
+        };
+        if a.role == Role::Admin
+            || self.roles.contains_key(&a.member)
+            || self.names.contains_key(&a.member)
+            || self.genesis_admins.contains(&a.member)
+            || a.peer_id.as_ref().is_some_and(|p| self.peers.contains_key(p))
+        {
+            return false;
+        }
+        let signer = e.payload.signer;
+        let counts = self.admins.contains(&signer) && self.limits.get(&signer).is_none_or(|l| e.payload.seq <= *l);
+        if counts {
+            self.roles.entry(a.member).or_default().insert(a.role);
+            self.names.insert(a.member, a.name.clone());
+            if let Some(p) = &a.peer_id {
+                self.peers.insert(p.clone(), vec![a.member]);
+            }
+        }
+        // An admit whose signer is no admin (or is revoked before it) counts for nothing, now or
+        // later: should its signer become an admin, that admission is itself an admin admit,
+        // after which the caller computes afresh.
+        true
     }
 
     /// Checks that `signer` holds one of the roles `needed` (an entry kind's

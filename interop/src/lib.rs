@@ -10,10 +10,13 @@
 //!
 //! * [`pact`] — PACT v3 ProductFootprint import and export.
 //! * [`catenax`] — Catena-X PCF 9.x import and export, as a mapping to and from PACT v3.
+//! * [`epcis`] — GS1 EPCIS 2.0 TransformationEvent import; TransformationEvent and shipping
+//!   ObjectEvent export (`docs/EPCIS.md`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod catenax;
+pub mod epcis;
 pub mod pact;

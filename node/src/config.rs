@@ -224,7 +224,9 @@ pub struct HttpLimits {
     /// Most open HTTP connections; more wait in the kernel's backlog.
     pub max_connections: usize,
     /// A connection whose read or write makes no progress for this long is closed (idle
-    /// keep-alive connections included).
+    /// keep-alive connections included). Keep it longer than `request_timeout`: while a
+    /// handler works (an array of entries waiting for its fsync) its connection reads
+    /// nothing, and a shorter stall would close it before the answer or the 408.
     #[serde(with = "humantime_serde")]
     pub stall_timeout: Duration,
 }
@@ -271,7 +273,7 @@ impl Default for HttpLimits {
             max_body_bytes: 2 << 20,
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
-            stall_timeout: Duration::from_secs(20),
+            stall_timeout: Duration::from_secs(35),
         }
     }
 }

@@ -24,11 +24,11 @@ use serde_json::value::RawValue;
 
 use crate::store::Store;
 
-/// Reads the ledger as it stands now. Cheap to make; make one per request (it holds a copy of
-/// the membership taken when it was made).
+/// Reads the ledger as it stands now. Cheap to make; make one per request (it holds the
+/// membership as it was when it was made).
 pub struct Reader<'a> {
     store: &'a Store,
-    membership: Membership,
+    membership: std::sync::Arc<Membership>,
     any_forks: bool,
 }
 

@@ -22,6 +22,9 @@
 //! * `catenax` — Catena-X PCF 9.x documents: `attest --catenax` (the project's fixture and the
 //!   public example in `../shared/data/external` when present), `show --format catenax`, round
 //!   trips, defaults named for plain attestations, import errors exit 2 naming the field.
+//! * `epcis` — `attest --epcis --node`: the GS1 Digital Link example's inputs matched to the
+//!   current attestations on a node (any company-prefix spelling) and to a shipment lot the
+//!   signer holds; ambiguity named and settled with `--match`; `show --format epcis` online.
 //! * `pact_api` — the PACT v3 REST API over HTTPS (token, footprints and filters, paging,
 //!   events and their replies between two nodes), case by case after WBCSD's conformance
 //!   service; a reply owed across `kill -9`.
@@ -45,6 +48,7 @@ mod catenax;
 mod cli;
 mod contract;
 mod custody;
+mod epcis;
 mod hostile_peers;
 mod independent;
 mod keys;

@@ -121,6 +121,29 @@ class Primitives(unittest.TestCase):
         self.assertIsNotNone(vb.decode_point(b))
         self.assertIsNone(vb.decode_point(b, zip215=False))
 
+    def test_format_edge_case_table(self):
+        # FORMAT.md §1's table of the "Taming the many EdDSAs" edge cases, row by row, decided
+        # by this file's own ZIP 215 and key rule. The vectors (message, key, signature) are
+        # read from core/tests/zip215.rs, which pins the same rows against core.
+        with open(FORMAT, encoding="utf-8") as fh:
+            text = fh.read()
+        rows = re.findall(r"^\| (\d+) \|(?:[^|\n]*\|){4} (valid|invalid) \| (ok|refused) \| \**(valid|invalid)\**(?: \|)?$",
+                          text, re.M)
+        self.assertEqual([int(r[0]) for r in rows], list(range(12)), "FORMAT.md §1 has rows 0 to 11")
+        with open(os.path.join(HERE, "..", "..", "core", "tests", "zip215.rs"), encoding="utf-8") as fh:
+            rust = fh.read()
+        cases = re.findall(r'\(\s*"([0-9a-f]*)",\s*"([0-9a-f]{64})",\s*"([0-9a-f]{128})",\s*(true|false),\s*(true|false),\s*\)',
+                           rust)
+        self.assertEqual(len(cases), 12, "core/tests/zip215.rs has the twelve vectors")
+        for (n, sig_word, key_word, entry_word), (msg, pub, sig, rust_sig, rust_key) in zip(rows, cases):
+            msg, pub, sig = bytes.fromhex(msg), bytes.fromhex(pub), bytes.fromhex(sig)
+            valid, key = vb.verify_zip215(pub, msg, sig), vb.is_key(pub)
+            self.assertEqual(valid, sig_word == "valid", "row %s: signature" % n)
+            self.assertEqual(key, key_word == "ok", "row %s: key" % n)
+            self.assertEqual(valid and key, entry_word == "valid", "row %s: entry" % n)
+            # and core's test pins the same verdicts
+            self.assertEqual((rust_sig == "true", rust_key == "true"), (valid, key), "row %s: core's vector" % n)
+
 
 class WorkedExample(unittest.TestCase):
     def test_bar_bundle_is_valid(self):

@@ -12,7 +12,7 @@ use std::{borrow::Cow, cell::RefCell, collections::HashMap, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
 use greenledger_core::{
-    Body, Entry, EntryId, LedgerView, Membership, NetworkId, PublicKey, Quantity, SetView, Unit,
+    Body, Entry, EntryId, EntrySet, LedgerView, Membership, NetworkId, PublicKey, Quantity, SetView, Unit,
     amount::Wh,
     api::HolderLots,
     custody::{self, Lot, LotId, LotKind, Unresolved},
@@ -716,6 +716,22 @@ pub(crate) fn ship(a: ShipArgs, node: Option<&str>, json: bool) -> Result<ExitCo
     s.finish(p, json)
 }
 
+/// Every lot an entries folder creates for `holder` and what is left of each, oldest first (by
+/// the signers' clocks, which only orders the listing).
+pub(crate) fn held_in(set: &EntrySet, view: &SetView<'_>, holder: &PublicKey) -> HolderLots {
+    let mut candidates: Vec<(&str, u64, LotId)> = set
+        .iter()
+        .flat_map(|e| {
+            custody::lots_of(e)
+                .into_iter()
+                .filter(|(_, o)| o.holder == *holder)
+                .map(|(id, _)| (e.payload.timestamp.as_str(), e.payload.seq, id))
+        })
+        .collect();
+    candidates.sort();
+    custody::holder_lots(view, holder, candidates.into_iter().map(|(_, _, id)| id))
+}
+
 /// One row of the `lots` table: a held lot and the unit of its amounts.
 struct Row<'a> {
     lot: &'a greenledger_core::api::HeldLot,
@@ -756,19 +772,7 @@ pub(crate) fn lots(a: LotsArgs, node: Option<&str>, json: bool) -> Result<ExitCo
             let genesis = files::load_genesis(genesis)?;
             let set = files::load_entries(dir, Some(genesis.network_id()))?;
             let view = SetView::new(&genesis, &set, []);
-            // Every lot created for the holder, oldest first (by the signers' clocks, which
-            // only orders the listing).
-            let mut candidates: Vec<(&str, u64, LotId)> = set
-                .iter()
-                .flat_map(|e| {
-                    custody::lots_of(e)
-                        .into_iter()
-                        .filter(|(_, o)| o.holder == holder)
-                        .map(|(id, _)| (e.payload.timestamp.as_str(), e.payload.seq, id))
-                })
-                .collect();
-            candidates.sort();
-            let held = custody::holder_lots(&view, &holder, candidates.into_iter().map(|(_, _, id)| id));
+            let held = held_in(&set, &view, &holder);
             for l in &held.lots {
                 if let Some(u) = unit_of(view.entry(&l.origin).as_deref()) {
                     units.insert(l.origin, u.symbol().to_string());

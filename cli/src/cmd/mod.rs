@@ -2,6 +2,7 @@
 
 mod bundle;
 mod custody;
+mod epcis;
 mod generated;
 mod keys;
 pub(crate) mod online;

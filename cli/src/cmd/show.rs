@@ -3,8 +3,10 @@
 use std::{path::Path, process::ExitCode};
 
 use anyhow::{Result, anyhow, bail};
-use greenledger_core::{EntrySet, EntrySource, Genesis, Kind, SetView, SignedEntry, custody_facts, model::Body};
-use greenledger_interop::{catenax, pact};
+use greenledger_core::{
+    Entry, EntryId, EntrySet, EntrySource, Genesis, Kind, SetView, SignedEntry, custody_facts, model::Body,
+};
+use greenledger_interop::{catenax, epcis, pact};
 
 use crate::{Refused, args::ShowArgs, client::Client, cmd::resolve, files, output};
 
@@ -43,6 +45,9 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
             a.what
         );
     };
+    if a.format == "epcis" {
+        return show_epcis(&se, set.as_ref(), a.entries.as_deref(), node);
+    }
     if a.format == "pact" || a.format == "catenax" {
         return show_pact(
             &se,
@@ -166,4 +171,75 @@ fn show_pact(
     }
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `show --format epcis`: an attestation as an EPCIS 2.0 document holding its
+/// TransformationEvent, a `batch.ship` entry as one holding its shipping ObjectEvents
+/// (docs/EPCIS.md). An attestation's inputs and a shipment's batch are looked up on the node
+/// (--node) or in --entries DIR.
+fn show_epcis(se: &SignedEntry, set: Option<&EntrySet>, dir: Option<&Path>, node: Option<&str>) -> Result<ExitCode> {
+    let id = se.id();
+    let v = se
+        .verify()
+        .map_err(|err| Refused(format!("entry {id} does not verify ({err}); it is not exported")))?;
+    let e = v.entry();
+    let loaded;
+    let set = match (set, dir) {
+        (Some(s), _) => Some(s),
+        (None, Some(d)) if node.is_none() => {
+            loaded = files::load_entries(d, None)?;
+            Some(&loaded)
+        }
+        _ => None,
+    };
+    let client = node.map(Client::new).transpose()?;
+    let get = |id: &EntryId| -> Option<Entry> {
+        match (&client, set) {
+            (Some(c), _) => c.entry(id).ok()?.verify().ok().map(|v| v.into_entry()),
+            (None, Some(s)) => s.entry(id).cloned(),
+            (None, None) => None,
+        }
+    };
+    let facts = |id: &EntryId| -> Option<epcis::InputFacts> {
+        get(id).and_then(|e| {
+            e.attestation()
+                .map(|a| (a.part.clone(), a.declared_unit_of_measurement))
+        })
+    };
+    let events = match &e.payload.body {
+        Body::Attestation(_) => vec![epcis::transformation_event(e, &facts).map_err(|err| anyhow!("{err}"))?],
+        Body::BatchShip(b) => {
+            let batch = shipped_batch(&get, b.from.first().map(|d| d.lot)).ok_or_else(|| {
+                anyhow!(
+                    "the batch that entry {} ships is not at hand: give --entries DIR holding it and the shipments before it, or --node URL",
+                    id.fmt_short()
+                )
+            })?;
+            epcis::shipping_events(e, &batch).map_err(|err| anyhow!("{err}"))?
+        }
+        other => bail!(
+            "entry {id} is a {} entry; only attestations (TransformationEvent) and batch.ship entries (ObjectEvents) have an EPCIS form",
+            other.kind()
+        ),
+    };
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    println!("{}", serde_json::to_string_pretty(&epcis::document(events, &now))?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The part and unit of the batch a lot carries: back through shipments to the attestation.
+fn shipped_batch(
+    get: &dyn Fn(&EntryId) -> Option<Entry>,
+    mut lot: Option<greenledger_core::custody::LotId>,
+) -> Option<epcis::InputFacts> {
+    // A chain of shipments is at most as long as the log; stop at a generous bound.
+    for _ in 0..100_000 {
+        let e = get(&lot?.entry)?;
+        match &e.payload.body {
+            Body::Attestation(a) => return Some((a.part.clone(), a.declared_unit_of_measurement)),
+            Body::BatchShip(b) => lot = b.from.first().map(|d| d.lot),
+            _ => return None,
+        }
+    }
+    None
 }

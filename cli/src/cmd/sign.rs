@@ -30,7 +30,7 @@ use crate::{
     client::Client,
     cmd::{
         custody::{Amount, LotBook, invalid, names_lot, parse_lot_spec},
-        resolve,
+        epcis, resolve,
     },
     files::{self, ChainHead, SignerState},
 };
@@ -132,7 +132,7 @@ impl Signer {
     }
 
     /// An id, unique id prefix or part URN.
-    fn resolve(&self, what: &str) -> Result<EntryId> {
+    pub(crate) fn resolve(&self, what: &str) -> Result<EntryId> {
         match (&self.client, &self.set) {
             (Some(c), _) => c.resolve(what),
             (None, Some(set)) => resolve(set, Some(&SetView::new(&self.genesis, set, [])), what),
@@ -475,11 +475,43 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     // its errors are input errors (exit 2).
     let kind = if a.catenax.is_some() { "Catena-X" } else { "PACT" };
     let footprint = read_footprint(&a)?;
-    let figures = read_figures(&a, footprint.as_ref(), kind)?;
+    // An EPCIS document likewise (docs/EPCIS.md).
+    let epcis_file = epcis::read(&a)?;
+    let mut figures = read_figures(&a, footprint.as_ref(), kind)?;
     let evidence = read_evidence(&a.evidence)?;
 
     let s = Signer::open(&a.target, node)?;
-    let inputs = resolve_inputs(&s, &a.inputs, figures.produced_quantity)?;
+    // With --epcis, the event gives the part, the unit, the produced quantity and inputs.
+    let imported = match &epcis_file {
+        Some(f) => Some(epcis::import(&s, f, &a, figures.unit)?),
+        None => None,
+    };
+    let mut part = a.part.clone();
+    let mut input_specs = Vec::new();
+    if let Some(imp) = &imported {
+        let produced = imp.output.produced;
+        if let Some(q) = figures.produced_quantity
+            && q != produced
+        {
+            bail!(
+                "--quantity {} conflicts with the EPCIS event, which produced {} {} of {}; leave --quantity out",
+                q.decimal_string(),
+                produced.decimal_string(),
+                imp.output.unit.as_str(),
+                imp.output.part
+            );
+        }
+        figures.produced_quantity = Some(produced);
+        figures.unit = Some(imp.output.unit);
+        part = Some(imp.output.part.clone());
+        for (spec, from) in &imp.specs {
+            let one = resolve_inputs(&s, std::slice::from_ref(spec), figures.produced_quantity)
+                .with_context(|| format!("the EPCIS input {from}"))?;
+            input_specs.extend(one);
+        }
+    }
+    let mut inputs = input_specs;
+    inputs.extend(resolve_inputs(&s, &a.inputs, figures.produced_quantity)?);
     let claims = resolve_claims(&s, &a.claims)?;
     let totals = if inputs.is_empty() {
         Vec::new()
@@ -488,11 +520,16 @@ pub(crate) fn attest(a: AttestArgs, node: Option<&str>, json: bool) -> Result<Ex
     };
     let mut att = match &footprint {
         Some(file) => from_footprint(&a, file, figures.own_total, &inputs, &totals, kind)?,
-        None => from_flags(&a, &figures, inputs, &totals)?,
+        None => from_flags(part.as_deref(), &figures, inputs, &totals)?,
     };
     apply_figures(&mut att, &figures, kind)?;
     apply_descriptions(&mut att, &a, kind)?;
     att.evidence = evidence;
+    if let Some(imp) = imported {
+        att.extensions
+            .get_or_insert_with(Default::default)
+            .insert("epcis".into(), imp.extensions);
+    }
     att.electricity_claims = claims;
     if let Some(old) = &a.supersedes {
         att.supersedes = Some(resolve_supersedes(&s, old, &att)?);
@@ -695,13 +732,13 @@ fn from_footprint(
 /// The attestation of `--part`, `--unit` and `--own` (and its parts), its total rolled up
 /// from the inputs.
 fn from_flags(
-    a: &AttestArgs,
+    part: Option<&str>,
     figures: &Figures,
     inputs: Vec<Input>,
     totals: &[(Quantity, Emissions)],
 ) -> Result<Attestation> {
-    let (Some(part), Some(unit), Some(own_total)) = (&a.part, figures.unit, figures.own_total) else {
-        bail!("attest needs --part, --unit and --own (or --pact FILE, or --catenax FILE)");
+    let (Some(part), Some(unit), Some(own_total)) = (part, figures.unit, figures.own_total) else {
+        bail!("attest needs --part, --unit and --own (or --pact FILE, or --catenax FILE; with --epcis FILE, --own)");
     };
     let own = Emissions {
         fossil_ghg_emissions: figures.own_fossil,

@@ -66,8 +66,8 @@ pub struct Shared {
     pub conflicts: AtomicU64,
     /// Entries refused for overdrawing a lot, since the node started.
     pub overdraws_refused: AtomicU64,
-    /// Current membership.
-    pub membership: RwLock<Membership>,
+    /// Current membership, as of the last committed batch (shared: a reader takes the `Arc`).
+    pub membership: RwLock<Arc<Membership>>,
     /// Pending entries and what each waits for.
     pub pending: RwLock<std::collections::HashMap<EntryId, Vec<EntryId>>>,
     /// True once the writer refuses writes after an unrecoverable storage failure.
@@ -448,8 +448,8 @@ impl Store {
         }
     }
 
-    /// A copy of the current membership.
-    pub fn membership(&self) -> Membership {
+    /// The current membership (shared, not copied).
+    pub fn membership(&self) -> Arc<Membership> {
         self.shared.membership.read().map(|m| m.clone()).unwrap_or_default()
     }
 

@@ -168,6 +168,8 @@ pub(crate) struct Ledger {
     conflicts: HashMap<EntryId, EntryId>,
     members: Vec<Entry>,
     membership: Membership,
+    /// The membership changed since it was last shared (see [`Ledger::publish`]).
+    membership_dirty: bool,
     log_size: u64,
     head_hash: [u8; 32],
     pending: HashMap<EntryId, Pending>,
@@ -324,6 +326,7 @@ impl Ledger {
             conflicts: HashMap::new(),
             members: Vec::new(),
             membership: Membership::default(),
+            membership_dirty: false,
             log_size: 0,
             head_hash: [0; 32],
             pending: HashMap::new(),
@@ -439,11 +442,35 @@ impl Ledger {
                 .filter(|e| forked.get(&e.payload.signer).is_none_or(|s| e.payload.seq < *s)),
         );
         if let Ok(mut m) = self.shared.membership.write() {
-            *m = self.membership.clone();
+            *m = Arc::new(self.membership.clone());
+        }
+        self.membership_dirty = false;
+    }
+
+    /// A membership entry joined the log (the last of `members`): the common admission is added to the membership as
+    /// it stands (readers see it from the batch's commit on, see [`Ledger::publish`]); anything
+    /// else computes the membership afresh. Computing afresh for every admission made
+    /// admitting n organisations cost O(n²).
+    fn member_added(&mut self) {
+        let Some(entry) = self.members.last() else {
+            return;
+        };
+        let p = &entry.payload;
+        let unforked = self.forked.get(&p.signer).is_none_or(|s| p.seq < *s);
+        if unforked && self.membership.admit_one(entry) {
+            self.membership_dirty = true;
+        } else {
+            self.recompute_membership();
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
+        if self.membership_dirty {
+            if let Ok(mut m) = self.shared.membership.write() {
+                *m = Arc::new(self.membership.clone());
+            }
+            self.membership_dirty = false;
+        }
         if let Ok(mut snap) = self.shared.pending.write() {
             snap.clear();
             snap.extend(
@@ -945,7 +972,7 @@ impl Ledger {
         batch.staged.insert(id, (idx, entry.clone()));
         if is_member {
             self.members.push(entry);
-            self.recompute_membership();
+            self.member_added();
         }
         idx
     }
