@@ -23,6 +23,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "GREENLEDGER_NODE", value_name = "URL")]
     pub node: Option<String>,
 
+    /// Show no progress bars (they are drawn on standard error only when it is a terminal,
+    /// and never with --json).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -87,6 +92,35 @@ pub enum Command {
     /// Operations on a node's hash-chained log.
     #[command(subcommand)]
     Log(LogCommand),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to standard
+    /// output, generated from this command line's definitions.
+    ///
+    /// bash: `source <(greenledger completions bash)`, or save it as
+    /// ~/.local/share/bash-completion/completions/greenledger. zsh: save it as _greenledger in
+    /// a folder of $fpath. fish: save it as ~/.config/fish/completions/greenledger.fish.
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) to standard output, or write one page per command to a
+    /// folder (--out DIR): `greenledger man | man -l -`.
+    Man(ManArgs),
+}
+
+/// `completions` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man` arguments.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write greenledger.1 and one page per subcommand (greenledger-verify.1, …) to this
+    /// folder instead (e.g. ~/.local/share/man/man1).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `log` subcommands.

@@ -15,7 +15,27 @@ use crate::keyfile::{self, KeyFileError};
 
 /// Reads a whole file, saying which file and what it was for when that fails.
 pub(crate) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    fs::read(path).map_err(|e| {
+        use std::io::ErrorKind;
+        // Say what to do about it: the commonest causes are a mistyped path and a file of
+        // another user.
+        let hint = match (e.kind(), what) {
+            (ErrorKind::NotFound, "bundle") => {
+                "; check the path, or make a bundle with: greenledger bundle ID --out FILE"
+            }
+            (ErrorKind::NotFound, "key file") => {
+                "; check the path, or make a key with: greenledger key generate --out FILE"
+            }
+            (ErrorKind::NotFound, "genesis file") => {
+                "; check the path (the consortium's genesis file; greenledger genesis makes a new one)"
+            }
+            (ErrorKind::NotFound, _) => "; check the path",
+            (ErrorKind::PermissionDenied, _) => "; check the file's owner and mode",
+            (ErrorKind::IsADirectory, _) => "; give a file, not a folder",
+            _ => "",
+        };
+        anyhow!("cannot read {what} {}: {e}{hint}", path.display())
+    })
 }
 
 /// Says what a JSON file is when it is one of greenledger's own kinds (for errors about a file
@@ -141,10 +161,10 @@ pub(crate) fn prompt_new_passphrase(env: &str) -> Result<zeroize::Zeroizing<Stri
 fn read_key_text(path: &Path) -> Result<String> {
     let bytes = read(path, "key file")?;
     if let Some(e) = wrong_kind(path, &bytes, "a key file") {
-        return Err(e.context(format!(
-            "cannot use key file {}: not a greenledger key file",
+        return Err(anyhow!(
+            "cannot use key file {}: not a greenledger key file: {e}; --key takes a key file made by greenledger key generate",
             path.display()
-        )));
+        ));
     }
     String::from_utf8(bytes).map_err(|_| anyhow!("{} is not a greenledger key file (not text)", path.display()))
 }
@@ -237,7 +257,14 @@ pub(crate) fn load_genesis(path: &Path) -> Result<Genesis> {
 /// bundle files in the folder are skipped; any other file that is not a valid entry is an
 /// error naming it, so that a damaged file is never silently ignored.
 pub(crate) fn load_entries(dir: &Path, network: Option<NetworkId>) -> Result<EntrySet> {
-    let rd = fs::read_dir(dir).with_context(|| format!("cannot read entries folder {}", dir.display()))?;
+    let rd = fs::read_dir(dir).map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound => "; check the path given to --entries (a folder of signed entry files)",
+            std::io::ErrorKind::NotADirectory => "; --entries takes a folder of signed entry files",
+            _ => "",
+        };
+        anyhow!("cannot read entries folder {}: {e}{hint}", dir.display())
+    })?;
     let mut paths: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))

@@ -11,6 +11,8 @@
 //! * `files` — key, genesis, entry-folder and state files; atomic writes.
 //! * `cmd` — one module per command family.
 //! * `output` — the provenance tree and other terminal output.
+//! * `style` — colour (only on a terminal, never with `NO_COLOR`).
+//! * `progress` — progress bars on standard error (only on a terminal).
 //!
 //! Errors are `anyhow` errors mapped to exit codes in one place ([`run`]): a [`Refused`] error
 //! (verification failed, the ledger rules refuse the entry) exits 1, anything else 2.
@@ -23,6 +25,8 @@ mod cmd;
 mod files;
 pub mod keyfile;
 mod output;
+mod progress;
+mod style;
 
 use std::process::ExitCode;
 
@@ -72,6 +76,9 @@ pub fn run() -> ExitCode {
         }
     };
     let json = cli.json;
+    if cli.json || cli.quiet {
+        progress::turn_off();
+    }
     match cmd::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -80,7 +87,7 @@ pub fn run() -> ExitCode {
                 let v = serde_json::json!({"error": {"code": if refused { "refused" } else { "error" }, "message": format!("{err:#}")}});
                 println!("{v}");
             }
-            eprintln!("error: {err:#}");
+            anstream::eprintln!("{} {err:#}", style::paint(style::BAD, "error:"));
             if refused { ExitCode::from(1) } else { ExitCode::from(2) }
         }
     }

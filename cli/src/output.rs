@@ -10,6 +10,8 @@ use greenledger_core::{
     verify::{Report, TreeNode},
 };
 
+use crate::style::{BAD, DIM, GOOD, HEAD, WARN, paint};
+
 /// A decoded entry, for people.
 pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
     let p = &e.payload;
@@ -28,7 +30,11 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
     let _ = writeln!(
         s,
         "signature  {}",
-        if sig_ok { "valid (ed25519, ZIP 215)" } else { "INVALID" }
+        if sig_ok {
+            paint(GOOD, "valid (ed25519, ZIP 215)")
+        } else {
+            paint(BAD, "INVALID")
+        }
     );
     match &p.body {
         Body::MemberAdmit(a) => {
@@ -139,52 +145,17 @@ pub(crate) fn entry_text(e: &Entry, sig_ok: bool) -> String {
     s
 }
 
-/// A verification report, for people: checks, tree, verdict.
+/// A verification report, for people: the verdict first (and every problem), then the bundle,
+/// the checks and the provenance tree.
 pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "bundle   {source} ({} entries)", r.entries);
-    match (&r.network_name, &r.network_id) {
-        (Some(n), Some(id)) => {
-            let pin = match (r.network_pinned, r.expected_network) {
-                (true, _) => "pinned".to_string(),
-                (false, Some(want)) => format!("DOES NOT MATCH the pinned network {want}"),
-                (false, None) => "NOT pinned".to_string(),
-            };
-            let _ = writeln!(s, "network  {n} ({id}) — {pin}");
-        }
-        _ => {
-            let _ = writeln!(s, "network  unknown (the genesis is unusable)");
-        }
-    }
-    let _ = writeln!(s, "target   {}", r.target);
-    let _ = writeln!(s);
-    let _ = writeln!(s, "checks");
-    for st in &r.steps {
-        let dots = ".".repeat(16usize.saturating_sub(st.check.len()));
-        let verdict = if st.ok {
-            "ok".to_string()
-        } else {
-            format!("FAILED ({})", st.problems)
-        };
-        let _ = writeln!(s, "  {}. {} {dots} {verdict}", st.step, st.check);
-    }
-    if let Some(t) = &r.tree
-        && depth != Some(0)
-    {
-        let _ = writeln!(s);
-        let _ = writeln!(s, "provenance (kg CO2e per declared unit, excluding biogenic uptake)");
-        tree_lines(t, "", true, true, depth.unwrap_or(usize::MAX), 0, &mut s);
-    }
-    for w in &r.warnings {
-        let _ = writeln!(s, "\nwarning: {w}");
-    }
-    let _ = writeln!(s);
     if r.valid {
         match &r.tree {
             Some(t) => {
                 let _ = writeln!(
                     s,
-                    "VALID: {} — {} kg CO2e per {}, every signature, membership, link, roll-up and custody rule checked",
+                    "{}: {} — {} kg CO2e per {}, every signature, membership, link, roll-up and custody rule checked",
+                    paint(GOOD, "VALID"),
                     t.part,
                     t.total.kg_string(),
                     t.unit.as_str()
@@ -195,13 +166,14 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
                 );
             }
             None => {
-                let _ = writeln!(s, "VALID");
+                let _ = writeln!(s, "{}", paint(GOOD, "VALID"));
             }
         }
     } else {
         let _ = writeln!(
             s,
-            "INVALID: {} problem{}",
+            "{}: {} problem{}",
+            paint(BAD, "INVALID"),
             r.reasons.len(),
             if r.reasons.len() == 1 { "" } else { "s" }
         );
@@ -209,10 +181,72 @@ pub(crate) fn report_text(r: &Report, source: &str, depth: Option<usize>) -> Str
             let _ = writeln!(s, "  [{}. {}] {}", reason.step, reason.check, reason.message);
         }
     }
+    for w in &r.warnings {
+        let _ = writeln!(s, "{} {w}", paint(WARN, "warning:"));
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "bundle   {source} ({} entries)", r.entries);
+    match (&r.network_name, &r.network_id) {
+        (Some(n), Some(id)) => {
+            let pin = match (r.network_pinned, r.expected_network) {
+                (true, _) => "pinned".to_string(),
+                (false, Some(want)) => paint(BAD, format!("DOES NOT MATCH the pinned network {want}")),
+                (false, None) => paint(WARN, "NOT pinned"),
+            };
+            let _ = writeln!(s, "network  {n} ({id}) — {pin}");
+        }
+        _ => {
+            let _ = writeln!(s, "network  unknown (the genesis is unusable)");
+        }
+    }
+    let _ = writeln!(s, "target   {}", r.target);
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", paint(HEAD, "checks"));
+    for st in &r.steps {
+        let dots = ".".repeat(16usize.saturating_sub(st.check.len()));
+        let verdict = if st.ok {
+            paint(GOOD, "ok")
+        } else {
+            paint(BAD, format!("FAILED ({})", st.problems))
+        };
+        let _ = writeln!(s, "  {}. {} {dots} {verdict}", st.step, st.check);
+    }
+    if let Some(t) = &r.tree
+        && depth != Some(0)
+    {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{}",
+            paint(
+                HEAD,
+                "provenance (kg CO2e per declared unit, excluding biogenic uptake)"
+            )
+        );
+        let mut folded = 0;
+        tree_lines(t, "", true, true, depth.unwrap_or(usize::MAX), 0, &mut folded, &mut s);
+        if folded > 0 {
+            let _ = writeln!(
+                s,
+                "({folded} repeated sub-tree{} folded: an input used again is marked ↳ (shown above), its inputs listed only where it first appears)",
+                if folded == 1 { "" } else { "s" }
+            );
+        }
+    }
     s
 }
 
-fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usize, depth: usize, s: &mut String) {
+#[allow(clippy::too_many_arguments)]
+fn tree_lines(
+    n: &TreeNode,
+    prefix: &str,
+    root: bool,
+    last: bool,
+    max_depth: usize,
+    depth: usize,
+    folded: &mut usize,
+    s: &mut String,
+) {
     let branch = if root {
         ""
     } else if last {
@@ -236,7 +270,8 @@ fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usi
         format!(" ({:.1}% of total)", n.share_percent)
     };
     let repeated = if n.repeated {
-        " (shown above)"
+        *folded += 1;
+        " ↳ (shown above)"
     } else if n.truncated {
         " (inputs verified, deeper levels not shown)"
     } else {
@@ -248,7 +283,7 @@ fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usi
         n.part,
         n.own.kg_string(),
         n.total.kg_string(),
-        n.id.fmt_short()
+        paint(DIM, n.id.fmt_short())
     );
     let indent = if root {
         ""
@@ -275,6 +310,7 @@ fn tree_lines(n: &TreeNode, prefix: &str, root: bool, last: bool, max_depth: usi
             i + 1 == n.inputs.len(),
             max_depth,
             depth + 1,
+            folded,
             s,
         );
     }
@@ -526,7 +562,7 @@ mod tests {
                 certificate("IREC-77", "eecs:W1", (h10, h11), 600_000, &mill.public()),
             );
         }
-        report_text(&c.verify(cast.id()), "test", None)
+        crate::style::plain(&report_text(&c.verify(cast.id()), "test", None))
     }
 
     #[test]
@@ -563,7 +599,7 @@ mod tests {
             ),
             "{out}"
         );
-        assert!(out.contains("\nVALID: "), "{out}");
+        assert!(out.starts_with("VALID: "), "the verdict comes first:\n{out}");
     }
 
     #[test]

@@ -264,6 +264,22 @@ struct Decoded {
 /// corrections of the target and of its inputs) cannot make the bundle invalid; a correction
 /// counts only if it breaks no rule.
 pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
+    verify_bundle_with_progress(bundle, opts, &mut |_| {})
+}
+
+/// The parts of [`verify_bundle`]'s work, in the order they run, for a progress display.
+pub const PHASES: [&str; 6] = [
+    "decoding and signatures",
+    "fork proofs",
+    "provenance graph",
+    "ledger rules",
+    "forks and corrections",
+    "report and tree",
+];
+
+/// [`verify_bundle`], calling `on_phase(i)` as phase `i` of [`PHASES`] starts. The report is
+/// the same.
+pub fn verify_bundle_with_progress(bundle: &Bundle, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) -> Report {
     let mut ctx = Ctx {
         reasons: Vec::new(),
         warnings: Vec::new(),
@@ -271,7 +287,9 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
     };
     let target = bundle.target;
     let (genesis, pinned) = step_genesis(bundle, opts, &mut ctx);
+    on_phase(0);
     let decoded = step_signatures(bundle, &mut ctx);
+    on_phase(1);
     let proofs = fork_proofs(bundle, genesis.map(Genesis::network_id), &mut ctx);
 
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
@@ -281,6 +299,7 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         for e in decoded.good {
             set.insert(e);
         }
+        on_phase(5);
         return report(
             ctx,
             None,
@@ -317,10 +336,14 @@ pub fn verify_bundle(bundle: &Bundle, opts: &VerifyOptions) -> Report {
         }
     }
 
+    on_phase(2);
     let dag = walk_dag(&view, target, &decoded.bad_sig, &foreign, &mut ctx);
+    on_phase(3);
     step_rules(&view, target, &order, &dag, &decoded.bad_sig, &foreign, &mut ctx);
+    on_phase(4);
     step_forks(&view, &proofs, &dag, &mut ctx);
     step_corrections(&view, target, &dag, &mut ctx);
+    on_phase(5);
     let membership = view.membership().clone();
     report(
         ctx,

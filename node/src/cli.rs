@@ -1,11 +1,11 @@
 //! The `greenledger-node` command line: parse arguments, set up logging, run until SIGINT or
 //! SIGTERM. `main.rs` only calls [`main`].
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::Write, path::PathBuf, process::ExitCode};
 
 use crate::{Config, Node, identity::Identity};
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use greenledger_core::Genesis;
 use tracing_subscriber::EnvFilter;
 
@@ -52,6 +52,11 @@ enum Command {
         /// (overrides pact.listen; clients come from the config's [[pact.clients]]).
         #[arg(long, value_name = "ADDR")]
         pact: Option<std::net::SocketAddr>,
+        /// Draw no catch-up progress bars, even when standard error is a terminal (the
+        /// catch-up is then logged every 10 s, as it is when standard error is not a
+        /// terminal).
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Make credentials for a client of the PACT API: prints the client secret (once) and
     /// the [[pact.clients]] lines to add to the node's config.
@@ -59,6 +64,23 @@ enum Command {
         /// The client id, e.g. the buyer's name.
         #[arg(long, value_name = "ID")]
         id: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to standard
+    /// output, generated from this command line's definitions.
+    ///
+    /// bash: `source <(greenledger-node completions bash)`, or save it as
+    /// ~/.local/share/bash-completion/completions/greenledger-node.
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output, or write one page per command to a
+    /// folder (--out DIR): `greenledger-node man | man -l -`.
+    Man {
+        /// Write greenledger-node.1 and one page per subcommand to this folder instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -102,14 +124,18 @@ where
         }
     };
     use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    if terminal && matches!(cli.command, Command::Run { no_progress: false, .. }) {
+        crate::progress::draw_on_terminal();
+    }
     tracing_subscriber::fmt()
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             // libp2p's request-response handler warns once per stream it drops at capacity, so
             // a flooding peer would flood the log too; the node counts and reports those itself.
             EnvFilter::new("info,libp2p_request_response=error")
         }))
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::progress::StderrWriter)
         .init();
     match run(cli, started) {
         Ok(()) => ExitCode::SUCCESS,
@@ -129,6 +155,34 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
             Ok(())
         }
         Command::PactClient { id } => pact_client(&id),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "greenledger-node", &mut out);
+            std::io::stdout()
+                .write_all(&out)
+                .context("cannot write the completion script to standard output")
+        }
+        Command::Man { out: Some(dir) } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create the folder {} for --out", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the manual pages to {}", dir.display()))?;
+            eprintln!(
+                "wrote the manual pages to {} (read one with: man -l {}/greenledger-node.1)",
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Man { out: None } => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .context("cannot render the manual page")?;
+            std::io::stdout()
+                .write_all(&out)
+                .context("cannot write the manual page to standard output")
+        }
         Command::Run {
             data_dir,
             genesis,
@@ -137,6 +191,7 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
             bootstrap,
             config,
             pact,
+            no_progress: _,
         } => {
             let mut cfg = match &config {
                 Some(p) => Config::load(p)?,
@@ -167,6 +222,7 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(async move {
                 let node = Node::start(cfg, &data_dir, &genesis).await?;
+                let stop = stop_signal();
                 // Before the addresses are printed: whoever waits for them may rely on the hook.
                 if let Some(hook) = started {
                     hook(&node);
@@ -180,7 +236,7 @@ fn run(cli: Cli, started: Option<StartedHook>) -> Result<()> {
                 for a in &node.addrs().p2p {
                     eprintln!("greenledger-node: peer-to-peer on {a}");
                 }
-                node.run_until_stopped(wait_for_signal()).await
+                node.run_until_stopped(stop).await
             })
         }
     }
@@ -213,24 +269,39 @@ fn stored_genesis(data_dir: &std::path::Path) -> Result<Genesis> {
     crate::store::read_genesis(&db)
 }
 
-async fn wait_for_signal() {
+/// SIGINT or SIGTERM, as a future. The handlers are installed when this is called, not when
+/// the future is first polled: the node calls it before it prints its addresses, so that a
+/// signal sent as soon as they appear stops it cleanly instead of killing it.
+fn stop_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut i), Ok(mut t)) => {
+                    tokio::select! {
+                        _ = i.recv() => {}
+                        _ = t.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Ok(mut i), Err(_)) => {
+                    i.recv().await;
+                }
+                (Err(_), Ok(mut t)) => {
+                    t.recv().await;
+                }
+                (Err(_), Err(_)) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

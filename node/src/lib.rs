@@ -19,6 +19,7 @@
 //! * [`pact`] — the PACT v3 REST API (HTTPS, OAuth2 client credentials, CloudEvents); the
 //!   footprints themselves come from `greenledger-interop`.
 //! * [`metrics`] — Prometheus metrics.
+//! * [`progress`] — catch-up progress: bars on a terminal, log lines elsewhere.
 //! * [`node`] — start, supervision and orderly shutdown.
 //! * [`supervisor`] — the components a node runs, and the news that one stopped.
 
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod node;
 pub mod p2p;
 pub mod pact;
+pub mod progress;
 pub mod read;
 pub mod store;
 pub mod supervisor;

@@ -38,6 +38,10 @@
 //! * `tamper` — a node that rewrites or hides log records is caught by `log verify`.
 //! * `p2p` — several node processes replicating: convergence, catch-up, partitions, forks,
 //!   outsiders and hostile peers.
+//! * `shell` — `greenledger-node completions` load in bash; `greenledger-node man` names
+//!   every command.
+//! * `progress` — progress bars only on a terminal (a node catching up, `log verify`), plain
+//!   lines and no control codes in a pipe.
 //!
 //! Run with `cargo test -p greenledger-tests`; set `GREENLEDGER_BIN` to test another build of
 //! the binary (e.g. `target/release/greenledger`).
@@ -59,7 +63,9 @@ mod node_util;
 mod p2p;
 mod pact;
 mod pact_api;
+mod progress;
 mod refusals;
+mod shell;
 mod supervision;
 mod tamper;
 mod util;

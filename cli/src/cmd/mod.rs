@@ -3,6 +3,7 @@
 mod bundle;
 mod custody;
 mod epcis;
+mod generated;
 mod keys;
 pub(crate) mod online;
 mod show;
@@ -35,6 +36,8 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Bundle(a) => bundle::bundle(a, node, json),
         Command::Verify(a) => verify::verify(a, node, json),
         Command::Log(LogCommand::Verify) => online::log_verify(node, json),
+        Command::Completions(a) => generated::completions(a),
+        Command::Man(a) => generated::man(a, json),
     }
 }
 

@@ -9,7 +9,13 @@ use greenledger_core::{
     keys, log,
 };
 
-use crate::{Refused, args::SubmitArgs, client::Client, files};
+use crate::{
+    Refused,
+    args::SubmitArgs,
+    client::Client,
+    files, progress,
+    style::{BAD, GOOD, paint},
+};
 
 pub(crate) fn need_node(node: Option<&str>, what: &str) -> Result<Client> {
     match node {
@@ -49,6 +55,8 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
         Err(_) => (true, u64::MAX),
     });
     let total = entries.len();
+    // Each entry counts once it is stored, pending, a duplicate or refused for good.
+    let bar = progress::counter(total as u64, "submit", "entries");
     let mut results = Vec::new();
     let mut refused = 0;
     // The node could not be reached or failed to store an entry: what is left is not sent.
@@ -87,21 +95,26 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
                 match answer {
                     Sent::Taken(v) => {
                         if !json {
-                            eprintln!("{}: {}", path.display(), describe_submitted(&v));
-                            println!("{id}");
+                            bar.suspend(|| {
+                                eprintln!("{}: {}", path.display(), describe_submitted(&v));
+                                println!("{id}");
+                            });
                         }
+                        bar.inc(1);
                         results.push(serde_json::json!({"file": path, "id": id, "result": v}));
                     }
                     Sent::Forbidden(msg) => retry.push((path, se, msg)),
                     Sent::Refused(msg) => {
                         refused += 1;
-                        eprintln!("{}: the node refused the entry: {msg}", path.display());
+                        bar.suspend(|| eprintln!("{}: the node refused the entry: {msg}", path.display()));
+                        bar.inc(1);
                         results.push(serde_json::json!({"file": path, "id": id, "error": msg}));
                     }
                 }
             }
         }
         if failure.is_some() {
+            bar.abandon();
             // Whatever was not sent is reported as such, with the refusals waiting for a retry.
             for (path, se, _) in retry {
                 results.push(serde_json::json!({"file": path, "id": se.id(), "error": "not sent", "sent": false}));
@@ -112,6 +125,7 @@ pub(crate) fn submit(a: SubmitArgs, node: Option<&str>, json: bool) -> Result<Ex
             break;
         }
         if retry.is_empty() || retry.len() == before {
+            bar.finish_and_clear();
             for (path, se, msg) in retry {
                 refused += 1;
                 eprintln!("{}: the node refused the entry: {msg}", path.display());
@@ -277,6 +291,7 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
     let mut prev = [0u8; 32];
     let mut checked = 0u64;
     let mut signatures_bad = 0u64;
+    let bar = progress::counter(head.size, "log verify", "records");
     while checked < head.size && problems.len() < 100 {
         let r = client.get(&format!("/v1/log?from={checked}&limit=1000&entries=true"))?;
         if r.status != 200 {
@@ -365,13 +380,9 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
                 ));
             }
         }
-        if !json {
-            eprint!("\rchecked {checked}/{} records", head.size);
-        }
+        bar.set_position(checked);
     }
-    if !json && head.size > 0 {
-        eprintln!();
-    }
+    bar.finish_and_clear();
     if checked == head.size && prev != head_hash {
         problems.push(format!(
             "after {checked} records the head is {}, but the node signed {}",
@@ -389,16 +400,16 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
             }))?
         );
     } else {
-        println!("node     {} (node key {})", head.peer_id, head.node_key.fmt_short());
-        println!("network  {} ({})", genesis.name, network);
-        println!("log      {} records, head {}", head.size, head.head);
+        // The verdict first, then what was checked.
         if valid {
-            println!(
-                "VALID: every record hash, entry id and signature checked; the head matches the node's signed checkpoint"
+            anstream::println!(
+                "{}: every record hash, entry id and signature checked; the head matches the node's signed checkpoint",
+                paint(GOOD, "VALID")
             );
         } else {
-            println!(
-                "INVALID: {} problem{}",
+            anstream::println!(
+                "{}: {} problem{}",
+                paint(BAD, "INVALID"),
                 problems.len(),
                 if problems.len() == 1 { "" } else { "s" }
             );
@@ -406,6 +417,10 @@ pub(crate) fn log_verify(node: Option<&str>, json: bool) -> Result<ExitCode> {
                 println!("  {p}");
             }
         }
+        println!();
+        println!("node     {} (node key {})", head.peer_id, head.node_key.fmt_short());
+        println!("network  {} ({})", genesis.name, network);
+        println!("log      {} records, head {}", head.size, head.head);
     }
     Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

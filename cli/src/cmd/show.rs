@@ -77,7 +77,7 @@ pub(crate) fn show(a: ShowArgs, node: Option<&str>, json: bool) -> Result<ExitCo
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         match &decoded {
-            Ok(e) => print!("{}", output::entry_text(e, sig_ok.unwrap_or(false))),
+            Ok(e) => anstream::print!("{}", output::entry_text(e, sig_ok.unwrap_or(false))),
             Err(err) => {
                 println!("id         {id}");
                 println!("encoding   INVALID: {err}");

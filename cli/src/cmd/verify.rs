@@ -4,9 +4,12 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use greenledger_core::{Bundle, NetworkId, VerifyOptions, verify_bundle};
+use greenledger_core::{
+    Bundle, NetworkId, VerifyOptions,
+    verify::{PHASES, verify_bundle_with_progress},
+};
 
-use crate::{args::VerifyArgs, client::Client, files, output};
+use crate::{args::VerifyArgs, client::Client, files, output, progress};
 
 pub(crate) fn verify(a: VerifyArgs, node: Option<&str>, json: bool) -> Result<ExitCode> {
     let expected_network: Option<NetworkId> = match (&a.genesis, &a.network) {
@@ -30,6 +33,9 @@ pub(crate) fn verify(a: VerifyArgs, node: Option<&str>, json: bool) -> Result<Ex
         ),
         (None, None, _) => bail!("nothing to verify: give an entry id or part URN (with --node), or --bundle FILE"),
     };
+    // Reading, then each phase of the verifier: a bar on a terminal, for a large bundle.
+    let bar = progress::steps(PHASES.len() as u64 + 1, "verify");
+    bar.set_message("reading the bundle");
     let bundle = Bundle::from_json(&bytes).map_err(|e| {
         // A genesis, an entry or a key given as the bundle is named as such.
         let kind = a
@@ -43,11 +49,16 @@ pub(crate) fn verify(a: VerifyArgs, node: Option<&str>, json: bool) -> Result<Ex
             None => anyhow::Error::new(e).context(format!("cannot read {source}")),
         }
     })?;
-    let report = verify_bundle(&bundle, &VerifyOptions { expected_network });
+    let entries = bundle.entries.len();
+    let report = verify_bundle_with_progress(&bundle, &VerifyOptions { expected_network }, &mut |i| {
+        bar.set_position(i as u64 + 1);
+        bar.set_message(format!("{} ({entries} entries)", PHASES[i]));
+    });
+    bar.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", output::report_text(&report, &source, a.depth));
+        anstream::print!("{}", output::report_text(&report, &source, a.depth));
     }
     Ok(if report.valid {
         ExitCode::SUCCESS

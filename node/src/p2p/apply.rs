@@ -165,6 +165,9 @@ impl Loop {
         if moved {
             self.store.set_cursor(&peer.to_string(), next);
         }
+        let cursor = self.peer(peer).cursor;
+        let page = self.cfg.p2p.max_records_per_response as u64;
+        self.catch_up.advanced(&peer, cursor, log_size, page);
         self.strike(peer, invalid, "invalid entries in its log");
         if moved && next < log_size && self.swarm.is_connected(&peer) {
             self.request_log(peer);

@@ -71,6 +71,8 @@ pub(super) struct Loop {
     pub(super) allowed: HashSet<PeerId>,
     pub(super) last_fetch: Option<Instant>,
     pub(super) fetch_turn: usize,
+    /// How far this node has got catching up with each peer it is behind.
+    pub(super) catch_up: crate::progress::CatchUp,
 }
 
 impl Loop {
@@ -102,6 +104,7 @@ impl Loop {
             allowed: HashSet::new(),
             last_fetch: None,
             fetch_turn: 0,
+            catch_up: Default::default(),
         };
         lp.refresh_allowed();
         lp.redial();

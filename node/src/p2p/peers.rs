@@ -176,6 +176,7 @@ impl Loop {
         peer.connected_since = None;
         peer.direction = None;
         peer.log_request = None;
+        self.catch_up.stopped(&peer_id);
         self.metrics
             .p2p
             .connected
