@@ -6,7 +6,8 @@
 //! measured in the same run on the same machine.
 //!
 //! ```sh
-//! cargo run --release -p greenledger-bench -- [--quick] [--json FILE] [--only SCENARIO]…
+//! cargo build --release --workspace --all-targets   # one feature set, one RocksDB build
+//! target/release/greenledger-bench [--quick] [--json FILE] [--only SCENARIO]…
 //! ```
 //!
 //! # Layout
