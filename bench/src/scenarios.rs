@@ -678,6 +678,9 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+    // Let the admissions' gossip (forwarding, IHAVE/IWANT, duplicates) and flushes settle, so
+    // that the first load does not share the nodes with them.
+    tokio::time::sleep(Duration::from_secs(SETTLE_SECS)).await;
     let seen: Arc<Mutex<HashMap<EntryId, Vec<Instant>>>> = Arc::new(Mutex::new(HashMap::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let followers: Vec<_> = urls
@@ -1154,6 +1157,9 @@ fn child_url(child: &mut Child) -> Result<String> {
     rx.recv_timeout(Duration::from_secs(60))
         .context("the node process did not start within 60 s")
 }
+
+/// Seconds the propagation scenario waits after the admissions are everywhere.
+const SETTLE_SECS: u64 = 8;
 
 /// The RSS goal, 200 MB, in MiB.
 const RSS_GOAL_MIB: f64 = 200.0 * 1_000_000.0 / (1 << 20) as f64;
