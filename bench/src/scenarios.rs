@@ -371,28 +371,49 @@ fn agent() -> ureq::Agent {
 }
 
 fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
-    Ok(agent
+    Ok(send(agent, url, body)?)
+}
+
+/// `POST /v1/entries` with `body`; the status, or what failed on the way.
+fn send(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16, ureq::Error> {
+    agent
         .post(&format!("{url}/v1/entries"))
         .header("Content-Type", "application/json")
-        .send(body)?
-        .status()
-        .as_u16())
+        .send(body)
+        .map(|r| r.status().as_u16())
 }
 
 /// Submits one entry, sending it again (up to three more times) when the connection drops
 /// before an answer: a submission is idempotent, so a repeat is answered 200 if the first got
 /// through. Returns the status and how many connections dropped on the way.
 fn post_retrying(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<(u16, u32)> {
-    let mut dropped = 0;
+    retrying("sending an entry", 4, Duration::from_millis(20), || {
+        send(agent, url, body)
+    })
+}
+
+/// Runs `f` up to `tries` times while it fails on the way (a dropped connection, a transport
+/// error), pausing `pause` between tries. Returns its answer and how many tries failed.
+fn retrying<T>(
+    what: &str,
+    tries: u32,
+    pause: Duration,
+    mut f: impl FnMut() -> Result<T, ureq::Error>,
+) -> Result<(T, u32)> {
+    let started = Instant::now();
+    let mut failed = 0;
     loop {
-        match post(agent, url, body) {
-            Ok(st) => return Ok((st, dropped)),
-            Err(e) if dropped < 3 => {
-                dropped += 1;
-                eprintln!("propagation: a connection dropped ({e}); sending the entry again");
-                std::thread::sleep(Duration::from_millis(20));
+        match f() {
+            Ok(v) => return Ok((v, failed)),
+            Err(e) if failed + 1 < tries => {
+                failed += 1;
+                eprintln!(
+                    "{what}: {e} after {:.1} s; trying again",
+                    started.elapsed().as_secs_f64()
+                );
+                std::thread::sleep(pause);
             }
-            Err(e) => return Err(e.context("the connection dropped four times for one entry")),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("{what}: failed {tries} times"))),
         }
     }
 }
@@ -515,18 +536,10 @@ impl Drop for Processes {
 
 /// `GET /v1/health`, asked again (twice at most) if the connection drops.
 fn health(a: &ureq::Agent, url: &str) -> Result<serde_json::Value> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match a.get(&format!("{url}/v1/health")).call() {
-            Ok(mut r) => return Ok(serde_json::from_slice(&r.body_mut().read_to_vec()?)?),
-            Err(e) if tries < 3 => {
-                eprintln!("health of {url}: {e}; asking again");
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (mut r, _) = retrying(&format!("health of {url}"), 3, Duration::from_millis(50), || {
+        a.get(&format!("{url}/v1/health")).call()
+    })?;
+    Ok(serde_json::from_slice(&r.body_mut().read_to_vec()?)?)
 }
 
 /// Posts entries as JSON arrays of up to 500; every item must be taken.
@@ -541,29 +554,12 @@ fn post_all(a: &ureq::Agent, url: &str, entries: &[SignedEntry]) -> Result<()> {
         }
         body.push(b']');
         // An array is idempotent like a single entry: sent again when the connection drops.
-        let mut tries = 0;
-        let t = Instant::now();
-        let mut r = loop {
-            tries += 1;
-            match a
-                .post(&format!("{url}/v1/entries"))
+        let what = format!("submitting an array of {} entries to {url}", chunk.len());
+        let (mut r, _) = retrying(&what, 4, Duration::from_millis(50), || {
+            a.post(&format!("{url}/v1/entries"))
                 .header("Content-Type", "application/json")
                 .send(&body)
-            {
-                Ok(r) => break r,
-                Err(e) if tries < 4 => {
-                    eprintln!(
-                        "array submission to {url}: {e} after {:.1} s; sending it again",
-                        t.elapsed().as_secs_f64()
-                    );
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("submitting an array of {} entries to {url}", chunk.len())));
-                }
-            }
-        };
+        })?;
         anyhow::ensure!(r.status() == 200, "array submission refused: {}", r.status());
         let items: Vec<greenledger_core::api::ItemResult> = serde_json::from_slice(&r.body_mut().read_to_vec()?)?;
         if let Some(bad) = items.iter().find(|i| !matches!(i.status, 200..=202)) {
