@@ -14,7 +14,7 @@
 //!  "forkProofs":[{"a":<entry envelope>,"b":<entry envelope>},…]}
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -249,8 +249,53 @@ pub struct MissingEntry {
     pub role: &'static str,
 }
 
+/// A bundle as it is assembled: the same entries and proofs as [`Bundle`], its entries still
+/// decoded, in the bundle's order (target first). A node verifies its own bundles in this form
+/// ([`crate::verify::verify_assembled`]) instead of decoding every entry a second time; the
+/// signatures and every rule are checked all the same.
+#[derive(Clone, Debug)]
+pub struct Assembled {
+    /// The network's genesis.
+    pub genesis: Genesis,
+    /// The entry the bundle is about.
+    pub target: EntryId,
+    /// The entries, decoded, target first then by id.
+    pub entries: Vec<Entry>,
+    /// Known fork proofs of the signers in it.
+    pub fork_proofs: Vec<ForkProof>,
+}
+
+impl Assembled {
+    /// The bundle to hand out (what [`assemble`] returns).
+    pub fn into_bundle(self) -> Bundle {
+        Bundle {
+            genesis: Ok(self.genesis),
+            target: self.target,
+            entries: self.entries.into_iter().map(|e| Ok(e.signed)).collect(),
+            fork_proofs: self.fork_proofs.into_iter().map(Ok).collect(),
+        }
+    }
+}
+
 /// Collects the bundle of `target` from `source`.
-pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -> Result<Bundle, MissingEntry> {
+pub fn assemble(
+    genesis: &Genesis,
+    target: EntryId,
+    source: &(impl EntrySource + Sync),
+) -> Result<Bundle, MissingEntry> {
+    assemble_decoded(genesis, target, source).map(Assembled::into_bundle)
+}
+
+/// Collects the bundle of `target` from `source`, keeping its entries decoded.
+///
+/// The walk goes level by level (the target, then what it needs, then what those need), and
+/// each level's entries are read and decoded on every core: a large DAG's bundle is mostly
+/// reading and decoding.
+pub fn assemble_decoded(
+    genesis: &Genesis,
+    target: EntryId,
+    source: &(impl EntrySource + Sync),
+) -> Result<Assembled, MissingEntry> {
     let mut included: BTreeMap<EntryId, Entry> = BTreeMap::new();
     let Some(first) = source.get(&target) else {
         return Err(MissingEntry {
@@ -259,81 +304,67 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
             role: "the target",
         });
     };
-    let mut queue = VecDeque::from([first]);
+    let mut level = vec![first];
+    level.extend(source.superseded_by(&target));
+    // Every id asked for so far, so that an entry needed twice is read once.
+    let mut asked: HashSet<EntryId> = level.iter().map(|e| e.id).collect();
     // Entries a bundle carries for the chain of custody without their own provenance: the
     // other draws on its lots and the issues conflicting with its certificates.
     let mut custody_extra: Vec<Entry> = Vec::new();
-    for s in source.superseded_by(&target) {
-        queue.push_back(s);
-    }
     // Lots seen, so that the draws on each are collected once.
     let mut lots: HashSet<LotId> = HashSet::new();
-    while let Some(e) = queue.pop_front() {
-        if included.contains_key(&e.id) {
-            continue;
-        }
-        // The chain of custody: the entry creating each lot drawn on (back to the certificate
-        // issue or the batch attestation), every other draw on that lot, and the issues that
-        // conflict with a certificate issue.
-        for d in e.payload.body.draws(&e) {
-            if !included.contains_key(&d.lot.entry) {
-                let found = source.get(&d.lot.entry).ok_or(MissingEntry {
-                    missing: d.lot.entry,
-                    needed_by: e.id,
-                    role: "the entry creating a lot it draws on",
-                })?;
-                queue.push_back(found);
+    while !level.is_empty() {
+        // What this level needs, in the order it is found: (entry, needed by, as what).
+        let mut wanted: Vec<(EntryId, EntryId, &'static str)> = Vec::new();
+        let mut want = |id: EntryId, by: EntryId, role: &'static str| {
+            if asked.insert(id) {
+                wanted.push((id, by, role));
             }
-            if lots.insert(d.lot) {
-                for other in source.draws_on(&d.lot) {
-                    if !included.contains_key(&other.id) {
-                        custody_extra.push(other);
-                    }
+        };
+        for e in level {
+            if included.contains_key(&e.id) {
+                continue;
+            }
+            // The chain of custody: the entry creating each lot drawn on (back to the
+            // certificate issue or the batch attestation), every other draw on that lot, and
+            // the issues that conflict with a certificate issue.
+            for d in e.payload.body.draws(&e) {
+                want(d.lot.entry, e.id, "the entry creating a lot it draws on");
+                if lots.insert(d.lot) {
+                    custody_extra.extend(source.draws_on(&d.lot));
                 }
             }
-        }
-        if matches!(e.payload.body, Body::CertificateIssue(_)) {
-            for other in source.conflicting(&e.id) {
-                if !included.contains_key(&other.id) {
-                    custody_extra.push(other);
+            if matches!(e.payload.body, Body::CertificateIssue(_)) {
+                custody_extra.extend(source.conflicting(&e.id));
+            }
+            if let Body::Attestation(a) = &e.payload.body {
+                for input in &a.inputs {
+                    want(input.entry, e.id, "an input");
+                }
+                if let Some(s) = a.supersedes {
+                    want(s, e.id, "the superseded entry");
                 }
             }
+            included.insert(e.id, e);
         }
-        if let Body::Attestation(a) = &e.payload.body {
-            for input in &a.inputs {
-                if !included.contains_key(&input.entry) {
-                    let found = source.get(&input.entry).ok_or(MissingEntry {
-                        missing: input.entry,
-                        needed_by: e.id,
-                        role: "an input",
-                    })?;
-                    queue.push_back(found);
-                }
-            }
-            if let Some(s) = a.supersedes
-                && !included.contains_key(&s)
-            {
-                let found = source.get(&s).ok_or(MissingEntry {
-                    missing: s,
-                    needed_by: e.id,
-                    role: "the superseded entry",
-                })?;
-                queue.push_back(found);
-            }
+        let found = crate::par::map(&wanted, |(id, _, _)| source.get(id));
+        level = Vec::with_capacity(found.len());
+        for ((missing, needed_by, role), got) in wanted.into_iter().zip(found) {
+            level.push(got.ok_or(MissingEntry {
+                missing,
+                needed_by,
+                role,
+            })?);
         }
-        included.insert(e.id, e);
     }
     for e in custody_extra {
         included.entry(e.id).or_insert(e);
     }
     // Corrections of the inputs (not their own inputs): the verifier warns that a consumer
     // used figures its supplier later corrected.
-    let ids: Vec<EntryId> = included.keys().copied().collect();
-    for id in ids {
-        if id == target {
-            continue;
-        }
-        for s in source.superseded_by(&id) {
+    let ids: Vec<EntryId> = included.keys().copied().filter(|id| *id != target).collect();
+    for corrections in crate::par::map(&ids, |id| source.superseded_by(id)) {
+        for s in corrections {
             included.entry(s.id).or_insert(s);
         }
     }
@@ -346,18 +377,18 @@ pub fn assemble(genesis: &Genesis, target: EntryId, source: &impl EntrySource) -
     for s in &signers {
         for p in source.fork_proofs(s) {
             if seen.insert((p.a.id(), p.b.id())) {
-                proofs.push(Ok(p));
+                proofs.push(p);
             }
         }
     }
     // Target first, then the rest by id: stable output.
     let mut entries = Vec::with_capacity(included.len());
     if let Some(t) = included.remove(&target) {
-        entries.push(Ok(t.signed));
+        entries.push(t);
     }
-    entries.extend(included.into_values().map(|e| Ok(e.signed)));
-    Ok(Bundle {
-        genesis: Ok(genesis.clone()),
+    entries.extend(included.into_values());
+    Ok(Assembled {
+        genesis: genesis.clone(),
         target,
         entries,
         fork_proofs: proofs,

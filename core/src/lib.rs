@@ -53,11 +53,11 @@ pub mod time;
 pub mod verify;
 
 pub use amount::{Mass, Quantity, Share};
-pub use bundle::{Bundle, EntrySet, EntrySource, ForkProof, SetView};
+pub use bundle::{Assembled, Bundle, EntrySet, EntrySource, ForkProof, SetView};
 pub use engine::{LedgerView, Verdict, Violation};
 pub use entry::{Entry, SignedEntry, VerifiedEntry};
 pub use id::{EntryId, NetworkId};
 pub use keys::{PublicKey, SecretKey, Signature};
 pub use membership::Membership;
 pub use model::{Attestation, Body, Emissions, Genesis, Input, Kind, Payload, Role, Unit};
-pub use verify::{Report, VerifyOptions, verify_bundle};
+pub use verify::{Report, VerifyOptions, verify_assembled, verify_bundle};

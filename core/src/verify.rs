@@ -43,7 +43,7 @@ use serde::Serialize;
 
 use crate::{
     amount::{Mass, Quantity, SCALE},
-    bundle::{Bundle, EntrySet, SetView},
+    bundle::{Assembled, Bundle, EntrySet, ForkProof, SetView},
     custody_facts::{self, BatchInput, Electricity},
     engine::{self, LedgerView, Violation, ViolationKind},
     entry::{Entry, SignedEntry},
@@ -280,17 +280,72 @@ pub const PHASES: [&str; 6] = [
 /// [`verify_bundle`], calling `on_phase(i)` as phase `i` of [`PHASES`] starts. The report is
 /// the same.
 pub fn verify_bundle_with_progress(bundle: &Bundle, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) -> Report {
+    run(
+        Input {
+            genesis: bundle.genesis.as_ref(),
+            target: bundle.target,
+            entries: Entries::Encoded(&bundle.entries),
+            fork_proofs: bundle.fork_proofs.iter().map(Result::as_ref).collect(),
+        },
+        opts,
+        on_phase,
+    )
+}
+
+/// [`verify_bundle`] over a bundle as a node assembled it from its own store
+/// ([`crate::bundle::assemble_decoded`]): its entries were decoded from bytes the node checked
+/// when they came in, so they are not decoded again; every signature, fork proof and rule is
+/// checked as for a bundle file. The report is the one `verify_bundle` gives for
+/// `assembled.into_bundle()`.
+pub fn verify_assembled(assembled: &Assembled, opts: &VerifyOptions) -> Report {
+    run(
+        Input {
+            genesis: Ok(&assembled.genesis),
+            target: assembled.target,
+            entries: Entries::Decoded(&assembled.entries),
+            fork_proofs: assembled.fork_proofs.iter().map(Ok).collect(),
+        },
+        opts,
+        &mut |_| {},
+    )
+}
+
+/// What the verifier reads, from a bundle file or from an assembled bundle.
+struct Input<'a> {
+    genesis: Result<&'a Genesis, &'a DecodeError>,
+    target: EntryId,
+    entries: Entries<'a>,
+    fork_proofs: Vec<Result<&'a ForkProof, &'a DecodeError>>,
+}
+
+/// A bundle's entries: as they were read (each still to decode), or decoded already.
+enum Entries<'a> {
+    Encoded(&'a [Result<SignedEntry, DecodeError>]),
+    Decoded(&'a [Entry]),
+}
+
+impl Entries<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Entries::Encoded(v) => v.len(),
+            Entries::Decoded(v) => v.len(),
+        }
+    }
+}
+
+fn run(input: Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) -> Report {
     let mut ctx = Ctx {
         reasons: Vec::new(),
         warnings: Vec::new(),
         names: HashMap::new(),
     };
-    let target = bundle.target;
-    let (genesis, pinned) = step_genesis(bundle, opts, &mut ctx);
+    let target = input.target;
+    let size = input.entries.len();
+    let (genesis, pinned) = step_genesis(input.genesis, opts, &mut ctx);
     on_phase(0);
-    let decoded = step_signatures(bundle, &mut ctx);
+    let decoded = step_signatures(&input.entries, &mut ctx);
     on_phase(1);
-    let proofs = fork_proofs(bundle, genesis.map(Genesis::network_id), &mut ctx);
+    let proofs = fork_proofs(&input.fork_proofs, genesis.map(Genesis::network_id), &mut ctx);
 
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
     let Some(genesis) = genesis else {
@@ -305,7 +360,7 @@ pub fn verify_bundle_with_progress(bundle: &Bundle, opts: &VerifyOptions, on_pha
             None,
             opts,
             pinned,
-            bundle,
+            (target, size),
             &set,
             &Membership::default(),
             None,
@@ -350,7 +405,7 @@ pub fn verify_bundle_with_progress(bundle: &Bundle, opts: &VerifyOptions, on_pha
         Some(genesis),
         opts,
         pinned,
-        bundle,
+        (target, size),
         &own,
         &membership,
         Some(&view),
@@ -359,8 +414,12 @@ pub fn verify_bundle_with_progress(bundle: &Bundle, opts: &VerifyOptions, on_pha
 }
 
 /// Step 1, the bundle's half: its genesis is usable and is the network the user pinned.
-fn step_genesis<'b>(bundle: &'b Bundle, opts: &VerifyOptions, ctx: &mut Ctx) -> (Option<&'b Genesis>, bool) {
-    let genesis = match &bundle.genesis {
+fn step_genesis<'b>(
+    genesis: Result<&'b Genesis, &DecodeError>,
+    opts: &VerifyOptions,
+    ctx: &mut Ctx,
+) -> (Option<&'b Genesis>, bool) {
+    let genesis = match genesis {
         Ok(g) => Some(g),
         Err(e) => {
             ctx.fail(1, None, None, format!("the bundle's genesis is unusable: {e}"));
@@ -387,12 +446,21 @@ fn step_genesis<'b>(bundle: &'b Bundle, opts: &VerifyOptions, ctx: &mut Ctx) -> 
 
 /// Step 2: every entry decodes (canonical payload, known version, kind and fields) and its
 /// signature verifies (batched on every core, then singly to name the culprits).
-fn step_signatures(bundle: &Bundle, ctx: &mut Ctx) -> Decoded {
+fn step_signatures(entries: &Entries<'_>, ctx: &mut Ctx) -> Decoded {
+    let decoded = match entries {
+        Entries::Encoded(entries) => decode_all(entries, ctx),
+        Entries::Decoded(entries) => entries.to_vec(),
+    };
+    check_signatures(decoded, ctx)
+}
+
+/// Step 2's decoding, in bundle order.
+fn decode_all(entries: &[Result<SignedEntry, DecodeError>], ctx: &mut Ctx) -> Vec<Entry> {
     let mut decoded: Vec<Entry> = Vec::new();
     // Decoding (JSON, the canonical-form check, the typed payload) is most of the work after
     // the signatures: it runs on every core, the findings are then reported in bundle order.
-    let results = crate::par::map(&bundle.entries, |e| e.as_ref().ok().map(SignedEntry::decode));
-    for ((i, e), result) in bundle.entries.iter().enumerate().zip(results) {
+    let results = crate::par::map(entries, |e| e.as_ref().ok().map(SignedEntry::decode));
+    for ((i, e), result) in entries.iter().enumerate().zip(results) {
         match e {
             Ok(se) => match result.unwrap_or_else(|| se.decode()) {
                 Ok(entry) => decoded.push(entry),
@@ -418,6 +486,11 @@ fn step_signatures(bundle: &Bundle, ctx: &mut Ctx) -> Decoded {
             ),
         }
     }
+    decoded
+}
+
+/// Step 2's signatures, batched on every core (then singly to name the culprits).
+fn check_signatures(decoded: Vec<Entry>, ctx: &mut Ctx) -> Decoded {
     // Every copy's signature is checked: an entry listed twice is one entry, but a copy whose
     // signature does not verify is tampering, wherever it stands (the id covers the payload,
     // not the signature).
@@ -465,9 +538,13 @@ struct CheckedProof {
 }
 
 /// The bundle's fork proofs, each checked on its own (a bad one is a step-2 problem).
-fn fork_proofs(bundle: &Bundle, network: Option<NetworkId>, ctx: &mut Ctx) -> Vec<CheckedProof> {
+fn fork_proofs(
+    given: &[Result<&ForkProof, &DecodeError>],
+    network: Option<NetworkId>,
+    ctx: &mut Ctx,
+) -> Vec<CheckedProof> {
     let mut out = Vec::new();
-    for p in &bundle.fork_proofs {
+    for p in given {
         match p {
             Ok(p) => match p.check() {
                 Ok((signer, seq)) => {
@@ -759,7 +836,7 @@ fn report(
     genesis: Option<&Genesis>,
     opts: &VerifyOptions,
     pinned: bool,
-    bundle: &Bundle,
+    (target, size): (EntryId, usize),
     set: &EntrySet,
     membership: &Membership,
     view: Option<&SetView<'_>>,
@@ -786,9 +863,9 @@ fn report(
         network_id: genesis.map(Genesis::network_id),
         network_pinned: pinned,
         expected_network: opts.expected_network,
-        target: bundle.target,
+        target,
         steps,
-        entries: bundle.entries.len(),
+        entries: size,
         tree,
     }
 }

@@ -21,7 +21,7 @@ use greenledger_core::{
     membership::{AuthError, Membership},
     model::{Attestation, Body, Emissions, Genesis, Input, Kind, MemberAdmit, Role, Unit},
     rollup,
-    verify::{Report, TreeNode, VerifyOptions, verify_bundle},
+    verify::{Report, TreeNode, VerifyOptions, verify_assembled, verify_bundle},
 };
 use greenledger_testkit::{Chain, Consortium, genesis, key, set_inputs, sign_bytes};
 use num_bigint::BigUint;
@@ -1453,4 +1453,49 @@ fn bundle_with_a_mixed_order_r_signature_is_valid_under_zip_215() {
         assert!(!r.valid, "attempt {i}");
         assert_reason(&r, 2, Some(e.id), "signature does not verify");
     }
+}
+
+// ---- a node's own bundles, verified as assembled -------------------------------------------
+
+/// `verify_assembled` (a node's page: entries decoded once, by the store) gives the report that
+/// `verify_bundle` gives for the same bundle as a file, valid or not.
+#[track_caller]
+fn assert_same_report(net: &Net, a: &bundle::Assembled) -> Report {
+    let opts = net.c.pinned();
+    let mine = verify_assembled(a, &opts);
+    let file = verify_bundle(&a.clone().into_bundle(), &opts);
+    assert_eq!(
+        serde_json::to_value(&mine).unwrap(),
+        serde_json::to_value(&file).unwrap()
+    );
+    mine
+}
+
+#[test]
+fn assembled_bundles_get_the_report_of_their_file() {
+    // Valid.
+    let f = fixture();
+    let a = bundle::assemble_decoded(&f.net.c.genesis, f.part.id, &f.net.c.set).unwrap();
+    assert_eq!(a.entries[0].id, f.part.id, "target first");
+    assert_valid(&assert_same_report(&f.net, &a));
+
+    // An input whose signature does not verify: the signature is checked, not trusted.
+    let mut bad = a.clone();
+    let slot = bad.entries.iter_mut().find(|e| e.id == f.raw.id).unwrap();
+    *slot = with_flipped_signature(&f.raw.signed).decode().unwrap();
+    let r = assert_same_report(&f.net, &bad);
+    assert_reason(&r, 2, Some(f.raw.id), "signature does not verify");
+
+    // A fork proof, and a wrong pinned network.
+    let (mut f, x, _y) = forked();
+    let consumer = f.net.attest(&f.s2, "urn:greenledger:sheet:9", 1, &[(x.id, 1_000_000)]);
+    let a = bundle::assemble_decoded(&f.net.c.genesis, consumer.id, &f.net.c.set).unwrap();
+    assert_eq!(a.fork_proofs.len(), 1);
+    let r = assert_same_report(&f.net, &a);
+    assert_reason(&r, 5, Some(x.id), "forked chain");
+    let other = VerifyOptions {
+        expected_network: Some(NetworkId([7; 32])),
+    };
+    let r = verify_assembled(&a, &other);
+    assert_reason(&r, 1, None, "not the expected network");
 }

@@ -14,9 +14,10 @@
 //!   `node/templates/explorer/`), and links are percent-encoded here ([`seg`]).
 //! * A strict Content-Security-Policy ([`CSP`]): no inline script or style, no other origin.
 //! * Read-only: only `GET` routes; nothing here writes to the store.
-//! * The verdict of an attestation is core's [`verify_bundle`] over the node's own provenance
-//!   bundle of it (`/v1/provenance/{id}`), pinned to the node's network: the same code, reasons
-//!   and words as `greenledger verify`.
+//! * The verdict of an attestation is core's bundle verifier ([`verify_assembled`]: the entries
+//!   as the store decoded them, every signature and rule checked as `greenledger verify`
+//!   does) over the node's own provenance bundle of it (`/v1/provenance/{id}`), pinned to the
+//!   node's network: the same code, reasons and words as `greenledger verify`.
 //! * Errors are HTML pages (404 for what is not on this node, 400 for a malformed id) that the
 //!   API's JSON error middleware leaves alone ([`ExplorerPage`]).
 
@@ -39,7 +40,7 @@ use greenledger_core::{
     custody::LotId,
     entry::Entry,
     verify::{Report, TreeNode},
-    verify_bundle,
+    verify_assembled,
 };
 use serde::Deserialize;
 
@@ -640,9 +641,9 @@ fn build_entry(
     let (size, head_hash) = store.head()?;
     let checkpoint = crate::store::sign_checkpoint(identity, store.network(), size, head_hash);
     let started = Instant::now();
-    let bundle = store.bundle(&id)?;
+    let bundle = store.assembled(&id)?;
     let report = match &bundle {
-        Ok(b) => Some(verify_bundle(
+        Ok(b) => Some(verify_assembled(
             b,
             &VerifyOptions {
                 expected_network: Some(store.network()),
@@ -675,18 +676,16 @@ fn build_entry(
     // (the bundle carries the corrections of the target and of its inputs), and entries of
     // signers that forked.
     if let Ok(b) = &bundle {
-        for se in b.entries.iter().flatten() {
-            let sid = se.id();
-            if dag.nodes.contains_key(&sid) {
+        for c in &b.entries {
+            if dag.nodes.contains_key(&c.id) {
                 continue;
             }
-            let Ok(c) = se.decode() else { continue };
             let Some(of) = c.attestation().and_then(|a| a.supersedes) else {
                 continue;
             };
             if let Some(n) = dag.nodes.get_mut(&of)
                 && let Some(orig) = store.get_decoded(&of)
-                && greenledger_core::engine::corrects(&c, &orig, &r)
+                && greenledger_core::engine::corrects(c, &orig, &r)
             {
                 n.flagged = Some("superseded");
             }

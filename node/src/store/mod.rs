@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use greenledger_core::{
     EntryId, EntrySource, ForkProof, Genesis, Kind, Membership, NetworkId, PublicKey, Signature, SignedEntry,
     VerifiedEntry,
-    bundle::{self, Bundle, MissingEntry},
+    bundle::{self, Assembled, Bundle, MissingEntry},
     custody::LotId,
     entry::Entry,
 };
@@ -630,6 +630,12 @@ impl Store {
     /// The provenance bundle of an entry.
     pub fn bundle(&self, id: &EntryId) -> Result<Result<Bundle, MissingEntry>> {
         Ok(bundle::assemble(&self.genesis, *id, self))
+    }
+
+    /// The provenance bundle of an entry with its entries still decoded, for verifying it here
+    /// ([`greenledger_core::verify_assembled`]) without decoding each entry again.
+    pub fn assembled(&self, id: &EntryId) -> Result<Result<Assembled, MissingEntry>> {
+        Ok(bundle::assemble_decoded(&self.genesis, *id, self))
     }
 
     /// The latest stored checkpoint, if any.
