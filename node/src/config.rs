@@ -253,7 +253,9 @@ impl Default for StorageConfig {
             checkpoint_interval: Duration::from_secs(5),
             max_batch: 512,
             memtable_bytes: 64 << 20,
-            block_cache_bytes: 128 << 20,
+            // 112 MiB: a node holds a million entries within 200 MB (docs/BENCHMARKS.md,
+            // sixth round; 128 MiB peaked at 200–206 MiB).
+            block_cache_bytes: 112 << 20,
         }
     }
 }
