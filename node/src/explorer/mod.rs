@@ -641,65 +641,33 @@ fn build_entry(
     let (size, head_hash) = store.head()?;
     let checkpoint = crate::store::sign_checkpoint(identity, store.network(), size, head_hash);
     let started = Instant::now();
-    let bundle = store.assembled(&id)?;
-    let report = match &bundle {
-        Ok(b) => Some(verify_assembled(
-            b,
-            &VerifyOptions {
+    let (report, verdict, corrections) = match store.assembled(&id)? {
+        Ok(b) => {
+            let opts = VerifyOptions {
                 expected_network: Some(store.network()),
-            },
-        )),
-        Err(_) => None,
-    };
-    let verify_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let verdict = match (&bundle, &report) {
-        (_, Some(rep)) => verdict_of(rep, verify_ms),
-        (Err(m), None) => Verdict {
-            valid: false,
-            headline: format!(
-                "This node cannot assemble a complete bundle: {} {} needed by {} is missing.",
-                m.role, m.missing, m.needed_by
-            ),
-            reasons: Vec::new(),
-            warnings: Vec::new(),
-            steps: Vec::new(),
-            entries: 0,
-            ms: format!("{verify_ms:.0}"),
-        },
-        (Ok(_), None) => unreachable_verdict(),
-    };
-    let mut dag = match &report {
-        Some(rep) => Dag::from_report(rep, &HashMap::new()),
-        None => Dag::from_report(&empty_report(id), &HashMap::new()),
-    };
-    // Flagged, not failed: upstream attestations that a correction in the bundle supersedes
-    // (the bundle carries the corrections of the target and of its inputs), and entries of
-    // signers that forked.
-    if let Ok(b) = &bundle {
-        for c in &b.entries {
-            if dag.nodes.contains_key(&c.id) {
-                continue;
-            }
-            let Some(of) = c.attestation().and_then(|a| a.supersedes) else {
-                continue;
             };
-            if let Some(n) = dag.nodes.get_mut(&of)
-                && let Some(orig) = store.get_decoded(&of)
-                && greenledger_core::engine::corrects(c, &orig, &r)
-            {
-                n.flagged = Some("superseded");
-            }
+            let report = verify_assembled(&b, &opts);
+            let verdict = verdict_of(&report, started.elapsed().as_secs_f64() * 1000.0);
+            (report, verdict, b.entries)
         }
-    }
-    if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0 {
-        for n in dag.nodes.values_mut() {
-            if let Ok(k) = n.signer.parse::<PublicKey>()
-                && greenledger_core::LedgerView::forked_at(&r, &k).is_some()
-            {
-                n.flagged = Some("signer forked");
-            }
+        Err(m) => {
+            let verdict = Verdict {
+                valid: false,
+                headline: format!(
+                    "This node cannot assemble a complete bundle: {} {} needed by {} is missing.",
+                    m.role, m.missing, m.needed_by
+                ),
+                reasons: Vec::new(),
+                warnings: Vec::new(),
+                steps: Vec::new(),
+                entries: 0,
+                ms: format!("{:.0}", started.elapsed().as_secs_f64() * 1000.0),
+            };
+            (empty_report(id), verdict, Vec::new())
         }
-    }
+    };
+    let mut dag = Dag::from_report(&report, &HashMap::new());
+    flag(&mut dag, &corrections, store, &r);
     let base = format!("/entry/{id}");
     if let Some(t) = q.tier {
         return Ok(EntryView::Tier(Box::new(tier_page(&dag, &head, a, t, q)?)));
@@ -707,7 +675,7 @@ fn build_entry(
     let drawing = draw(&dag, &base);
     let whole = a.total.pcf_excluding_biogenic_uptake.0 as f64;
     // The breakdown: own + each direct input's contribution, exact (as the roll-up rounds).
-    let tree = report.as_ref().and_then(|r| r.tree.as_ref());
+    let tree = report.tree.as_ref();
     let mut items = vec![(
         format!("own emissions — {}", head.signer),
         String::new(),
@@ -819,15 +787,32 @@ fn build_entry(
     })))
 }
 
-fn unreachable_verdict() -> Verdict {
-    Verdict {
-        valid: false,
-        headline: "No verdict.".into(),
-        reasons: Vec::new(),
-        warnings: Vec::new(),
-        steps: Vec::new(),
-        entries: 0,
-        ms: String::new(),
+/// Marks graph nodes flagged, not failed: upstream attestations that a correction among the
+/// bundle's entries supersedes (the bundle carries the corrections of the target and of its
+/// inputs), and entries of signers that forked.
+fn flag(dag: &mut Dag, bundle_entries: &[Entry], store: &Store, r: &Reader<'_>) {
+    for c in bundle_entries {
+        if dag.nodes.contains_key(&c.id) {
+            continue;
+        }
+        let Some(of) = c.attestation().and_then(|a| a.supersedes) else {
+            continue;
+        };
+        if let Some(n) = dag.nodes.get_mut(&of)
+            && let Some(orig) = store.get_decoded(&of)
+            && greenledger_core::engine::corrects(c, &orig, r)
+        {
+            n.flagged = Some("superseded");
+        }
+    }
+    if store.shared().forks.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        for n in dag.nodes.values_mut() {
+            if let Ok(k) = n.signer.parse::<PublicKey>()
+                && greenledger_core::LedgerView::forked_at(r, &k).is_some()
+            {
+                n.flagged = Some("signer forked");
+            }
+        }
     }
 }
 
