@@ -7,11 +7,11 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    fs,
-    path::PathBuf,
-    process::{Command, Output},
-};
+mod common;
+
+use std::fs;
+
+use common::Workdir;
 
 use serde_json::Value;
 
@@ -20,35 +20,20 @@ const HOUR: [&str; 4] = ["--from", "2026-03-01T10:00:00Z", "--to", "2026-03-01T1
 /// A network in a temporary folder: an admin, an issuer, a cell maker (a supplier holding the
 /// certificate), two buyers, and a folder of entries.
 struct Net {
-    dir: tempfile::TempDir,
+    w: Workdir,
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+impl std::ops::Deref for Net {
+    type Target = Workdir;
 
-impl Run {
-    fn of(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// The last line of stdout (a signing command's new id).
-    fn last(&self) -> String {
-        self.stdout.lines().last().unwrap_or("").trim().to_string()
+    fn deref(&self) -> &Workdir {
+        &self.w
     }
 }
 
 impl Net {
     fn new() -> Net {
-        let net = Net {
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let net = Net { w: Workdir::new() };
         fs::create_dir(net.path("entries")).unwrap();
         for k in ["admin", "registry", "cells", "pack", "trader", "outsider"] {
             net.ok(&["key", "generate", "--out", &format!("{k}.key")]);
@@ -85,40 +70,10 @@ impl Net {
         net
     }
 
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn run<S: AsRef<str>>(&self, args: &[S]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_greenledger"))
-            .args(args.iter().map(AsRef::as_ref))
-            .current_dir(self.dir.path())
-            .env_remove("GREENLEDGER_NODE")
-            .env_remove("GREENLEDGER_PASSPHRASE")
-            .output()
-            .unwrap();
-        Run::of(out)
-    }
-
-    fn ok<S: AsRef<str>>(&self, args: &[S]) -> Run {
-        let r = self.run(args);
-        assert_eq!(
-            r.code,
-            0,
-            "greenledger {} failed:\n{}{}",
-            line(args),
-            r.stdout,
-            r.stderr
-        );
-        r
-    }
-
-    /// Runs a signing command offline (the network's genesis, the entries folder) and returns
-    /// the new entry's id.
+    /// Runs a signing command offline and returns the new entry's id, which must be in the
+    /// entries folder.
     fn sign<S: AsRef<str>>(&self, args: &[S]) -> String {
-        let mut all: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-        all.extend(["--genesis", "genesis.json", "--entries", "entries"]);
-        let id = self.ok(&all).last();
+        let id = self.w.sign(args);
         assert_eq!(id.len(), 64, "a signing command prints the id last: {id:?}");
         assert!(self.path(&format!("entries/{id}.json")).exists());
         id
@@ -207,10 +162,6 @@ impl Net {
         args.extend(HOUR);
         self.sign(&args)
     }
-}
-
-fn line<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
 }
 
 fn lot(id: &str, index: u32) -> String {

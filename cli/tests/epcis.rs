@@ -8,11 +8,11 @@
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::{
-    fs,
-    path::PathBuf,
-    process::{Command, Output},
-};
+mod common;
+
+use std::{fs, path::PathBuf};
+
+use common::{Run, Workdir};
 
 use serde_json::{Value, json};
 
@@ -50,28 +50,16 @@ const INPUT_PARTS: [(&str, &str, &str); 5] = [
 ];
 
 struct Net {
-    dir: tempfile::TempDir,
+    w: Workdir,
     /// The input attestations' ids, in the order of [`INPUT_PARTS`].
     inputs: Vec<String>,
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+impl std::ops::Deref for Net {
+    type Target = Workdir;
 
-impl Run {
-    fn of(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    fn last(&self) -> String {
-        self.stdout.lines().last().unwrap_or("").trim().to_string()
+    fn deref(&self) -> &Workdir {
+        &self.w
     }
 }
 
@@ -79,7 +67,7 @@ impl Net {
     /// An admin; suppliers `sup` (who attests the inputs), `other` and `maker` (who imports).
     fn new() -> Net {
         let mut net = Net {
-            dir: tempfile::tempdir().unwrap(),
+            w: Workdir::new(),
             inputs: Vec::new(),
         };
         fs::create_dir(net.path("entries")).unwrap();
@@ -123,40 +111,6 @@ impl Net {
         net
     }
 
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn run<S: AsRef<str>>(&self, args: &[S]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_greenledger"))
-            .args(args.iter().map(AsRef::as_ref))
-            .current_dir(self.dir.path())
-            .env_remove("GREENLEDGER_NODE")
-            .env_remove("GREENLEDGER_PASSPHRASE")
-            .output()
-            .unwrap();
-        Run::of(out)
-    }
-
-    fn ok<S: AsRef<str>>(&self, args: &[S]) -> Run {
-        let r = self.run(args);
-        assert_eq!(
-            r.code,
-            0,
-            "greenledger {} failed:\n{}{}",
-            line(args),
-            r.stdout,
-            r.stderr
-        );
-        r
-    }
-
-    fn sign<S: AsRef<str>>(&self, args: &[S]) -> String {
-        let mut all: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
-        all.extend(["--genesis", "genesis.json", "--entries", "entries"]);
-        self.ok(&all).last()
-    }
-
     /// `attest --epcis FILE` by the maker, offline, with extra flags.
     fn import(&self, file: &str, extra: &[&str]) -> Run {
         let mut all = vec![
@@ -191,10 +145,6 @@ impl Net {
         fs::write(self.path(name), serde_json::to_vec_pretty(v).unwrap()).unwrap();
         name.to_string()
     }
-}
-
-fn line<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ")
 }
 
 /// The body's inputs as (entry, quantity, lot).
