@@ -269,24 +269,12 @@ fn raw_rates(entries: &[SignedEntry]) -> Raw {
     }
 }
 
-/// Parses and verifies envelopes on every core (the node's verification stage).
+/// Parses envelopes and verifies them on every core, as a node does with a page of a peer's
+/// log (`p2p::apply`): parsing in order, then `verify_many` (decoding and signature batches
+/// spread over the cores).
 fn verify_parallel(chunk: Vec<Vec<u8>>) -> Vec<VerifiedEntry> {
-    let per = chunk.len().div_ceil(cores()).max(1);
-    std::thread::scope(|s| {
-        let hs: Vec<_> = chunk
-            .chunks(per)
-            .map(|c| {
-                s.spawn(move || {
-                    let parsed: Vec<SignedEntry> = c.iter().filter_map(|b| SignedEntry::from_json(b).ok()).collect();
-                    verify_many(parsed)
-                        .into_iter()
-                        .filter_map(Result::ok)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    })
+    let parsed: Vec<SignedEntry> = chunk.iter().filter_map(|b| SignedEntry::from_json(b).ok()).collect();
+    verify_many(parsed).into_iter().filter_map(Result::ok).collect()
 }
 
 /// The store path: envelopes are parsed and verified on all cores while the writer thread

@@ -15,7 +15,7 @@ macro_rules! hash_id {
         impl $name {
             /// Lowercase hex (64 characters).
             pub fn to_hex(&self) -> String {
-                hex::encode(self.0)
+                String::from(&*crate::keys::hex32(&self.0))
             }
             /// The first 12 hex characters, for terminal output and logs.
             pub fn fmt_short(&self) -> String {
@@ -41,7 +41,7 @@ macro_rules! hash_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.to_hex())
+                f.write_str(&crate::keys::hex32(&self.0))
             }
         }
 
@@ -53,7 +53,7 @@ macro_rules! hash_id {
 
         impl Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(&self.to_hex())
+                s.serialize_str(&crate::keys::hex32(&self.0))
             }
         }
 

@@ -608,7 +608,7 @@ impl Payload {
         // serde_json refuses JSON nested deeper than 127 levels. The body is parsed on its own
         // here, one level down, so near that limit the two ways could disagree: deep payloads
         // (never made by greenledger) take the reference way.
-        if canonical::nesting_depth(bytes) > DIRECT_DEPTH_MAX {
+        if canonical::nests_deeper_than(bytes, DIRECT_DEPTH_MAX) {
             return None;
         }
         let text: PayloadText<'_> = serde_json::from_slice(bytes).ok()?;
