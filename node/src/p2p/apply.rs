@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use super::{
     event_loop::{Done, Loop},
+    peers::Page,
     protocol::{self, SyncResponse},
     sync::ReqKind,
 };
@@ -18,7 +19,9 @@ use crate::store::{Outcome, Store};
 /// A peer's log records applied, reported back to the loop.
 pub(super) struct LogApplied {
     peer: PeerId,
-    /// The cursor after the records handled.
+    /// The page's first record.
+    from: u64,
+    /// The position after the records handled.
     next: u64,
     log_size: u64,
     applied: u64,
@@ -46,7 +49,7 @@ impl Loop {
                     return;
                 }
                 let task = async move {
-                    let applied = ingest_envelopes(&store, entries).await;
+                    let applied = ingest_envelopes(&store, entries, Turn::default()).await;
                     Done::Applied {
                         peer,
                         invalid: applied.invalid,
@@ -68,7 +71,7 @@ impl Loop {
                 let task = async move {
                     let mut invalid = 0;
                     for (a, b) in proofs {
-                        invalid += ingest_envelopes(&store, vec![a, b]).await.invalid;
+                        invalid += ingest_envelopes(&store, vec![a, b], Turn::default()).await.invalid;
                     }
                     Done::Applied { peer, invalid }
                 };
@@ -104,15 +107,38 @@ impl Loop {
                 // was replaced. Start over (duplicates are cheap).
                 tracing::warn!(peer = %peer, log_size, cursor = p.cursor, "peer log shrank; restarting its cursor");
                 p.cursor = 0;
+                p.pages.clear();
                 store.set_cursor(&peer.to_string(), 0);
             }
             return;
         }
-        self.peer(peer).applying = true;
+        let p = self.peer(peer);
+        // A page asked for ahead of a page that was then cut short does not follow on from
+        // the cursor any more: dropped (the loop asks again from the cursor).
+        if from != p.pages.back().map_or(p.cursor, |page| page.next) {
+            tracing::debug!(peer = %peer, from, cursor = p.cursor, "log page no longer follows on; asking again");
+            if self.swarm.is_connected(&peer) {
+                self.request_log(peer);
+            }
+            return;
+        }
+        // Pages are verified as they come, and handed to the store in log order: each waits
+        // for the one before it to be handed over (not to be durable).
+        let (handed, next_turn) = tokio::sync::oneshot::channel();
+        let turn = Turn {
+            after: p.last_handed.replace(next_turn),
+            handed: Some(handed),
+        };
+        p.pages.push_back(Page {
+            from,
+            next,
+            handled: None,
+        });
         let task = async move {
-            let applied = ingest_envelopes(&store, entries).await;
+            let applied = ingest_envelopes(&store, entries, turn).await;
             Done::LogApplied(LogApplied {
                 peer,
+                from,
                 // Up to the first entry that could not be handled yet (retried next time).
                 next: from + applied.handled as u64,
                 log_size,
@@ -123,6 +149,10 @@ impl Loop {
         };
         self.tasks
             .spawn(task.instrument(sync_span(peer, ReqKind::Log { from })));
+        // Fetch the next page while this one is applied.
+        if next < log_size && self.swarm.is_connected(&peer) {
+            self.request_log(peer);
+        }
     }
 
     /// Remembers the consortium peers a peer told of (to dial them).
@@ -145,6 +175,7 @@ impl Loop {
     pub(super) fn on_log_applied(&mut self, done: LogApplied) {
         let LogApplied {
             peer,
+            from,
             next,
             log_size,
             applied,
@@ -153,23 +184,22 @@ impl Loop {
         } = done;
         self.metrics.p2p.pulled.inc_by(applied);
         let p = self.peer(peer);
-        p.applying = false;
         p.pulled += applied;
         p.peer_log_size = Some(log_size);
         p.last_error = error.clone();
-        let moved = next > p.cursor;
-        p.cursor = p.cursor.max(next);
         if error.is_none() {
             p.last_sync = Some(SystemTime::now());
         }
+        let moved = p.page_applied(from, next);
+        let cursor = p.cursor;
+        let ahead = p.pages.back().map_or(cursor, |page| page.next);
         if moved {
-            self.store.set_cursor(&peer.to_string(), next);
+            self.store.set_cursor(&peer.to_string(), cursor);
         }
-        let cursor = self.peer(peer).cursor;
         let page = self.cfg.p2p.max_records_per_response as u64;
         self.catch_up.advanced(&peer, cursor, log_size, page);
         self.strike(peer, invalid, "invalid entries in its log");
-        if moved && next < log_size && self.swarm.is_connected(&peer) {
+        if moved && ahead < log_size && self.swarm.is_connected(&peer) {
             self.request_log(peer);
         }
     }
@@ -193,8 +223,17 @@ struct Applied {
     error: Option<String>,
 }
 
-/// Verifies envelopes (signatures in batches) and applies them in order.
-async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
+/// Where a list of entries stands among the lists of one peer's log: handed to the store only
+/// after `after` resolves (the page before it was handed over, or gave up), and `handed` is
+/// resolved once it is. The default waits for nothing.
+#[derive(Default)]
+struct Turn {
+    after: Option<tokio::sync::oneshot::Receiver<()>>,
+    handed: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// Verifies envelopes (signatures in batches) and applies them in order, in their turn.
+async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> Applied {
     let n = envelopes.len();
     let checked = tokio::task::spawn_blocking(move || {
         let mut invalid = 0u32;
@@ -235,10 +274,24 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>) -> Applied {
         }
     };
     tracing::debug!(entries = n, invalid, "applying entries from a peer");
+    if let Some(after) = turn.after {
+        // An error only means the page before gave up; the order is kept either way.
+        let _ = after.await;
+    }
+    let count = verified.len();
+    let durable = store.ingest_queued(verified).await;
+    if let Some(handed) = turn.handed {
+        let _ = handed.send(());
+    }
+    let answers = match durable {
+        Some(durable) => durable.await.ok(),
+        None => None,
+    }
+    .unwrap_or_else(|| vec![Err(crate::store::IngestError::ShuttingDown); count]);
     let mut stored = 0;
     let mut handled = n;
     let mut error = None;
-    for (r, pos) in store.ingest_many(verified).await.into_iter().zip(positions) {
+    for (r, pos) in answers.into_iter().zip(positions) {
         match r {
             Ok(Outcome::Stored { .. }) => stored += 1,
             Ok(_) => {}

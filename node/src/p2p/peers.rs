@@ -18,6 +18,19 @@ use libp2p::{
 
 use super::event_loop::Loop;
 
+/// A page of a peer's log (records `from..next`) being applied.
+pub(super) struct Page {
+    pub(super) from: u64,
+    pub(super) next: u64,
+    /// Once applied: the position up to which its records were handled (`next`, unless the
+    /// page was cut short).
+    pub(super) handled: Option<u64>,
+}
+
+/// Pages of one peer's log in the apply pipeline at once: one being written while the next is
+/// fetched and verified.
+pub(super) const PAGES_IN_FLIGHT: usize = 2;
+
 /// What the loop knows of one peer, connected or not.
 #[derive(Default)]
 pub(super) struct Peer {
@@ -29,8 +42,12 @@ pub(super) struct Peer {
     pub(super) peer_log_size: Option<u64>,
     /// The outstanding log request, if any.
     pub(super) log_request: Option<OutboundRequestId>,
-    /// A log response is being applied (the cursor moves when it is done).
-    pub(super) applying: bool,
+    /// Pages of its log being applied, in log order (the cursor moves over each once it is
+    /// durable). While one is written, the next is fetched and verified.
+    pub(super) pages: std::collections::VecDeque<Page>,
+    /// Resolves once the last page taken from this peer has been handed to the store: the next
+    /// page waits for it, so that pages reach the writer in log order.
+    pub(super) last_handed: Option<tokio::sync::oneshot::Receiver<()>>,
     /// Outstanding requests other than the log request.
     pub(super) requests_out: usize,
     pub(super) pulled: u64,
@@ -45,6 +62,32 @@ pub(super) struct Peer {
     pub(super) serve_refilled: Option<Instant>,
     /// Its sync requests refused for going over the rate.
     pub(super) throttled: u64,
+}
+
+impl Peer {
+    /// Records that the page starting at `from` was applied up to `handled`, and moves the
+    /// cursor over the applied pages in log order; true if it moved. A page no longer in the
+    /// pipeline moves nothing. A page cut short ends the run: the pages after it do not move
+    /// the cursor, and what follows the last handled record is asked for again (duplicates
+    /// are cheap).
+    pub(super) fn page_applied(&mut self, from: u64, handled: u64) -> bool {
+        if let Some(page) = self.pages.iter_mut().find(|page| page.from == from) {
+            page.handled = Some(handled);
+        }
+        let mut moved = false;
+        while let Some(handled) = self.pages.front().and_then(|page| page.handled) {
+            let Some(page) = self.pages.pop_front() else { break };
+            if handled > self.cursor {
+                self.cursor = handled;
+                moved = true;
+            }
+            if handled < page.next {
+                self.pages.clear();
+                break;
+            }
+        }
+        moved
+    }
 }
 
 impl Loop {
@@ -222,5 +265,57 @@ impl Loop {
         if !addrs.is_empty() {
             self.peer(peer_id).addrs = addrs;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Page, Peer};
+
+    fn with_pages(cursor: u64, pages: &[(u64, u64)]) -> Peer {
+        let mut p = Peer {
+            cursor,
+            ..Peer::default()
+        };
+        p.pages = pages
+            .iter()
+            .map(|&(from, next)| Page {
+                from,
+                next,
+                handled: None,
+            })
+            .collect();
+        p
+    }
+
+    #[test]
+    fn the_cursor_moves_over_applied_pages_in_log_order() {
+        let mut p = with_pages(0, &[(0, 10), (10, 20)]);
+        // The page ahead finishes first: nothing moves until the one before it is done.
+        assert!(!p.page_applied(10, 20));
+        assert_eq!(p.cursor, 0);
+        assert!(p.page_applied(0, 10));
+        assert_eq!(p.cursor, 20);
+        assert!(p.pages.is_empty());
+    }
+
+    #[test]
+    fn a_page_cut_short_stops_the_cursor_and_drops_the_pages_after_it() {
+        let mut p = with_pages(0, &[(0, 10), (10, 20)]);
+        assert!(p.page_applied(0, 4));
+        assert_eq!(p.cursor, 4);
+        assert!(p.pages.is_empty(), "what follows record 4 is asked for again");
+        // The dropped page's answer arrives later: it moves nothing.
+        assert!(!p.page_applied(10, 20));
+        assert_eq!(p.cursor, 4);
+    }
+
+    #[test]
+    fn a_page_ahead_of_one_cut_short_does_not_skip_the_gap() {
+        let mut p = with_pages(0, &[(0, 10), (10, 20)]);
+        assert!(!p.page_applied(10, 20));
+        assert!(p.page_applied(0, 7));
+        assert_eq!(p.cursor, 7);
+        assert!(p.pages.is_empty());
     }
 }

@@ -13,6 +13,7 @@ use libp2p::{
 use super::{
     codec,
     event_loop::Loop,
+    peers::PAGES_IN_FLIGHT,
     protocol::{self, SyncRequest, SyncResponse},
     scoring::is_garbage,
 };
@@ -66,20 +67,21 @@ impl Loop {
         self.requests.insert(id, (p, kind));
     }
 
-    /// Asks a peer for its log records after the cursor (one request at a time per peer).
+    /// Asks a peer for its log records after the cursor, or after the pages already being
+    /// applied (one request at a time per peer, at most [`PAGES_IN_FLIGHT`] pages applying).
     pub(super) fn request_log(&mut self, p: PeerId) {
         let limit = self.cfg.p2p.max_records_per_response as u32;
         let network = self.network.clone();
         let store = self.store.clone();
         let peer = self.peer(p);
-        if peer.log_request.is_some() || peer.applying {
+        if peer.log_request.is_some() || peer.pages.len() >= PAGES_IN_FLIGHT {
             return;
         }
         if !peer.cursor_loaded {
             peer.cursor = store.cursor(&p.to_string());
             peer.cursor_loaded = true;
         }
-        let from = peer.cursor;
+        let from = peer.pages.back().map_or(peer.cursor, |page| page.next);
         let id = self
             .swarm
             .behaviour_mut()

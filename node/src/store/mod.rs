@@ -340,12 +340,19 @@ impl Store {
     /// every entry comes after the entries it needs). Answers once all are durable.
     pub async fn ingest_many(&self, entries: Vec<VerifiedEntry>) -> Answers {
         let n = entries.len();
-        match self.submit(entries, false).await {
-            Some((_, durable)) => durable
+        match self.ingest_queued(entries).await {
+            Some(durable) => durable
                 .await
                 .unwrap_or_else(|_| vec![Err(IngestError::ShuttingDown); n]),
             None => vec![Err(IngestError::ShuttingDown); n],
         }
+    }
+
+    /// Hands entries to the writer, after everything handed to it before, and returns as soon
+    /// as they are queued: the receiver gives the answers of [`Store::ingest_many`] once they
+    /// are durable. `None` if the writer has stopped.
+    pub async fn ingest_queued(&self, entries: Vec<VerifiedEntry>) -> Option<oneshot::Receiver<Answers>> {
+        self.submit(entries, false).await.map(|(_, durable)| durable)
     }
 
     /// Submits entries to be applied in the given order, and returns two answers: the rules'

@@ -790,11 +790,12 @@ impl Ledger {
             }
             _ => Vec::new(),
         };
-        let signed = entry.signed.clone();
+        // The entry's bytes are needed again only for the proof of a conflict (rare).
+        let signed = (!conflicts.is_empty()).then(|| entry.signed.clone());
         let log_index = self.accept(entry, batch);
-        for other in conflicts {
+        for (other, signed) in conflicts.into_iter().zip(std::iter::repeat(signed).flatten()) {
             if let Some(o) = self.lookup(&other, batch) {
-                self.record_conflict(ForkProof::new(o.signed, signed.clone()), id, other, batch);
+                self.record_conflict(ForkProof::new(o.signed, signed), id, other, batch);
             }
         }
         Ok(Outcome::Stored { log_index })
@@ -969,9 +970,11 @@ impl Ledger {
         self.head_hash = hash;
         self.heads.insert(p.signer, (p.seq, id));
         batch.chain_staged.insert((p.signer, p.seq), id);
-        batch.staged.insert(id, (idx, entry.clone()));
         if is_member {
-            self.members.push(entry);
+            self.members.push(entry.clone());
+        }
+        batch.staged.insert(id, (idx, entry));
+        if is_member {
             self.member_added();
         }
         idx
