@@ -115,7 +115,7 @@ impl Loop {
         let p = self.peer(peer);
         // A page asked for ahead of a page that was then cut short does not follow on from
         // the cursor any more: dropped (the loop asks again from the cursor).
-        if from != p.pages.back().map_or(p.cursor, |page| page.next) {
+        if from != p.log_ahead() {
             tracing::debug!(peer = %peer, from, cursor = p.cursor, "log page no longer follows on; asking again");
             if self.swarm.is_connected(&peer) {
                 self.request_log(peer);
@@ -192,7 +192,7 @@ impl Loop {
         }
         let moved = p.page_applied(from, next);
         let cursor = p.cursor;
-        let ahead = p.pages.back().map_or(cursor, |page| page.next);
+        let ahead = p.log_ahead();
         if moved {
             self.store.set_cursor(&peer.to_string(), cursor);
         }

@@ -65,6 +65,12 @@ pub(super) struct Peer {
 }
 
 impl Peer {
+    /// Where the next page of this peer's log starts: after the pages being applied, or at
+    /// the cursor.
+    pub(super) fn log_ahead(&self) -> u64 {
+        self.pages.back().map_or(self.cursor, |page| page.next)
+    }
+
     /// Records that the page starting at `from` was applied up to `handled`, and moves the
     /// cursor over the applied pages in log order; true if it moved. A page no longer in the
     /// pipeline moves nothing. A page cut short ends the run: the pages after it do not move

@@ -81,7 +81,7 @@ impl Loop {
             peer.cursor = store.cursor(&p.to_string());
             peer.cursor_loaded = true;
         }
-        let from = peer.pages.back().map_or(peer.cursor, |page| page.next);
+        let from = peer.log_ahead();
         let id = self
             .swarm
             .behaviour_mut()
