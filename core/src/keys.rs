@@ -282,6 +282,10 @@ pub type Triple<'a> = (PublicKey, &'a [u8], Signature);
 const BATCH_FROM: usize = 4;
 /// The most signatures in one batch equation (larger lists are split over the cores first).
 const BATCH_MAX: usize = 2048;
+/// The fewest signatures per core worth a thread of their own: a thread costs tens of
+/// microseconds to start, a signature in a batch about twenty-five, and a node verifies one
+/// to a few entries at a time most of the time (a gossip message, a submission).
+const PER_CORE_FROM: usize = 64;
 
 fn batch_item(&(k, m, s): &Triple<'_>) -> batch::Item {
     let sig = ed25519_zebra::Signature::from_bytes(&s.0);
@@ -330,12 +334,17 @@ pub fn verify_each(items: &[Triple<'_>]) -> Vec<Result<(), SignatureError>> {
 /// signer however many of that signer's signatures it holds, so a signer's signatures are
 /// kept together in one batch (a list of 1,000 entries from 500 signers, split in two as it
 /// came, would give two batches of 500 terms; grouped, each half has about 250 signers).
+/// Short lists stay on the calling thread ([`PER_CORE_FROM`]).
 pub fn verify_all(items: &[Triple<'_>]) -> Vec<Result<(), SignatureError>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_unstable_by_key(|&i| items[i].0);
     let grouped: Vec<Triple<'_>> = order.iter().map(|&i| items[i]).collect();
-    let per = grouped.len().div_ceil(threads.max(1)).clamp(1, BATCH_MAX);
+    let per = grouped
+        .len()
+        .div_ceil(threads.max(1))
+        .max(PER_CORE_FROM)
+        .clamp(1, BATCH_MAX);
     let chunks: Vec<&[Triple<'_>]> = grouped.chunks(per).collect();
     let verdicts = crate::par::map_each(&chunks, |chunk| {
         let batch: Vec<batch::Item> = chunk.iter().map(batch_item).collect();

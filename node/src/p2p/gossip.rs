@@ -108,6 +108,11 @@ async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static st
 
 /// The verdict on a decoded entry.
 async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
+    // Already in the log (a sync pulled it before gossip delivered it): what the writer
+    // would answer, without verifying it again.
+    if store.has_entry(&se.id()) {
+        return (MessageAcceptance::Ignore, "duplicate", false);
+    }
     // Decoded and verified in a batch with whatever else arrives, off the runtime.
     let verified = match store.verifier().verify(se).await {
         Ok(v) => v,

@@ -485,6 +485,13 @@ impl Store {
         Ok(Some((idx, SignedEntry::from_parts(payload.to_vec(), Signature(sig)))))
     }
 
+    /// True when the entry is in the log: a point read whose bloom filters answer most misses
+    /// without touching a data block. A read error counts as absent (the caller then does the
+    /// full work, and the writer decides).
+    pub fn has_entry(&self, id: &EntryId) -> bool {
+        matches!(self.db.get_pinned_cf(self.cf(schema::ENTRIES), id.0), Ok(Some(_)))
+    }
+
     /// The attestation whose PACT footprint id is `uuid` (see `pact::footprint_uuid`).
     pub fn entry_by_footprint(&self, uuid: &[u8; 16]) -> Result<Option<EntryId>> {
         Ok(self
