@@ -1048,6 +1048,62 @@ mod tests {
         writer.join();
     }
 
+    /// `has_entry` answers for the log only: not before an entry is stored, nor for one
+    /// waiting in the pending area; yes once it is stored, and after a reopen.
+    #[test]
+    fn has_entry_is_true_for_logged_entries_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let identity = Identity::init(dir.path()).expect("identity");
+        let admin = SecretKey::generate();
+        let supplier = SecretKey::generate();
+        let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
+        let cfg = Config::default();
+        let db_dir = dir.path().join("db");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let admit = sign(
+            &admin,
+            &genesis,
+            1,
+            None,
+            Body::MemberAdmit(MemberAdmit {
+                member: supplier.public(),
+                name: "Supplier".into(),
+                role: Role::Supplier,
+                peer_id: None,
+            }),
+        );
+        let attest = |seq: u64, prev: Option<EntryId>| {
+            let mut a = Attestation::new(&format!("urn:x:part{seq}"), Unit::Kilogram, Emissions::headline(Mass(1)));
+            a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
+            sign(&supplier, &genesis, seq, prev, Body::Attestation(Box::new(a)))
+        };
+        let first = attest(1, None);
+        // Its `prev` is not known: it waits in the pending area.
+        let waiting = attest(3, Some(EntryId([7; 32])));
+        let (admit_id, first_id, waiting_id) = (admit.id(), first.id(), waiting.id());
+        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity.clone()).expect("open");
+        assert!(!store.has_entry(&admit_id));
+        rt.block_on(async {
+            store.ingest(admit).await.expect("admit");
+            store.ingest(first).await.expect("attestation");
+            let pending = store.ingest(waiting).await.expect("pending");
+            assert!(matches!(pending, Outcome::Pending { .. }), "{pending:?}");
+        });
+        assert!(store.has_entry(&admit_id));
+        assert!(store.has_entry(&first_id));
+        assert!(!store.has_entry(&waiting_id));
+        drop(store);
+        writer.join();
+        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity).expect("reopen");
+        assert!(store.has_entry(&first_id));
+        assert!(!store.has_entry(&EntryId([7; 32])));
+        drop(store);
+        writer.join();
+    }
+
     /// A data dir made before `pact_ids_v1` existed gets its attestations indexed when opened.
     #[test]
     fn pact_ids_are_indexed_for_older_data_dirs() {
