@@ -7,7 +7,11 @@
 //!
 //! * [`SyncRequest::Log`] — the peer's log records from a cursor on (the per-peer cursor is how
 //!   many of that peer's records this node has applied). A peer's log is causally ordered:
-//!   every entry comes after the entries it needs, so applying it in order never waits.
+//!   every entry comes after the entries it needs, so applying it in order never waits. With
+//!   `ids_only` the peer sends the records' entry ids instead of the entries: a node that
+//!   gossip keeps up to date moves its cursor over the records it holds and fetches entries
+//!   only from the first it lacks (without it, every entry would cross the network and be
+//!   parsed once per peer).
 //! * [`SyncRequest::Chain`] — a signer's entries from a seq on (to fill a gap before a pending
 //!   entry's `prev`).
 //! * [`SyncRequest::Entries`] — entries by id (the missing inputs and `prev`s of the pending
@@ -58,6 +62,12 @@ pub enum SyncRequest {
         from: u64,
         /// Most records wanted.
         limit: u32,
+        /// Only the records' entry ids, not the entries ([`SyncResponse::Log`]'s `ids`): a
+        /// node that keeps up through gossip already holds nearly everything in a peer's
+        /// log, and fetches in full only from the first record it lacks. A peer that does
+        /// not know the field sends the entries, which the asker takes as well.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ids_only: bool,
     },
     /// A signer's entries at seqs `from_seq..` (at most `limit`).
     Chain {
@@ -109,6 +119,7 @@ impl SyncRequest {
     /// A short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
+            SyncRequest::Log { ids_only: true, .. } => "log_ids",
             SyncRequest::Log { .. } => "log",
             SyncRequest::Chain { .. } => "chain",
             SyncRequest::Entries { .. } => "entries",
@@ -129,8 +140,11 @@ pub enum SyncResponse {
         next: u64,
         /// The peer's log size when it answered.
         log_size: u64,
-        /// Entry envelopes (JSON), in log order.
+        /// Entry envelopes (JSON), in log order (empty when `ids_only` was asked).
         entries: Vec<String>,
+        /// The records' entry ids (hex), in log order, when `ids_only` was asked.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ids: Vec<String>,
     },
     /// Entry envelopes (JSON): a chain range in seq order, or entries by id (unknown ids are
     /// left out).
@@ -157,4 +171,95 @@ pub enum SyncResponse {
         /// Why.
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The log request as a node before `ids_only` sent it: the same variant without the field.
+    #[derive(Debug, Serialize, Deserialize)]
+    enum OldRequest {
+        Log { network: String, from: u64, limit: u32 },
+    }
+
+    /// The log response as a node before `ids` sent it.
+    #[derive(Debug, Serialize, Deserialize)]
+    enum OldResponse {
+        Log {
+            from: u64,
+            next: u64,
+            log_size: u64,
+            entries: Vec<String>,
+        },
+    }
+
+    fn cbor<T: Serialize>(v: &T) -> Vec<u8> {
+        cbor4ii::serde::to_vec(Vec::new(), v).expect("encode")
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> T {
+        cbor4ii::serde::from_slice(b).expect("decode")
+    }
+
+    /// Nodes with and without `ids_only` understand each other: an older node's request asks
+    /// for entries, an older node ignores `ids_only` (and answers with entries, which the asker
+    /// takes), and a request without it is encoded as an older node would encode it.
+    #[test]
+    fn log_requests_and_answers_stay_compatible_with_older_nodes() {
+        let old = OldRequest::Log {
+            network: "n".into(),
+            from: 5,
+            limit: 10,
+        };
+        assert_eq!(
+            decode::<SyncRequest>(&cbor(&old)),
+            SyncRequest::Log {
+                network: "n".into(),
+                from: 5,
+                limit: 10,
+                ids_only: false
+            }
+        );
+        let plain = SyncRequest::Log {
+            network: "n".into(),
+            from: 5,
+            limit: 10,
+            ids_only: false,
+        };
+        assert_eq!(cbor(&plain), cbor(&old));
+        let lean = SyncRequest::Log {
+            network: "n".into(),
+            from: 5,
+            limit: 10,
+            ids_only: true,
+        };
+        let OldRequest::Log { from, limit, .. } = decode::<OldRequest>(&cbor(&lean));
+        assert_eq!((from, limit), (5, 10));
+
+        let answer = OldResponse::Log {
+            from: 5,
+            next: 6,
+            log_size: 9,
+            entries: vec!["{}".into()],
+        };
+        assert_eq!(
+            decode::<SyncResponse>(&cbor(&answer)),
+            SyncResponse::Log {
+                from: 5,
+                next: 6,
+                log_size: 9,
+                entries: vec!["{}".into()],
+                ids: Vec::new()
+            }
+        );
+        let ids = SyncResponse::Log {
+            from: 5,
+            next: 6,
+            log_size: 9,
+            entries: Vec::new(),
+            ids: vec!["ab".into()],
+        };
+        assert_eq!(decode::<SyncResponse>(&cbor(&ids)), ids);
+    }
 }

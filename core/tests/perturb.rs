@@ -281,6 +281,13 @@ fn sync_requests() -> Vec<SyncRequest> {
             network: network.clone(),
             from: 17,
             limit: 500,
+            ids_only: false,
+        },
+        SyncRequest::Log {
+            network: network.clone(),
+            from: 17,
+            limit: 500,
+            ids_only: true,
         },
         SyncRequest::Chain {
             network: network.clone(),
@@ -314,6 +321,14 @@ fn sync_responses() -> Vec<SyncResponse> {
             next: 3,
             log_size: 9,
             entries: e.iter().take(3).map(envelope).collect(),
+            ids: Vec::new(),
+        },
+        SyncResponse::Log {
+            from: 0,
+            next: 3,
+            log_size: 9,
+            entries: Vec::new(),
+            ids: e.iter().take(3).map(|x| x.id().to_hex()).collect(),
         },
         SyncResponse::Entries {
             entries: e.iter().skip(4).map(envelope).collect(),
@@ -608,7 +623,15 @@ fn check_request(r: &SyncRequest) {
 /// What a node does with a decoded response: every entry is checked as if submitted.
 fn check_response(r: &SyncResponse) {
     match r {
-        SyncResponse::Log { entries, .. } | SyncResponse::Entries { entries } => {
+        SyncResponse::Log { entries, ids, .. } => {
+            for e in entries {
+                feed_entry(e.as_bytes());
+            }
+            for id in ids {
+                let _ = id.parse::<EntryId>().map_err(has_message);
+            }
+        }
+        SyncResponse::Entries { entries } => {
             for e in entries {
                 feed_entry(e.as_bytes());
             }
@@ -939,7 +962,14 @@ fn apply(v: &mut Vec<u8>, c: &Change) {
 fn any_request() -> impl Strategy<Value = SyncRequest> {
     let s = || prop_oneof![".{0,70}", "[0-9a-f]{64}"];
     prop_oneof![
-        (s(), any::<u64>(), any::<u32>()).prop_map(|(network, from, limit)| SyncRequest::Log { network, from, limit }),
+        (s(), any::<u64>(), any::<u32>(), any::<bool>()).prop_map(|(network, from, limit, ids_only)| {
+            SyncRequest::Log {
+                network,
+                from,
+                limit,
+                ids_only,
+            }
+        }),
         (s(), s(), any::<u64>(), any::<u32>()).prop_map(|(network, signer, from_seq, limit)| SyncRequest::Chain {
             network,
             signer,
@@ -959,13 +989,15 @@ fn any_response() -> impl Strategy<Value = SyncResponse> {
             any::<u64>(),
             any::<u64>(),
             any::<u64>(),
-            prop::collection::vec(entry(), 0..4)
+            prop::collection::vec(entry(), 0..4),
+            prop::collection::vec(".{0,70}", 0..4)
         )
-            .prop_map(|(from, next, log_size, entries)| SyncResponse::Log {
+            .prop_map(|(from, next, log_size, entries, ids)| SyncResponse::Log {
                 from,
                 next,
                 log_size,
-                entries
+                entries,
+                ids
             }),
         prop::collection::vec(entry(), 0..4).prop_map(|entries| SyncResponse::Entries { entries }),
         (

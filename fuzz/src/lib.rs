@@ -473,6 +473,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             network: net.clone(),
             from: 3,
             limit: 500,
+            ids_only: false,
         },
         SyncRequest::Chain {
             network: net.clone(),
@@ -492,7 +493,13 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             network: net.clone(),
             after: Some("c:00ff".into()),
         },
-        SyncRequest::Peers { network: net },
+        SyncRequest::Peers { network: net.clone() },
+        SyncRequest::Log {
+            network: net,
+            from: 3,
+            limit: 500,
+            ids_only: true,
+        },
     ];
     for (i, r) in requests.iter().enumerate() {
         out.push(("sync_message", format!("req-{i}-{}.cbor", r.kind()), cbor(r)));
@@ -503,6 +510,14 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             next: 2,
             log_size: 7,
             entries: f.entries.iter().take(2).map(env).collect(),
+            ids: Vec::new(),
+        },
+        SyncResponse::Log {
+            from: 0,
+            next: 2,
+            log_size: 7,
+            entries: Vec::new(),
+            ids: f.entries.iter().take(2).map(|e| e.id().to_hex()).collect(),
         },
         SyncResponse::Entries {
             entries: f.entries.iter().skip(3).take(3).map(env).collect(),

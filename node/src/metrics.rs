@@ -44,6 +44,9 @@ pub struct P2pMetrics {
     pub gossip_received: Family<KindLabels, Counter>,
     /// Entries stored from peers' logs (anti-entropy).
     pub pulled: Counter,
+    /// Records of peers' logs this node already held (skipped by id: neither fetched again
+    /// after an ids page nor verified again).
+    pub held: Counter,
     /// Sync requests served, by kind.
     pub sync_served: Family<KindLabels, Counter>,
     /// Connections refused, by reason (not_allowed, limit).
@@ -98,6 +101,11 @@ impl P2pMetrics {
             "entries_pulled",
             "Entries stored from peers' logs (anti-entropy)",
             self.pulled.clone(),
+        );
+        r.register(
+            "log_records_held",
+            "Records of peers' logs already held here, skipped by id (anti-entropy)",
+            self.held.clone(),
         );
         r.register("sync_served", "Sync requests served, by kind", self.sync_served.clone());
         r.register(

@@ -136,6 +136,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
                 network: net.clone(),
                 from: 0,
                 limit: u32::MAX,
+                ids_only: false,
             },
         );
         sync(

@@ -252,6 +252,40 @@ fn an_entry_submitted_to_any_of_five_nodes_reaches_every_node() {
     assert!(received > 0.0, "no gossip received anywhere");
 }
 
+/// Nodes that gossip keeps up to date sync by ids: after the first pages (taken in full, and
+/// found already held), each asks its peers for their logs' ids only and fetches nothing it
+/// holds. An entry gossip did not bring (a node started late) still arrives in full.
+#[test]
+fn nodes_kept_up_to_date_by_gossip_sync_by_ids_and_skip_what_they_hold() {
+    let mut c = Cluster::new(3, &[]);
+    c.start_all();
+    let mut s = c.supplier(0, "Supplier");
+    c.converge(1);
+    for j in 0..40 {
+        let se = s.attest(&format!("urn:test:p2p:lean:{j}"), 1000 + j, &[]);
+        c.submit(j as usize % 3, se.signed());
+    }
+    c.converge(41);
+    for i in 0..3 {
+        wait_for("ids-only log requests answered", || {
+            metric(c.node(i), "greenledger_p2p_sync_served_total{kind=\"log_ids\"}") > 0.0
+        });
+        wait_for("peers' log records skipped as held", || {
+            metric(c.node(i), "greenledger_p2p_log_records_held_total") >= 41.0
+        });
+    }
+    // Entries made while one node is down reach it by sync, not gossip.
+    assert_eq!(c.nodes[2].as_mut().unwrap().stop(), 0);
+    c.nodes[2] = None;
+    for j in 40..60 {
+        let se = s.attest(&format!("urn:test:p2p:lean:{j}"), 1000 + j, &[]);
+        c.submit(j as usize % 2, se.signed());
+    }
+    let d = c.converge(61);
+    c.start(2, &[]);
+    assert_eq!(c.converge(61), d);
+}
+
 #[test]
 fn a_node_stopped_during_500_submissions_catches_up_after_restart() {
     let mut c = Cluster::new(3, &[]);

@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use greenledger_core::{SignedEntry, VerifiedEntry, entry::verify_many};
+use greenledger_core::{EntryId, SignedEntry, VerifiedEntry, entry::verify_many};
 use libp2p::{Multiaddr, PeerId};
 use tracing::Instrument;
 
@@ -27,7 +27,20 @@ pub(super) struct LogApplied {
     applied: u64,
     invalid: u32,
     error: Option<String>,
+    /// Records in the page.
+    len: u64,
+    /// Of which this node already held (not verified again).
+    known: u64,
+    /// The page was of ids only.
+    ids_only: bool,
 }
+
+/// The fewest records taken in full that say whether the peer's next pages are better asked
+/// for as ids first ([`super::peers::Peer::lean`]).
+const LEAN_FROM: u64 = 16;
+/// The fewest records in a page of mostly new entries that says a lean node is catching up
+/// (the tail of a log that gossip is still delivering is far shorter).
+const CATCHING_UP_FROM: u64 = 256;
 
 impl Loop {
     /// Checks that a sync response answers what was asked, then applies it in a task.
@@ -41,8 +54,9 @@ impl Loop {
                     next,
                     log_size,
                     entries,
+                    ids,
                 },
-            ) => self.apply_log(peer, asked, from, next, log_size, entries),
+            ) => self.apply_log(peer, asked, from, next, log_size, Records { entries, ids }),
             (ReqKind::Chain | ReqKind::Entries, SyncResponse::Entries { entries }) => {
                 if entries.len() > protocol::MAX_CHAIN.max(protocol::MAX_IDS) {
                     self.strike(peer, 1, "oversized entries response");
@@ -89,15 +103,21 @@ impl Loop {
     }
 
     /// Applies a page of a peer's log (records `from..next` of `log_size`) in a task.
-    fn apply_log(&mut self, peer: PeerId, asked: u64, from: u64, next: u64, log_size: u64, entries: Vec<String>) {
+    fn apply_log(&mut self, peer: PeerId, asked: u64, from: u64, next: u64, log_size: u64, records: Records) {
         let max = self.cfg.p2p.max_records_per_response;
-        // Records are contiguous: `next` must be exactly past the records sent.
-        if from != asked || entries.len() > max || next != from + entries.len() as u64 {
+        let len = records.entries.len().max(records.ids.len());
+        // Records are contiguous: `next` must be exactly past the records sent, as entries or
+        // as ids, not both.
+        if from != asked
+            || len > max
+            || next != from + len as u64
+            || (!records.entries.is_empty() && !records.ids.is_empty())
+        {
             self.strike(peer, 1, "log response does not match the request");
             return;
         }
         let store = self.store.clone();
-        if entries.is_empty() {
+        if len == 0 {
             let p = self.peer(peer);
             p.peer_log_size = Some(log_size);
             p.last_sync = Some(SystemTime::now());
@@ -135,7 +155,12 @@ impl Loop {
             handled: None,
         });
         let task = async move {
-            let applied = ingest_envelopes(&store, entries, turn).await;
+            let ids_only = !records.ids.is_empty();
+            let applied = if ids_only {
+                held_prefix(&store, records.ids, turn).await
+            } else {
+                ingest_envelopes(&store, records.entries, turn).await
+            };
             Done::LogApplied(LogApplied {
                 peer,
                 from,
@@ -145,6 +170,9 @@ impl Loop {
                 applied: applied.stored,
                 invalid: applied.invalid,
                 error: applied.error,
+                len: len as u64,
+                known: applied.known,
+                ids_only,
             })
         };
         self.tasks
@@ -181,9 +209,31 @@ impl Loop {
             applied,
             invalid,
             error,
+            len,
+            known,
+            ids_only,
         } = done;
         self.metrics.p2p.pulled.inc_by(applied);
+        self.metrics.p2p.held.inc_by(known);
         let p = self.peer(peer);
+        // An ids page stops at the first record this node lacks: the entries from there on
+        // are asked for in full, now.
+        let lacking = ids_only && next < from + len;
+        if lacking {
+            p.full_next = true;
+        } else if !ids_only && p.lean {
+            if len >= CATCHING_UP_FROM && known * 2 < len {
+                p.lean = false;
+            }
+        } else if !ids_only {
+            let (taken, held) = &mut p.sampled;
+            *taken += len;
+            *held += known;
+            if *taken >= LEAN_FROM {
+                p.lean = *held * 2 >= *taken;
+                p.sampled = (0, 0);
+            }
+        }
         p.pulled += applied;
         p.peer_log_size = Some(log_size);
         p.last_error = error.clone();
@@ -199,10 +249,16 @@ impl Loop {
         let page = self.cfg.p2p.max_records_per_response as u64;
         self.catch_up.advanced(&peer, cursor, log_size, page);
         self.strike(peer, invalid, "invalid entries in its log");
-        if moved && ahead < log_size && self.swarm.is_connected(&peer) {
+        if (moved || lacking) && ahead < log_size && self.swarm.is_connected(&peer) {
             self.request_log(peer);
         }
     }
+}
+
+/// A log page's records: entry envelopes, or (asked with `ids_only`) entry ids.
+struct Records {
+    entries: Vec<String>,
+    ids: Vec<String>,
 }
 
 /// The span of applying a peer's answer; the writer opens one `entry` span per entry in it.
@@ -214,6 +270,8 @@ fn sync_span(peer: PeerId, kind: ReqKind) -> tracing::Span {
 struct Applied {
     /// Newly stored.
     stored: u64,
+    /// Already held, so not verified again.
+    known: u64,
     /// Undecodable, badly signed or of another network: no honest node sends those.
     invalid: u32,
     /// How many leading entries were handled (stored, known, pending or refused for good);
@@ -232,12 +290,47 @@ struct Turn {
     handed: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// How many leading ids of an ids page name entries this node holds: the cursor moves over
+/// those, and the entries from the first one it lacks are asked for in full. An id that does
+/// not parse is invalid (no honest node sends one) and ends the prefix.
+async fn held_prefix(store: &Store, ids: Vec<String>, turn: Turn) -> Applied {
+    if let Some(after) = turn.after {
+        let _ = after.await;
+    }
+    // Nothing is handed to the writer: the next page may go at once.
+    if let Some(handed) = turn.handed {
+        let _ = handed.send(());
+    }
+    let store = store.clone();
+    let counted = tokio::task::spawn_blocking(move || {
+        let mut held = 0usize;
+        for id in &ids {
+            match id.parse::<EntryId>() {
+                Ok(id) if store.has_entry(&id) => held += 1,
+                Ok(_) => return (held, 0),
+                Err(_) => return (held, 1),
+            }
+        }
+        (held, 0)
+    })
+    .await;
+    let (held, invalid) = counted.unwrap_or((0, 0));
+    Applied {
+        stored: 0,
+        known: held as u64,
+        invalid,
+        handled: held,
+        error: None,
+    }
+}
+
 /// Verifies envelopes (signatures in batches) and applies them in order, in their turn.
 async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> Applied {
     let n = envelopes.len();
     let known = store.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let mut invalid = 0u32;
+        let mut known_here = 0u64;
         let mut positions = Vec::with_capacity(envelopes.len());
         let mut parsed = Vec::with_capacity(envelopes.len());
         for (i, e) in envelopes.iter().enumerate() {
@@ -246,7 +339,7 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> 
                 // the writer would only answer "duplicate", so it is not verified again. A
                 // peer's log holds every entry the network has, so without this each entry
                 // would be verified once per peer.
-                Ok(se) if known.has_entry(&se.id()) => {}
+                Ok(se) if known.has_entry(&se.id()) => known_here += 1,
                 Ok(se) => {
                     positions.push(i);
                     parsed.push(se);
@@ -265,14 +358,15 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> 
                 Err(_) => invalid += 1,
             }
         }
-        (verified, kept, invalid)
+        (verified, kept, invalid, known_here)
     })
     .await;
-    let (verified, positions, mut invalid) = match checked {
+    let (verified, positions, mut invalid, known) = match checked {
         Ok(x) => x,
         Err(e) => {
             return Applied {
                 stored: 0,
+                known: 0,
                 invalid: 0,
                 handled: 0,
                 error: Some(format!("verification task failed: {e}")),
@@ -316,6 +410,7 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> 
     }
     Applied {
         stored,
+        known,
         invalid,
         handled,
         error,

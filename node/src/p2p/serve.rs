@@ -124,6 +124,23 @@ fn capped(items: impl Iterator<Item = String>, max_bytes: usize) -> Vec<String> 
 fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize) -> SyncResponse {
     let text = |v: Vec<u8>| String::from_utf8(v).unwrap_or_default();
     let result: Result<SyncResponse> = (|| match req {
+        SyncRequest::Log {
+            from,
+            limit,
+            ids_only: true,
+            ..
+        } => {
+            let (size, _) = store.head()?;
+            // The log's index alone: no entry is read.
+            let records = store.log_range(from, (limit as usize).min(max_records))?;
+            Ok(SyncResponse::Log {
+                from,
+                next: from + records.len() as u64,
+                log_size: size,
+                entries: Vec::new(),
+                ids: records.into_iter().map(|(_, id, _)| id.to_hex()).collect(),
+            })
+        }
         SyncRequest::Log { from, limit, .. } => {
             let (size, _) = store.head()?;
             let (entries, next) = store.log_entries(from, (limit as usize).min(max_records), max_bytes)?;
@@ -132,6 +149,7 @@ fn answer(store: &Store, req: SyncRequest, max_records: usize, max_bytes: usize)
                 next: if entries.is_empty() { from } else { next },
                 log_size: size,
                 entries: entries.into_iter().map(text).collect(),
+                ids: Vec::new(),
             })
         }
         SyncRequest::Chain {

@@ -82,11 +82,18 @@ impl Loop {
             peer.cursor_loaded = true;
         }
         let from = peer.log_ahead();
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .sync
-            .send_request(&p, SyncRequest::Log { network, from, limit }.into());
+        let ids_only = peer.lean && !peer.full_next;
+        peer.full_next = false;
+        let id = self.swarm.behaviour_mut().sync.send_request(
+            &p,
+            SyncRequest::Log {
+                network,
+                from,
+                limit,
+                ids_only,
+            }
+            .into(),
+        );
         self.requests.insert(id, (p, ReqKind::Log { from }));
         self.peer(p).log_request = Some(id);
     }

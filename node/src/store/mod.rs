@@ -1076,7 +1076,11 @@ mod tests {
             }),
         );
         let attest = |seq: u64, prev: Option<EntryId>| {
-            let mut a = Attestation::new(&format!("urn:x:part{seq}"), Unit::Kilogram, Emissions::headline(Mass(1)));
+            let mut a = Attestation::new(
+                &format!("urn:x:part{seq}"),
+                Unit::Kilogram,
+                Emissions::headline(Mass(1)),
+            );
             a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
             sign(&supplier, &genesis, seq, prev, Body::Attestation(Box::new(a)))
         };
