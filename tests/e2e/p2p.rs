@@ -252,9 +252,9 @@ fn an_entry_submitted_to_any_of_five_nodes_reaches_every_node() {
     assert!(received > 0.0, "no gossip received anywhere");
 }
 
-/// Nodes that gossip keeps up to date sync by ids: after the first pages (taken in full, and
-/// found already held), each asks its peers for their logs' ids only and fetches nothing it
-/// holds. An entry gossip did not bring (a node started late) still arrives in full.
+/// Nodes that gossip keeps up to date sync by ids: each asks its peers for their logs' ids
+/// and fetches nothing it holds. Entries gossip did not bring (a node stopped while they were
+/// made) still arrive in full when it is back.
 #[test]
 fn nodes_kept_up_to_date_by_gossip_sync_by_ids_and_skip_what_they_hold() {
     let mut c = Cluster::new(3, &[]);

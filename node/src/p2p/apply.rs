@@ -35,10 +35,10 @@ pub(super) struct LogApplied {
     ids_only: bool,
 }
 
-/// The fewest records taken in full that say whether the peer's next pages are better asked
-/// for as ids first ([`super::peers::Peer::lean`]).
-const LEAN_FROM: u64 = 16;
-/// The fewest records in a page of mostly new entries that says a lean node is catching up
+/// The fewest records taken in full, while catching up, that say whether the peer's next
+/// pages are better asked for as ids first again ([`super::peers::Peer::catching_up`]).
+const CAUGHT_UP_FROM: u64 = 16;
+/// The fewest records in a page of mostly new entries that says this node is catching up
 /// (the tail of a log that gossip is still delivering is far shorter).
 const CATCHING_UP_FROM: u64 = 256;
 
@@ -221,16 +221,16 @@ impl Loop {
         let lacking = ids_only && next < from + len;
         if lacking {
             p.full_next = true;
-        } else if !ids_only && p.lean {
+        } else if !ids_only && !p.catching_up {
             if len >= CATCHING_UP_FROM && known * 2 < len {
-                p.lean = false;
+                p.catching_up = true;
             }
         } else if !ids_only {
             let (taken, held) = &mut p.sampled;
             *taken += len;
             *held += known;
-            if *taken >= LEAN_FROM {
-                p.lean = *held * 2 >= *taken;
+            if *taken >= CAUGHT_UP_FROM {
+                p.catching_up = *held * 2 < *taken;
                 p.sampled = (0, 0);
             }
         }

@@ -48,12 +48,13 @@ pub(super) struct Peer {
     /// Resolves once the last page taken from this peer has been handed to the store: the next
     /// page waits for it, so that pages reach the writer in log order.
     pub(super) last_handed: Option<tokio::sync::oneshot::Receiver<()>>,
-    /// Ask for the ids of its log records first ([`greenledger_core::sync::SyncRequest::Log`]'s
-    /// `ids_only`): set once the records taken from it in full were mostly entries this node
-    /// already held (gossip keeps it up to date), cleared by a large page of mostly new
-    /// entries (catching up, where asking for ids first would only add a round trip).
-    pub(super) lean: bool,
-    /// While not lean: records taken in full, and how many of them were already held.
+    /// Take its log in full pages: set by a large page of mostly new entries (this node is
+    /// catching up, where asking for ids first would only add a round trip), cleared once the
+    /// records taken in full are mostly entries this node already holds. Unset (the start),
+    /// the node asks for the ids of the log's records first
+    /// ([`greenledger_core::sync::SyncRequest::Log`]'s `ids_only`).
+    pub(super) catching_up: bool,
+    /// While catching up: records taken in full, and how many of them were already held.
     pub(super) sampled: (u64, u64),
     /// The next log request asks for entries in full: an ids page stopped at a record this
     /// node lacks, and the entries from there on are wanted.

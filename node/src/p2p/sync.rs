@@ -82,7 +82,7 @@ impl Loop {
             peer.cursor_loaded = true;
         }
         let from = peer.log_ahead();
-        let ids_only = peer.lean && !peer.full_next;
+        let ids_only = !peer.catching_up && !peer.full_next;
         peer.full_next = false;
         let id = self.swarm.behaviour_mut().sync.send_request(
             &p,
