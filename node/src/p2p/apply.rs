@@ -48,7 +48,7 @@ impl Loop {
         let store = self.store.clone();
         match (kind, response) {
             (
-                ReqKind::Log { from: asked },
+                ReqKind::Log { from: asked, ids_only },
                 SyncResponse::Log {
                     from,
                     next,
@@ -56,7 +56,14 @@ impl Loop {
                     entries,
                     ids,
                 },
-            ) => self.apply_log(peer, asked, from, next, log_size, Records { entries, ids }),
+            ) => {
+                // Ids where entries were asked for would be asked for again and again.
+                if !ids_only && !ids.is_empty() {
+                    self.strike(peer, 1, "log response does not match the request");
+                    return;
+                }
+                self.apply_log(peer, asked, from, next, log_size, Records { entries, ids })
+            }
             (ReqKind::Chain | ReqKind::Entries, SyncResponse::Entries { entries }) => {
                 if entries.len() > protocol::MAX_CHAIN.max(protocol::MAX_IDS) {
                     self.strike(peer, 1, "oversized entries response");
@@ -154,8 +161,8 @@ impl Loop {
             next,
             handled: None,
         });
+        let ids_only = !records.ids.is_empty();
         let task = async move {
-            let ids_only = !records.ids.is_empty();
             let applied = if ids_only {
                 held_prefix(&store, records.ids, turn).await
             } else {
@@ -176,7 +183,7 @@ impl Loop {
             })
         };
         self.tasks
-            .spawn(task.instrument(sync_span(peer, ReqKind::Log { from })));
+            .spawn(task.instrument(sync_span(peer, ReqKind::Log { from, ids_only })));
         // Fetch the next page while this one is applied.
         if next < log_size && self.swarm.is_connected(&peer) {
             self.request_log(peer);

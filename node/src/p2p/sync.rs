@@ -21,7 +21,7 @@ use super::{
 /// What an outstanding request asked for, to check that the answer matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ReqKind {
-    Log { from: u64 },
+    Log { from: u64, ids_only: bool },
     Chain,
     Entries,
     Forks,
@@ -52,7 +52,10 @@ impl Loop {
     /// Sends a request other than the log request, unless too many are outstanding.
     fn send(&mut self, p: PeerId, req: SyncRequest) {
         let kind = match &req {
-            SyncRequest::Log { from, .. } => ReqKind::Log { from: *from },
+            SyncRequest::Log { from, ids_only, .. } => ReqKind::Log {
+                from: *from,
+                ids_only: *ids_only,
+            },
             SyncRequest::Chain { .. } => ReqKind::Chain,
             SyncRequest::Entries { .. } => ReqKind::Entries,
             SyncRequest::Forks { .. } => ReqKind::Forks,
@@ -94,7 +97,7 @@ impl Loop {
             }
             .into(),
         );
-        self.requests.insert(id, (p, ReqKind::Log { from }));
+        self.requests.insert(id, (p, ReqKind::Log { from, ids_only }));
         self.peer(p).log_request = Some(id);
     }
 
