@@ -407,7 +407,17 @@ pub fn sync_message(data: &[u8]) {
             let again: SyncResponse = cbor4ii::serde::from_slice(&cbor(&r)).expect("a response re-encodes");
             assert_eq!(again, r);
             match &r {
-                SyncResponse::Log { entries, .. } | SyncResponse::Entries { entries } => {
+                SyncResponse::Log { entries, ids, .. } => {
+                    for e in entries {
+                        incoming_entry(e.as_bytes());
+                    }
+                    for id in ids {
+                        if let Err(e) = id.parse::<EntryId>() {
+                            has_message(e);
+                        }
+                    }
+                }
+                SyncResponse::Entries { entries } => {
                     for e in entries {
                         incoming_entry(e.as_bytes());
                     }
@@ -512,13 +522,6 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             entries: f.entries.iter().take(2).map(env).collect(),
             ids: Vec::new(),
         },
-        SyncResponse::Log {
-            from: 0,
-            next: 2,
-            log_size: 7,
-            entries: Vec::new(),
-            ids: f.entries.iter().take(2).map(|e| e.id().to_hex()).collect(),
-        },
         SyncResponse::Entries {
             entries: f.entries.iter().skip(3).take(3).map(env).collect(),
         },
@@ -531,6 +534,13 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         },
         SyncResponse::Refused {
             reason: "wrong network".into(),
+        },
+        SyncResponse::Log {
+            from: 0,
+            next: 2,
+            log_size: 7,
+            entries: Vec::new(),
+            ids: f.entries.iter().take(2).map(|e| e.id().to_hex()).collect(),
         },
     ];
     for (i, r) in responses.iter().enumerate() {
