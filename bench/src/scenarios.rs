@@ -703,6 +703,18 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
         let _ = f.join();
     }
     drop(procs);
+    propagation_rows(n, &results, loads, per_load, stated, rtt)
+}
+
+/// The three propagation rows of `n` processes from the figures of each load offered.
+fn propagation_rows(
+    n: usize,
+    results: &[(f64, Offered)],
+    loads: &[f64],
+    per_load: u64,
+    stated: f64,
+    rtt: f64,
+) -> Result<Vec<Row>> {
     let (offered, p50, p99) = results
         .iter()
         .find(|r| r.0 == stated)

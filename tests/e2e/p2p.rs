@@ -260,10 +260,14 @@ fn nodes_kept_up_to_date_by_gossip_sync_by_ids_and_skip_what_they_hold() {
     let mut c = Cluster::new(3, &[]);
     c.start_all();
     let mut s = c.supplier(0, "Supplier");
+    // Attestation `j`, submitted to one of the first `nodes` nodes.
+    let mut submit = |c: &Cluster, j: i64, nodes: usize| {
+        let se = s.attest(&format!("urn:test:p2p:lean:{j}"), 1000 + j, &[]);
+        c.submit(j as usize % nodes, se.signed());
+    };
     c.converge(1);
     for j in 0..40 {
-        let se = s.attest(&format!("urn:test:p2p:lean:{j}"), 1000 + j, &[]);
-        c.submit(j as usize % 3, se.signed());
+        submit(&c, j, 3);
     }
     c.converge(41);
     for i in 0..3 {
@@ -278,8 +282,7 @@ fn nodes_kept_up_to_date_by_gossip_sync_by_ids_and_skip_what_they_hold() {
     assert_eq!(c.nodes[2].as_mut().unwrap().stop(), 0);
     c.nodes[2] = None;
     for j in 40..60 {
-        let se = s.attest(&format!("urn:test:p2p:lean:{j}"), 1000 + j, &[]);
-        c.submit(j as usize % 2, se.signed());
+        submit(&c, j, 2);
     }
     let d = c.converge(61);
     c.start(2, &[]);

@@ -1,7 +1,7 @@
 //! Gossip, the fast path: publishing entries accepted over HTTP, and validating every
 //! message through the store before gossipsub forwards it (`Accept`, `Ignore` or `Reject`).
 
-use greenledger_core::{SignedEntry, engine::ViolationKind, membership::AuthError};
+use greenledger_core::{EntryId, SignedEntry, engine::ViolationKind, membership::AuthError};
 use libp2p::{
     PeerId,
     gossipsub::{self, MessageAcceptance, MessageId},
@@ -100,17 +100,18 @@ async fn validate(store: &Store, data: &[u8]) -> (MessageAcceptance, &'static st
             return (MessageAcceptance::Reject, "invalid", false);
         }
     };
-    let span = tracing::debug_span!("entry", id = %se.id().fmt_short());
-    let verdict = judge(store, se).instrument(span.clone()).await;
+    let id = se.id();
+    let span = tracing::debug_span!("entry", id = %id.fmt_short());
+    let verdict = judge(store, &id, se).instrument(span.clone()).await;
     span.in_scope(|| tracing::debug!(result = verdict.1, "gossip validated"));
     verdict
 }
 
-/// The verdict on a decoded entry.
-async fn judge(store: &Store, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
+/// The verdict on a decoded entry whose id is `id`.
+async fn judge(store: &Store, id: &EntryId, se: SignedEntry) -> (MessageAcceptance, &'static str, bool) {
     // Already in the log (a sync pulled it before gossip delivered it): what the writer
     // would answer, without verifying it again.
-    if store.has_entry(&se.id()) {
+    if store.has_entry(id) {
         return (MessageAcceptance::Ignore, "duplicate", false);
     }
     // Decoded and verified in a batch with whatever else arrives, off the runtime.

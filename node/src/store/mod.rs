@@ -1048,50 +1048,80 @@ mod tests {
         writer.join();
     }
 
+    /// A data dir with an admin and one supplier, whose admission is the first entry to store.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        identity: Identity,
+        supplier: SecretKey,
+        genesis: Genesis,
+        cfg: Config,
+        rt: tokio::runtime::Runtime,
+        admit: VerifiedEntry,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let identity = Identity::init(dir.path()).expect("identity");
+            let admin = SecretKey::generate();
+            let supplier = SecretKey::generate();
+            let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let admit = sign(
+                &admin,
+                &genesis,
+                1,
+                None,
+                Body::MemberAdmit(MemberAdmit {
+                    member: supplier.public(),
+                    name: "Supplier".into(),
+                    role: Role::Supplier,
+                    peer_id: None,
+                }),
+            );
+            Fixture {
+                dir,
+                identity,
+                supplier,
+                genesis,
+                cfg: Config::default(),
+                rt,
+                admit,
+            }
+        }
+
+        fn db_dir(&self) -> std::path::PathBuf {
+            self.dir.path().join("db")
+        }
+
+        fn open(&self) -> (Store, WriterThread) {
+            Store::open(&self.db_dir(), &self.genesis, &self.cfg, self.identity.clone()).expect("open")
+        }
+
+        /// The supplier's attestation of `part` at `seq`.
+        fn attest(&self, part: &str, seq: u64, prev: Option<EntryId>, kg: i64) -> VerifiedEntry {
+            let mut a = Attestation::new(part, Unit::Kilogram, Emissions::headline(Mass(kg)));
+            a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
+            sign(&self.supplier, &self.genesis, seq, prev, Body::Attestation(Box::new(a)))
+        }
+    }
+
     /// `has_entry` answers for the log only: not before an entry is stored, nor for one
     /// waiting in the pending area; yes once it is stored, and after a reopen.
     #[test]
     fn has_entry_is_true_for_logged_entries_only() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let identity = Identity::init(dir.path()).expect("identity");
-        let admin = SecretKey::generate();
-        let supplier = SecretKey::generate();
-        let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
-        let cfg = Config::default();
-        let db_dir = dir.path().join("db");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let admit = sign(
-            &admin,
-            &genesis,
-            1,
-            None,
-            Body::MemberAdmit(MemberAdmit {
-                member: supplier.public(),
-                name: "Supplier".into(),
-                role: Role::Supplier,
-                peer_id: None,
-            }),
-        );
-        let attest = |seq: u64, prev: Option<EntryId>| {
-            let mut a = Attestation::new(
-                &format!("urn:x:part{seq}"),
-                Unit::Kilogram,
-                Emissions::headline(Mass(1)),
-            );
-            a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
-            sign(&supplier, &genesis, seq, prev, Body::Attestation(Box::new(a)))
-        };
-        let first = attest(1, None);
+        let f = Fixture::new();
+        let first = f.attest("urn:x:part1", 1, None, 1);
         // Its `prev` is not known: it waits in the pending area.
-        let waiting = attest(3, Some(EntryId([7; 32])));
-        let (admit_id, first_id, waiting_id) = (admit.id(), first.id(), waiting.id());
-        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity.clone()).expect("open");
+        let waiting = f.attest("urn:x:part3", 3, Some(EntryId([7; 32])), 1);
+        let (admit_id, first_id, waiting_id) = (f.admit.id(), first.id(), waiting.id());
+        let (store, writer) = f.open();
         assert!(!store.has_entry(&admit_id));
-        rt.block_on(async {
-            store.ingest(admit).await.expect("admit");
+        f.rt.block_on(async {
+            store.ingest(f.admit.clone()).await.expect("admit");
             store.ingest(first).await.expect("attestation");
             let pending = store.ingest(waiting).await.expect("pending");
             assert!(matches!(pending, Outcome::Pending { .. }), "{pending:?}");
@@ -1101,7 +1131,7 @@ mod tests {
         assert!(!store.has_entry(&waiting_id));
         drop(store);
         writer.join();
-        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity).expect("reopen");
+        let (store, writer) = f.open();
         assert!(store.has_entry(&first_id));
         assert!(!store.has_entry(&EntryId([7; 32])));
         drop(store);
@@ -1111,37 +1141,13 @@ mod tests {
     /// A data dir made before `pact_ids_v1` existed gets its attestations indexed when opened.
     #[test]
     fn pact_ids_are_indexed_for_older_data_dirs() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let identity = Identity::init(dir.path()).expect("identity");
-        let admin = SecretKey::generate();
-        let supplier = SecretKey::generate();
-        let genesis = Genesis::new("t", "2026-01-01T00:00:00Z", vec![admin.public()], vec![]).expect("genesis");
-        let cfg = Config::default();
-        let db_dir = dir.path().join("db");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let admit = sign(
-            &admin,
-            &genesis,
-            1,
-            None,
-            Body::MemberAdmit(MemberAdmit {
-                member: supplier.public(),
-                name: "Supplier".into(),
-                role: Role::Supplier,
-                peer_id: None,
-            }),
-        );
-        let mut a = Attestation::new("urn:x:part", Unit::Kilogram, Emissions::headline(Mass(1_000_000)));
-        a.total = rollup::roll_up(&a.own, &[]).expect("roll-up");
-        let att = sign(&supplier, &genesis, 1, None, Body::Attestation(Box::new(a)));
+        let f = Fixture::new();
+        let att = f.attest("urn:x:part", 1, None, 1_000_000);
         let att_id = att.id();
         let uuid = pact::footprint_uuid(&att_id);
-        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity.clone()).expect("open");
-        rt.block_on(async {
-            store.ingest(admit).await.expect("admit");
+        let (store, writer) = f.open();
+        f.rt.block_on(async {
+            store.ingest(f.admit.clone()).await.expect("admit");
             store.ingest(att).await.expect("attestation");
         });
         assert_eq!(store.entry_by_footprint(&uuid).expect("read"), Some(att_id));
@@ -1149,13 +1155,13 @@ mod tests {
         writer.join();
         // As an older version left it: no index rows, no marker.
         {
-            let db = open_db(&db_dir, &cfg.storage).expect("db");
+            let db = open_db(&f.db_dir(), &f.cfg.storage).expect("db");
             let ids = db.cf_handle(schema::PACT_IDS).expect("cf");
             db.delete_cf(ids, uuid).expect("delete");
             let meta = db.cf_handle(schema::META).expect("cf");
             db.delete_cf(meta, schema::META_PACT_IDS_COMPLETE).expect("delete");
         }
-        let (store, writer) = Store::open(&db_dir, &genesis, &cfg, identity).expect("reopen");
+        let (store, writer) = f.open();
         assert_eq!(store.entry_by_footprint(&uuid).expect("read"), Some(att_id));
         assert_eq!(store.entry_by_footprint(&[0; 16]).expect("read"), None);
         drop(store);
