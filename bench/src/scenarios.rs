@@ -351,10 +351,19 @@ fn node_config() -> Config {
     cfg
 }
 
+/// The harness's HTTP client. Its timeouts are per phase rather than one for the whole call:
+/// with a timeout on the whole call, ureq resolves each request's host on a thread of its own,
+/// and the followers of the propagation scenario make thousands of requests a second. The
+/// hosts here are IP literals, which resolve without a lookup.
 fn agent() -> ureq::Agent {
+    let limit = Some(Duration::from_secs(60));
     ureq::Agent::config_builder()
         .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_send_request(limit)
+        .timeout_send_body(limit)
+        .timeout_recv_response(limit)
+        .timeout_recv_body(limit)
         .build()
         .into()
 }
@@ -364,12 +373,16 @@ fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16> {
 }
 
 /// `POST /v1/entries` with `body`; the status, or what failed on the way.
+///
+/// The answer is read to its end: an answer dropped unread closes its connection, and the
+/// next submission would open a new one.
 fn send(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<u16, ureq::Error> {
-    agent
+    let mut r = agent
         .post(&format!("{url}/v1/entries"))
         .header("Content-Type", "application/json")
-        .send(body)
-        .map(|r| r.status().as_u16())
+        .send(body)?;
+    r.body_mut().read_to_vec()?;
+    Ok(r.status().as_u16())
 }
 
 /// Submits one entry, sending it again (up to three more times) when the connection drops

@@ -106,6 +106,30 @@ impl SignedEntry {
         EntryId(*h.finalize().as_bytes())
     }
 
+    /// The id of the entry in `json` when `json` is an envelope exactly as [`SignedEntry::to_json`]
+    /// writes it, found without parsing it: the payload is what lies between the fixed opening
+    /// and the fixed-length signature member. `None` for any other form (parse those with
+    /// [`SignedEntry::from_json`]). Whether the payload is JSON at all is not checked, so this
+    /// is an id to look up or to deduplicate by, never a verdict.
+    pub fn id_of_envelope(json: &[u8]) -> Option<EntryId> {
+        const OPEN: &[u8] = b"{\"payload\":";
+        const SIG_OPEN: &[u8] = b",\"signature\":\"";
+        const CLOSE: &[u8] = b"\"}";
+        let tail = SIG_OPEN.len() + 2 * crate::keys::SIGNATURE_LEN + CLOSE.len();
+        let body = json.strip_prefix(OPEN)?;
+        let split = body.len().checked_sub(tail)?;
+        let (payload, sig) = body.split_at(split);
+        let hex = sig.strip_prefix(SIG_OPEN)?.strip_suffix(CLOSE)?;
+        let lower_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        if !payload.starts_with(b"{") || payload.len() > MAX_PAYLOAD || !hex.iter().all(lower_hex) {
+            return None;
+        }
+        let mut h = blake3::Hasher::new();
+        h.update(ENTRY_TAG);
+        h.update(payload);
+        Some(EntryId(*h.finalize().as_bytes()))
+    }
+
     /// The id this entry would have if its payload were in canonical form: for a payload that
     /// was reformatted (pretty-printed, keys reordered), the id of the entry it was copied from.
     /// `None` if the payload is not JSON or cannot be canonical at all.
@@ -296,6 +320,36 @@ mod tests {
         assert_eq!(&back, e.signed());
         assert_eq!(back.id(), e.id());
         assert_eq!(back.verify().unwrap().payload(), e.payload());
+    }
+
+    /// The id read off an envelope without parsing it is the id `from_json` gives, for the
+    /// form `to_json` writes; any other form is left to the parser.
+    #[test]
+    fn id_of_envelope_matches_the_parsed_id_and_only_for_the_written_form() {
+        let (_, e) = sample();
+        let json = e.signed().to_json();
+        assert_eq!(SignedEntry::id_of_envelope(&json), Some(e.id()));
+        let text = String::from_utf8(json.clone()).unwrap();
+        let others = [
+            text.replacen("{\"payload\":", "{ \"payload\":", 1),
+            text.replacen(",\"signature\":", ", \"signature\":", 1),
+            format!("{text}\n"),
+            format!("\u{feff}{text}"),
+            text.to_uppercase(),
+            text[..text.len() - 3].to_string() + "\"}",
+            String::new(),
+            "{\"payload\":".to_string(),
+        ];
+        for other in others {
+            assert_eq!(SignedEntry::id_of_envelope(other.as_bytes()), None, "{other:?}");
+        }
+        let sig_first = format!(
+            "{{\"signature\":\"{}\",\"payload\":{}}}",
+            e.signed().signature().to_hex(),
+            String::from_utf8(e.signed().payload().to_vec()).unwrap()
+        );
+        assert_eq!(SignedEntry::id_of_envelope(sig_first.as_bytes()), None);
+        assert_eq!(SignedEntry::from_json(sig_first.as_bytes()).unwrap().id(), e.id());
     }
 
     #[test]

@@ -336,7 +336,7 @@ pub fn verify_each(items: &[Triple<'_>]) -> Vec<Result<(), SignatureError>> {
 /// came, would give two batches of 500 terms; grouped, each half has about 250 signers).
 /// Short lists stay on the calling thread ([`PER_CORE_FROM`]).
 pub fn verify_all(items: &[Triple<'_>]) -> Vec<Result<(), SignatureError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::par::cores();
     let mut order: Vec<usize> = (0..items.len()).collect();
     order.sort_unstable_by_key(|&i| items[i].0);
     let grouped: Vec<Triple<'_>> = order.iter().map(|&i| items[i]).collect();

@@ -5,9 +5,16 @@
 /// Lists shorter than this are done on the calling thread (threads cost more than they save).
 const PARALLEL_FROM: usize = 512;
 
+/// The cores this process may use, asked once: `available_parallelism` reads the cgroup's
+/// files on every call (an open, a read and a close each), and verification asks per batch.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// `items.iter().map(f).collect()`, on every core for long lists; the order is kept.
 pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores();
     if items.len() < PARALLEL_FROM || threads < 2 {
         return items.iter().map(&f).collect();
     }

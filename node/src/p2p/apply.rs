@@ -341,12 +341,18 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> 
         let mut positions = Vec::with_capacity(envelopes.len());
         let mut parsed = Vec::with_capacity(envelopes.len());
         for (i, e) in envelopes.iter().enumerate() {
+            // Already in the log (gossip brought it first, or another peer's log did): the
+            // writer would only answer "duplicate", so it is not verified again. A peer's log
+            // holds every entry the network has, so without this each entry would be verified
+            // once per peer. The id is read off the envelope when it is in the form nodes
+            // send, so that a held entry is not even parsed.
+            let quick = SignedEntry::id_of_envelope(e.as_bytes());
+            if quick.is_some_and(|id| known.has_entry(&id)) {
+                known_here += 1;
+                continue;
+            }
             match SignedEntry::from_json(e.as_bytes()) {
-                // Already in the log (gossip brought it first, or another peer's log did):
-                // the writer would only answer "duplicate", so it is not verified again. A
-                // peer's log holds every entry the network has, so without this each entry
-                // would be verified once per peer.
-                Ok(se) if known.has_entry(&se.id()) => known_here += 1,
+                Ok(se) if quick.is_none() && known.has_entry(&se.id()) => known_here += 1,
                 Ok(se) => {
                     positions.push(i);
                     parsed.push(se);

@@ -46,10 +46,14 @@ pub fn topic(network: &NetworkId) -> IdentTopic {
 }
 
 /// The gossip message id: the entry id, or a hash of the bytes when they are no entry.
+///
+/// Gossipsub asks for it on every copy a peer sends, duplicates included, before it drops
+/// them; an envelope in the form nodes send is hashed without being parsed.
 fn message_id(m: &gossipsub::Message) -> MessageId {
-    match SignedEntry::from_json(&m.data) {
-        Ok(se) => MessageId::from(se.id().to_string()),
-        Err(_) => MessageId::from(format!("garbage-{}", blake3::hash(&m.data).to_hex())),
+    let id = SignedEntry::id_of_envelope(&m.data).or_else(|| SignedEntry::from_json(&m.data).ok().map(|se| se.id()));
+    match id {
+        Some(id) => MessageId::from(id.to_string()),
+        None => MessageId::from(format!("garbage-{}", blake3::hash(&m.data).to_hex())),
     }
 }
 
@@ -78,6 +82,15 @@ pub fn build_swarm(identity: &Identity, network: &NetworkId, cfg: &Config) -> Re
     Ok(swarm)
 }
 
+/// Most entry ids one IHAVE or IWANT names: 200 ids of 64 hex characters (66 bytes each in
+/// the protobuf) are 13,200 bytes, under the 16 KiB a peer with default settings reads as one
+/// control message.
+const IHAVE_IDS_MAX: usize = 200;
+
+/// Largest control part of one gossip RPC this node reads: 5,000 ids (an older node's IHAVE)
+/// of 66 bytes each, and room to spare.
+const CONTROL_BYTES_MAX: usize = 384 << 10;
+
 /// Gossipsub's settings: manual validation, anonymous messages, ids from the content.
 fn gossip_config(p2p: &P2pConfig) -> Result<gossipsub::Config> {
     gossipsub::ConfigBuilder::default()
@@ -93,6 +106,15 @@ fn gossip_config(p2p: &P2pConfig) -> Result<gossipsub::Config> {
         .mesh_n_high(8)
         .mesh_outbound_min(1)
         .gossip_lazy(4)
+        // An IHAVE or IWANT names at most this many entries, so that it fits in what a peer
+        // reads as one control message (16 KiB by default). With the default of 5,000, a burst
+        // of entries made IHAVEs of hundreds of 64-character ids; the peer could not decode
+        // them and stopped reading that stream, and everything queued for it was stuck (the
+        // "Send Queue full" warnings).
+        .max_control_messages_sent(IHAVE_IDS_MAX)
+        // What an older node may still send (up to 5,000 ids in one IHAVE) is read, not
+        // refused: larger than any IHAVE this node sends, smaller than one gossip message.
+        .max_control_message_size(CONTROL_BYTES_MAX)
         .flood_publish(true)
         .duplicate_cache_time(Duration::from_secs(120))
         .build()
@@ -142,4 +164,39 @@ fn behaviour(
         identify,
         ping: ping::Behaviour::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Protobuf bytes of a length-delimited field of `len` bytes: its tag, its length, itself.
+    fn field(len: usize) -> usize {
+        let mut varint = 1;
+        while len >> (7 * varint) > 0 {
+            varint += 1;
+        }
+        1 + varint + len
+    }
+
+    /// The largest IHAVE this node sends fits in what a peer with default settings reads as
+    /// one control message (16 KiB), with ids as long as entry ids and a topic as long as a
+    /// real one; and this node reads the largest an older node sends (5,000 ids).
+    #[test]
+    fn an_ihave_fits_in_a_default_peers_control_limit() {
+        let id_len = greenledger_core::EntryId([7; 32]).to_string().len();
+        let network = greenledger_core::NetworkId([9; 32]);
+        let topic_len = topic(&network).hash().as_str().len();
+        let ihave = |ids: usize| {
+            let inner = field(topic_len) + ids * field(id_len);
+            // ControlIHave inside ControlMessage, inside the RPC's control field.
+            field(field(inner))
+        };
+        let cfg = gossip_config(&P2pConfig::default()).unwrap();
+        assert_eq!(cfg.max_control_messages_sent(), IHAVE_IDS_MAX);
+        assert!(ihave(IHAVE_IDS_MAX) <= 16 * 1024, "{} bytes", ihave(IHAVE_IDS_MAX));
+        assert!(ihave(IHAVE_IDS_MAX * 2) > 16 * 1024, "the limit is not needlessly low");
+        assert!(cfg.max_control_message_size() >= ihave(5000));
+        assert!(cfg.max_control_message_size() < cfg.max_transmit_size());
+    }
 }
