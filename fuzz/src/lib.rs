@@ -228,7 +228,13 @@ pub fn check_signed(se: &SignedEntry) -> Option<VerifiedEntry> {
 /// Target `entry`: an entry envelope decoded, validated and verified; the same bytes as a bare
 /// payload.
 pub fn entry(data: &[u8]) {
-    match SignedEntry::from_json(data) {
+    let parsed = SignedEntry::from_json(data);
+    // The id read off an envelope without parsing it is the parsed envelope's id, whenever
+    // both give one (gossip message ids and sync deduplication rely on it).
+    if let (Some(quick), Ok(se)) = (SignedEntry::id_of_envelope(data), &parsed) {
+        assert_eq!(quick, se.id());
+    }
+    match parsed {
         Ok(se) => {
             check_signed(&se);
         }
