@@ -326,6 +326,47 @@ fn bundle_json(c: &Consortium, target: greenledger_core::EntryId) -> Value {
     serde_json::from_slice(&c.bundle(target).to_json()).unwrap()
 }
 
+/// What a file that does not read as a bundle is told, whichever member is wrong: the format
+/// and the version are named before anything else a newer bundle might carry.
+#[test]
+fn a_file_that_is_no_bundle_of_this_version_says_why() {
+    let mut c = Consortium::new("bundle errors");
+    let mut s = c.supplier(12, "Smelter");
+    let t = c.sign(&mut s, attestation("urn:greenledger:t:ingot", 8_000, &[]));
+    let full = bundle_json(&c, t.id());
+    let read = |v: &Value| Bundle::from_json(v.to_string().as_bytes()).map(|_| ());
+    let format = |e: Result<(), BundleError>| match e {
+        Err(BundleError::Format(m)) => m,
+        other => panic!("expected a format error, got {other:?}"),
+    };
+    assert!(read(&full).is_ok());
+    // A newer version: said so, whether or not its members are ones this build knows.
+    let mut v = full.clone();
+    v["version"] = json!(2);
+    assert!(matches!(read(&v), Err(BundleError::UnsupportedVersion(2))));
+    v["somethingNew"] = json!([1, 2]);
+    assert!(matches!(read(&v), Err(BundleError::UnsupportedVersion(2))));
+    // Not a bundle at all: the format is named, even when other members are wrong too.
+    for (key, value) in [("format", json!("something-else")), ("format", json!(7))] {
+        let mut v = full.clone();
+        v[key] = value;
+        assert!(format(read(&v)).contains("missing \"format\": \"greenledger-bundle\""));
+        v["note"] = json!("x");
+        assert!(format(read(&v)).contains("missing \"format\""));
+    }
+    let mut v = full.clone();
+    v.as_object_mut().unwrap().remove("version");
+    assert!(format(read(&v)).contains("missing integer \"version\""));
+    // This version with a member it does not define: that member is named.
+    let mut v = full.clone();
+    v["note"] = json!("x");
+    assert!(format(read(&v)).contains("note"));
+    // Cut short: not JSON, and perhaps truncated.
+    let text = full.to_string();
+    let cut = Bundle::from_json(&text.as_bytes()[..text.len() / 2]).map(|_| ());
+    assert!(format(cut).contains("the file may be truncated"));
+}
+
 #[test]
 fn the_shape_of_a_bundle() {
     let mut c = Consortium::new("bundles");
