@@ -255,6 +255,19 @@ struct Decoded {
     bad_signers: Vec<PublicKey>,
 }
 
+impl Decoded {
+    /// What [`check_signatures`] gives when every signature verifies: each id once, in bundle
+    /// order.
+    fn all_good(decoded: Vec<Entry>) -> Decoded {
+        let mut seen = HashSet::with_capacity(decoded.len());
+        Decoded {
+            good: decoded.into_iter().filter(|e| seen.insert(e.id)).collect(),
+            bad_sig: HashSet::new(),
+            bad_signers: Vec::new(),
+        }
+    }
+}
+
 /// Verifies a bundle. Never panics; every problem becomes a [`Reason`].
 ///
 /// Steps 1 and 2 are the bundle's own (its genesis, each entry's encoding and signature); the
@@ -334,17 +347,88 @@ impl Entries<'_> {
 }
 
 fn run(input: Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) -> Report {
+    // The signatures are checked on the other cores while this thread checks everything else,
+    // on the assumption that every signature verifies, as it does in any bundle worth
+    // verifying: the rest needs no signature, only to know which entries have a bad one. When
+    // one does not verify, the assumption was wrong, and the bundle is checked again in order,
+    // signatures first (its phases were told once, so silently): the report is always the one
+    // that order gives.
+    if let Some(report) = check(&input, opts, on_phase, Signatures::Alongside) {
+        return report;
+    }
+    match check(&input, opts, &mut |_| {}, Signatures::First) {
+        Some(report) => report,
+        None => unreachable!("a check with the signatures first always reports"),
+    }
+}
+
+/// When [`check`] verifies the signatures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signatures {
+    /// Before anything that rests on them: always reports.
+    First,
+    /// On other threads while the rest is checked as if every signature verified: reports
+    /// only if every signature did.
+    Alongside,
+}
+
+/// The report; `None` when the signatures were checked [`Signatures::Alongside`] and one did
+/// not verify.
+fn check(input: &Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize), sigs: Signatures) -> Option<Report> {
     let mut ctx = Ctx {
         reasons: Vec::new(),
         warnings: Vec::new(),
         names: HashMap::new(),
     };
-    let target = input.target;
-    let size = input.entries.len();
     let (genesis, pinned) = step_genesis(input.genesis, opts, &mut ctx);
     on_phase(0);
-    let decoded = step_signatures(&input.entries, &mut ctx);
-    on_phase(1);
+    let decoded = match &input.entries {
+        Entries::Encoded(entries) => decode_all(entries, &mut ctx),
+        Entries::Decoded(entries) => entries.to_vec(),
+    };
+    if sigs == Signatures::First {
+        let decoded = check_signatures(decoded, &mut ctx);
+        on_phase(1);
+        return Some(after_signatures(input, opts, on_phase, ctx, (genesis, pinned), decoded));
+    }
+    let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
+    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
+        .iter()
+        .zip(&signed)
+        .map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
+        .collect();
+    std::thread::scope(|s| {
+        let verdicts = s.spawn(|| keys::verify_all(&items));
+        on_phase(1);
+        let report = after_signatures(
+            input,
+            opts,
+            on_phase,
+            ctx,
+            (genesis, pinned),
+            Decoded::all_good(decoded),
+        );
+        let all_verify = match verdicts.join() {
+            Ok(v) => v.iter().all(Result::is_ok),
+            // A panic there is a bug; let it surface as it would on this thread.
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        all_verify.then_some(report)
+    })
+}
+
+/// Every step after the signatures (phases 1 to 5), over the entries that decoded and what
+/// step 2 found of their signatures.
+fn after_signatures(
+    input: &Input<'_>,
+    opts: &VerifyOptions,
+    on_phase: &mut dyn FnMut(usize),
+    mut ctx: Ctx,
+    (genesis, pinned): (Option<&Genesis>, bool),
+    decoded: Decoded,
+) -> Report {
+    let target = input.target;
+    let size = input.entries.len();
     let proofs = fork_proofs(&input.fork_proofs, genesis.map(Genesis::network_id), &mut ctx);
 
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
@@ -442,16 +526,6 @@ fn step_genesis<'b>(
         _ => {}
     }
     (genesis, pinned)
-}
-
-/// Step 2: every entry decodes (canonical payload, known version, kind and fields) and its
-/// signature verifies (batched on every core, then singly to name the culprits).
-fn step_signatures(entries: &Entries<'_>, ctx: &mut Ctx) -> Decoded {
-    let decoded = match entries {
-        Entries::Encoded(entries) => decode_all(entries, ctx),
-        Entries::Decoded(entries) => entries.to_vec(),
-    };
-    check_signatures(decoded, ctx)
 }
 
 /// Step 2's decoding, in bundle order.

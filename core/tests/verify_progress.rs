@@ -1,11 +1,13 @@
 //! `verify_bundle_with_progress` tells each phase as it starts, in order, and returns exactly
-//! the report of `verify_bundle`, for a valid bundle and for one whose genesis is unusable.
+//! the report of `verify_bundle`, for a valid bundle, for one with a signature that does not
+//! verify (checked a second time, signatures first, without telling the phases again) and for
+//! one whose genesis is unusable.
 
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
 use greenledger_core::{
-    Bundle,
+    Bundle, SignedEntry,
     verify::{PHASES, VerifyOptions, verify_bundle, verify_bundle_with_progress},
 };
 use greenledger_testkit::{Consortium, attestation};
@@ -33,6 +35,30 @@ fn every_phase_in_order_and_the_same_report() {
     let bundle = c.bundle(bar.id());
     let seen = phases_and_same_report(&bundle, &c.pinned());
     assert_eq!(seen, (0..PHASES.len()).collect::<Vec<_>>());
+
+    // A signature that does not verify: each phase is still told once.
+    let mut tampered = bundle.clone();
+    let slot = tampered
+        .entries
+        .iter_mut()
+        .find(|e| e.as_ref().is_ok_and(|e| e.id() == ore.id()))
+        .unwrap();
+    let se = slot.as_ref().unwrap();
+    let mut sig = *se.signature();
+    sig.0[3] ^= 0x10;
+    *slot = Ok(SignedEntry::from_parts(se.payload().to_vec(), sig));
+    let seen = phases_and_same_report(&tampered, &c.pinned());
+    assert_eq!(seen, (0..PHASES.len()).collect::<Vec<_>>());
+    let report = verify_bundle(&tampered, &c.pinned());
+    assert!(!report.valid);
+    assert!(
+        report
+            .reasons
+            .iter()
+            .any(|r| r.step == 2 && r.entry == Some(ore.id()) && r.message.contains("signature does not verify")),
+        "{:?}",
+        report.reasons
+    );
 
     // Without a usable genesis the verifier stops early: the last phase is still told.
     let mut json: serde_json::Value = serde_json::from_slice(&bundle.to_json()).unwrap();
