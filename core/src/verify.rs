@@ -353,44 +353,47 @@ fn run(input: Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) 
     // one does not verify, the assumption was wrong, and the bundle is checked again in order,
     // signatures first (its phases were told once, so silently): the report is always the one
     // that order gives.
-    if let Some(report) = check(&input, opts, on_phase, Signatures::Alongside) {
+    let (ctx, genesis, decoded) = decode(&input, opts, on_phase);
+    if let Some(report) = signatures_alongside(&input, opts, on_phase, ctx, genesis, decoded) {
         return report;
     }
-    match check(&input, opts, &mut |_| {}, Signatures::First) {
-        Some(report) => report,
-        None => unreachable!("a check with the signatures first always reports"),
-    }
+    let silent = &mut |_| {};
+    let (mut ctx, genesis, decoded) = decode(&input, opts, silent);
+    let decoded = check_signatures(decoded, &mut ctx);
+    after_signatures(&input, opts, silent, ctx, genesis, decoded)
 }
 
-/// When [`check`] verifies the signatures.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Signatures {
-    /// Before anything that rests on them: always reports.
-    First,
-    /// On other threads while the rest is checked as if every signature verified: reports
-    /// only if every signature did.
-    Alongside,
-}
-
-/// The report; `None` when the signatures were checked [`Signatures::Alongside`] and one did
-/// not verify.
-fn check(input: &Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize), sigs: Signatures) -> Option<Report> {
+/// Step 1, and step 2's decoding: the problems found, the usable genesis (and whether it is
+/// the pinned one), the entries that decoded.
+fn decode<'a>(
+    input: &Input<'a>,
+    opts: &VerifyOptions,
+    on_phase: &mut dyn FnMut(usize),
+) -> (Ctx, (Option<&'a Genesis>, bool), Vec<Entry>) {
     let mut ctx = Ctx {
         reasons: Vec::new(),
         warnings: Vec::new(),
         names: HashMap::new(),
     };
-    let (genesis, pinned) = step_genesis(input.genesis, opts, &mut ctx);
+    let genesis = step_genesis(input.genesis, opts, &mut ctx);
     on_phase(0);
     let decoded = match &input.entries {
         Entries::Encoded(entries) => decode_all(entries, &mut ctx),
         Entries::Decoded(entries) => entries.to_vec(),
     };
-    if sigs == Signatures::First {
-        let decoded = check_signatures(decoded, &mut ctx);
-        on_phase(1);
-        return Some(after_signatures(input, opts, on_phase, ctx, (genesis, pinned), decoded));
-    }
+    (ctx, genesis, decoded)
+}
+
+/// The signatures of `decoded` checked on other threads while this one checks everything
+/// else as if all of them verified: the report if they all did, `None` if one did not.
+fn signatures_alongside(
+    input: &Input<'_>,
+    opts: &VerifyOptions,
+    on_phase: &mut dyn FnMut(usize),
+    ctx: Ctx,
+    genesis: (Option<&Genesis>, bool),
+    decoded: Vec<Entry>,
+) -> Option<Report> {
     let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
     let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
         .iter()
@@ -399,15 +402,7 @@ fn check(input: &Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize
         .collect();
     std::thread::scope(|s| {
         let verdicts = s.spawn(|| keys::verify_all(&items));
-        on_phase(1);
-        let report = after_signatures(
-            input,
-            opts,
-            on_phase,
-            ctx,
-            (genesis, pinned),
-            Decoded::all_good(decoded),
-        );
+        let report = after_signatures(input, opts, on_phase, ctx, genesis, Decoded::all_good(decoded));
         let all_verify = match verdicts.join() {
             Ok(v) => v.iter().all(Result::is_ok),
             // A panic there is a bug; let it surface as it would on this thread.
@@ -418,7 +413,7 @@ fn check(input: &Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize
 }
 
 /// Every step after the signatures (phases 1 to 5), over the entries that decoded and what
-/// step 2 found of their signatures.
+/// step 2 found of their signatures (or, [`signatures_alongside`], what it assumes of them).
 fn after_signatures(
     input: &Input<'_>,
     opts: &VerifyOptions,
@@ -427,6 +422,7 @@ fn after_signatures(
     (genesis, pinned): (Option<&Genesis>, bool),
     decoded: Decoded,
 ) -> Report {
+    on_phase(1);
     let target = input.target;
     let size = input.entries.len();
     let proofs = fork_proofs(&input.fork_proofs, genesis.map(Genesis::network_id), &mut ctx);
