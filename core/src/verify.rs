@@ -47,7 +47,7 @@ use crate::{
     custody_facts::{self, BatchInput, Electricity},
     engine::{self, LedgerView, Violation, ViolationKind},
     entry::{Entry, SignedEntry},
-    error::DecodeError,
+    error::{DecodeError, SignatureError},
     id::{EntryId, NetworkId},
     keys::{self, PublicKey},
     kinds::DepRole,
@@ -394,14 +394,9 @@ fn signatures_alongside(
     genesis: (Option<&Genesis>, bool),
     decoded: Vec<Entry>,
 ) -> Option<Report> {
-    let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
-    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
-        .iter()
-        .zip(&signed)
-        .map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
-        .collect();
+    let signed = signed_parts(&decoded);
     std::thread::scope(|s| {
-        let verdicts = s.spawn(|| keys::verify_all(&items));
+        let verdicts = s.spawn(|| verify_signatures(&signed));
         let report = after_signatures(input, opts, on_phase, ctx, genesis, Decoded::all_good(decoded));
         let all_verify = match verdicts.join() {
             Ok(v) => v.iter().all(Result::is_ok),
@@ -559,19 +554,27 @@ fn decode_all(entries: &[Result<SignedEntry, DecodeError>], ctx: &mut Ctx) -> Ve
     decoded
 }
 
+/// Each entry's signer, signed bytes and signature, in order: what [`verify_signatures`] checks.
+fn signed_parts(decoded: &[Entry]) -> Vec<(PublicKey, Vec<u8>, keys::Signature)> {
+    decoded
+        .iter()
+        .map(|e| (e.payload.signer, e.signed.signed_bytes(), *e.signed.signature()))
+        .collect()
+}
+
+/// The verdict on each of `parts`' signatures, in order, batched on every core.
+fn verify_signatures(parts: &[(PublicKey, Vec<u8>, keys::Signature)]) -> Vec<Result<(), SignatureError>> {
+    let items: Vec<(PublicKey, &[u8], keys::Signature)> =
+        parts.iter().map(|(k, b, sig)| (*k, b.as_slice(), *sig)).collect();
+    keys::verify_all(&items)
+}
+
 /// Step 2's signatures, batched on every core (then singly to name the culprits).
 fn check_signatures(decoded: Vec<Entry>, ctx: &mut Ctx) -> Decoded {
     // Every copy's signature is checked: an entry listed twice is one entry, but a copy whose
     // signature does not verify is tampering, wherever it stands (the id covers the payload,
     // not the signature).
-    let signed: Vec<Vec<u8>> = decoded.iter().map(|e| e.signed.signed_bytes()).collect();
-    let items: Vec<(PublicKey, &[u8], keys::Signature)> = decoded
-        .iter()
-        .zip(&signed)
-        .map(|(e, b)| (e.payload.signer, b.as_slice(), *e.signed.signature()))
-        .collect();
-    let sig_ok = keys::verify_all(&items);
-    drop(items);
+    let sig_ok = verify_signatures(&signed_parts(&decoded));
     let mut good = Vec::with_capacity(decoded.len());
     let mut bad_sig = HashSet::new();
     let mut bad_signers = Vec::new();
