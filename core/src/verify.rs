@@ -350,16 +350,17 @@ fn run(input: Input<'_>, opts: &VerifyOptions, on_phase: &mut dyn FnMut(usize)) 
     // The signatures are checked on the other cores while this thread checks everything else,
     // on the assumption that every signature verifies, as it does in any bundle worth
     // verifying: the rest needs no signature, only to know which entries have a bad one. When
-    // one does not verify, the assumption was wrong, and the bundle is checked again in order,
-    // signatures first (its phases were told once, so silently): the report is always the one
-    // that order gives.
+    // one does not verify, the assumption was wrong, and the bundle is checked again in order
+    // with the verdicts already found (its phases were told once, so silently): the report is
+    // always the one that order gives.
     let (ctx, genesis, decoded) = decode(&input, opts, on_phase);
-    if let Some(report) = signatures_alongside(&input, opts, on_phase, ctx, genesis, decoded) {
-        return report;
-    }
+    let verdicts = match signatures_alongside(&input, opts, on_phase, ctx, genesis, decoded) {
+        Ok(report) => return report,
+        Err(verdicts) => verdicts,
+    };
     let silent = &mut |_| {};
     let (mut ctx, genesis, decoded) = decode(&input, opts, silent);
-    let decoded = check_signatures(decoded, &mut ctx);
+    let decoded = check_signatures(decoded, verdicts, &mut ctx);
     after_signatures(&input, opts, silent, ctx, genesis, decoded)
 }
 
@@ -385,7 +386,7 @@ fn decode<'a>(
 }
 
 /// The signatures of `decoded` checked on other threads while this one checks everything
-/// else as if all of them verified: the report if they all did, `None` if one did not.
+/// else as if all of them verified: the report if they all did, else every verdict, in order.
 fn signatures_alongside(
     input: &Input<'_>,
     opts: &VerifyOptions,
@@ -393,17 +394,21 @@ fn signatures_alongside(
     ctx: Ctx,
     genesis: (Option<&Genesis>, bool),
     decoded: Vec<Entry>,
-) -> Option<Report> {
+) -> Result<Report, Vec<Result<(), SignatureError>>> {
     let signed = signed_parts(&decoded);
     std::thread::scope(|s| {
         let verdicts = s.spawn(|| verify_signatures(&signed));
         let report = after_signatures(input, opts, on_phase, ctx, genesis, Decoded::all_good(decoded));
-        let all_verify = match verdicts.join() {
-            Ok(v) => v.iter().all(Result::is_ok),
+        let verdicts = match verdicts.join() {
+            Ok(v) => v,
             // A panic there is a bug; let it surface as it would on this thread.
             Err(p) => std::panic::resume_unwind(p),
         };
-        all_verify.then_some(report)
+        if verdicts.iter().all(Result::is_ok) {
+            Ok(report)
+        } else {
+            Err(verdicts)
+        }
     })
 }
 
@@ -569,12 +574,13 @@ fn verify_signatures(parts: &[(PublicKey, Vec<u8>, keys::Signature)]) -> Vec<Res
     keys::verify_all(&items)
 }
 
-/// Step 2's signatures, batched on every core (then singly to name the culprits).
-fn check_signatures(decoded: Vec<Entry>, ctx: &mut Ctx) -> Decoded {
+/// Step 2's signatures: `sig_ok` is [`verify_signatures`]'s verdict on each of `decoded`, in
+/// order.
+fn check_signatures(decoded: Vec<Entry>, sig_ok: Vec<Result<(), SignatureError>>, ctx: &mut Ctx) -> Decoded {
     // Every copy's signature is checked: an entry listed twice is one entry, but a copy whose
     // signature does not verify is tampering, wherever it stands (the id covers the payload,
     // not the signature).
-    let sig_ok = verify_signatures(&signed_parts(&decoded));
+    debug_assert_eq!(decoded.len(), sig_ok.len());
     let mut good = Vec::with_capacity(decoded.len());
     let mut bad_sig = HashSet::new();
     let mut bad_signers = Vec::new();
