@@ -76,6 +76,46 @@ fn say(msg: impl AsRef<str>) {
     eprintln!("  {}", msg.as_ref());
 }
 
+/// CPU time used so far by this process, every thread (finished ones included), in seconds;
+/// from `/proc/self/stat` (user + system, in clock ticks of 1/100 s), so `None` off Linux.
+/// Beside a wall-clock rate, it shows what a stage costs when the machine is shared.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    let utime: f64 = fields.nth(11)?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// CPU time used so far by this process's threads named `name` (live ones only), in seconds.
+fn thread_cpu_seconds(name: &str) -> Option<f64> {
+    let mut total = None;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+        let mut fields = stat[stat.rfind(')')? + 2..].split_whitespace();
+        let utime: f64 = fields.nth(11)?.parse().ok()?;
+        let stime: f64 = fields.next()?.parse().ok()?;
+        *total.get_or_insert(0.0) += (utime + stime) / 100.0;
+    }
+    total
+}
+
+/// CPU microseconds per item between two [`process_cpu_seconds`] readings.
+fn cpu_us_per(before: Option<f64>, after: Option<f64>, items: usize) -> Option<f64> {
+    Some((after? - before?) * 1e6 / items.max(1) as f64)
+}
+
+/// " (N µs CPU each)", or nothing where CPU time cannot be read.
+fn cpu_note(us: Option<f64>) -> String {
+    us.map(|u| format!(" ({u:.1} µs of CPU each)")).unwrap_or_default()
+}
+
 /// Runs every scenario (or those in `only`).
 pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
     let want = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
@@ -125,16 +165,24 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
         // The verification stage alone (parse, decode, verify on every core), for the analysis.
         let sample: Vec<Vec<u8>> = envelopes.iter().take(20_000).cloned().collect();
         let n_sample = sample.len();
+        let cpu = process_cpu_seconds();
         let t = Instant::now();
         let ok = sample
             .chunks(1000)
             .map(|c| verify_parallel(c.to_vec()).len())
             .sum::<usize>();
         let stage = n_sample as f64 / t.elapsed().as_secs_f64();
+        let stage_cpu = cpu_us_per(cpu, process_cpu_seconds(), n_sample);
         anyhow::ensure!(ok == n_sample, "the workload must verify");
-        say(format!("verification stage alone: {stage:.0} entries/s"));
+        say(format!(
+            "verification stage alone: {stage:.0} entries/s{}",
+            cpu_note(stage_cpu)
+        ));
+        let n_entries = envelopes.len();
+        let cpu = process_cpu_seconds();
         let rate = rt.block_on(ingest_store(&source_dir, &c.genesis, envelopes))?;
-        say(format!("store path: {rate:.0} entries/s"));
+        let store_cpu = cpu_us_per(cpu, process_cpu_seconds(), n_entries);
+        say(format!("store path: {rate:.0} entries/s{}", cpu_note(store_cpu)));
         ingest_rate = Some(rate);
         rows.push(Row {
             scenario: "ingest".into(),
@@ -147,11 +195,14 @@ pub(crate) fn run_all(quick: bool, only: &[String]) -> Result<Vec<Row>> {
             met: Some(rate / raw.batch_all >= 0.70),
             nodes: None,
             detail: format!(
-                "{} entries of {entry_bytes:.0} B, verified in parallel and written by group commit; raw single verification on {} cores: {:.0} sig/s (ratio {:.2}); parse+decode+verify stage alone: {stage:.0}/s",
+                "{} entries of {entry_bytes:.0} B, verified in parallel and written by group commit{}; raw single verification on {} cores: {:.0} sig/s (ratio {:.2}); parse+decode+verify stage alone: {stage:.0}/s{}; raw batch: {:.1} core-µs per signature",
                 sizes.ingest + sizes.suppliers,
+                cpu_note(store_cpu),
                 cores(),
                 raw.single_all,
-                rate / raw.single_all
+                rate / raw.single_all,
+                cpu_note(stage_cpu),
+                cores() as f64 * 1e6 / raw.batch_all,
             ),
         });
         if want("ingest-http") {
@@ -311,6 +362,11 @@ async fn ingest_store(dir: &Path, genesis: &Genesis, envelopes: Vec<Vec<u8>>) ->
     producer.await?;
     let rate = stored as f64 / start.elapsed().as_secs_f64();
     anyhow::ensure!(stored == total, "stored {stored} of {total}");
+    if let Some(us) = cpu_us_per(Some(0.0), thread_cpu_seconds("store-writer"), total) {
+        say(format!(
+            "store path: the writer thread used {us:.1} µs of CPU per entry"
+        ));
+    }
     drop(store);
     tokio::task::spawn_blocking(move || writer.join()).await?;
     Ok(rate)

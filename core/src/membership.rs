@@ -183,16 +183,17 @@ impl Membership {
     /// Checks that `signer` holds one of the roles `needed` (an entry kind's
     /// [`crate::Kind::roles`]) and was not revoked before `seq`.
     pub fn authorize(&self, signer: &PublicKey, seq: u64, needed: &[Role]) -> Result<(), AuthError> {
-        let who = self.describe(signer);
+        // The signer's description is for the error only: made when one is returned.
+        let who = || self.describe(signer);
         let Some(roles) = self.roles.get(signer) else {
-            return Err(AuthError::NotAdmitted(who));
+            return Err(AuthError::NotAdmitted(who()));
         };
         let holds = |r: &Role| roles.contains(r) || (*r == Role::Admin && self.admins.contains(signer));
         if !needed.iter().any(holds) {
             let has: Vec<&str> = roles.iter().map(Role::as_str).collect();
             let needed: Vec<&str> = needed.iter().map(Role::as_str).collect();
             return Err(AuthError::WrongRole {
-                signer: who,
+                signer: who(),
                 needed: needed.join(" or "),
                 has: has.join(", "),
             });
@@ -201,7 +202,7 @@ impl Membership {
             && seq > *limit
         {
             return Err(AuthError::Revoked {
-                signer: who,
+                signer: who(),
                 limit: *limit,
                 seq,
             });

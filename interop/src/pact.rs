@@ -1222,7 +1222,11 @@ pub fn footprint_id(entry: &EntryId) -> String {
 
 /// The 16 bytes of [`footprint_id`].
 pub fn footprint_uuid(entry: &EntryId) -> [u8; 16] {
-    let mut b: [u8; 32] = blake3::derive_key(ID_CONTEXT, &entry.0);
+    // `blake3::derive_key(ID_CONTEXT, id)`, with the context's key derived once per process
+    // (a node computes this for every attestation it stores).
+    static KEYED: std::sync::LazyLock<blake3::Hasher> =
+        std::sync::LazyLock::new(|| blake3::Hasher::new_derive_key(ID_CONTEXT));
+    let mut b: [u8; 32] = *KEYED.clone().update(&entry.0).finalize().as_bytes();
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut out = [0u8; 16];
@@ -2152,6 +2156,18 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
         assert_eq!(id, footprint_id(&EntryId([1; 32])));
         assert_ne!(id, footprint_id(&EntryId([2; 32])));
+    }
+
+    /// The documented derivation, computed the plain way, for a few ids.
+    #[test]
+    fn footprint_uuids_are_the_documented_key_derivation() {
+        for n in [0u8, 1, 7, 255] {
+            let id = EntryId([n; 32]);
+            let mut want: [u8; 32] = blake3::derive_key("greenledger pact footprint id v1", &id.0);
+            want[6] = (want[6] & 0x0f) | 0x80;
+            want[8] = (want[8] & 0x3f) | 0x80;
+            assert_eq!(footprint_uuid(&id), want[..16], "id {n}");
+        }
     }
 
     /// A smelter's 10 t batch (1,250 kWh) claiming 800 of the 1,000 kWh it retired from two
