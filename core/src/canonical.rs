@@ -283,13 +283,20 @@ impl_seq!(
     SerializeTupleVariant::serialize_field
 );
 
-/// An object being written: each member's value is encoded into `values`, and the members
-/// are written sorted by key (as byte strings) at the end. A key given twice is an error
-/// (a `Value` would keep only one of them).
+/// An object being written. Members whose keys come in strictly ascending order (as byte
+/// strings) — derived structs whose fields are declared in that order, sorted maps — are
+/// written straight to the output. At the first key that does not, the members written so far
+/// are moved into `values` and the object falls back to buffering: each member's value is
+/// encoded into `values`, and the members are written sorted by key at the end. A key given
+/// twice is an error (a `Value` would keep only one of them).
 struct Object<'a> {
     out: &'a mut Vec<u8>,
+    /// Where the object starts in `out`: a fallback writes it again from here.
+    start: usize,
+    /// Members are still being written to `out` in order.
+    direct: bool,
     values: Vec<u8>,
-    /// (key, range of its value in `values`)
+    /// (key, range of its value in `out` while `direct`, in `values` after)
     members: Vec<(std::borrow::Cow<'static, str>, std::ops::Range<usize>)>,
     /// The key given by `serialize_key`, waiting for its value.
     key: Option<String>,
@@ -299,9 +306,18 @@ struct Object<'a> {
 
 impl<'a> Object<'a> {
     fn new(out: &'a mut Vec<u8>, len: usize, variant: Option<&'static str>) -> Self {
+        let start = out.len();
+        if let Some(variant) = variant {
+            out.push(b'{');
+            write_string(variant, out);
+            out.push(b':');
+        }
+        out.push(b'{');
         Object {
             out,
-            values: Vec::with_capacity(32 * len),
+            start,
+            direct: true,
+            values: Vec::new(),
             members: Vec::with_capacity(len),
             key: None,
             variant,
@@ -313,13 +329,50 @@ impl<'a> Object<'a> {
         key: std::borrow::Cow<'static, str>,
         value: &T,
     ) -> Result<(), CanonicalError> {
-        let start = self.values.len();
+        if self.direct {
+            let in_order = self
+                .members
+                .last()
+                .is_none_or(|(last, _)| last.as_bytes() < key.as_bytes());
+            if in_order {
+                if !self.members.is_empty() {
+                    self.out.push(b',');
+                }
+                write_string(&key, self.out);
+                self.out.push(b':');
+                let at = self.out.len();
+                value.serialize(Canon { out: self.out })?;
+                self.members.push((key, at..self.out.len()));
+                return Ok(());
+            }
+            self.fall_back();
+        }
+        let at = self.values.len();
         value.serialize(Canon { out: &mut self.values })?;
-        self.members.push((key, start..self.values.len()));
+        self.members.push((key, at..self.values.len()));
         Ok(())
     }
 
+    /// Moves the values written to `out` so far into `values` and takes the object out of
+    /// `out` again: from here on it is buffered and sorted at the end.
+    fn fall_back(&mut self) {
+        for (_, range) in &mut self.members {
+            let at = self.values.len();
+            self.values.extend_from_slice(&self.out[range.clone()]);
+            *range = at..self.values.len();
+        }
+        self.out.truncate(self.start);
+        self.direct = false;
+    }
+
     fn close(mut self) -> Result<(), CanonicalError> {
+        if self.direct {
+            self.out.push(b'}');
+            if self.variant.is_some() {
+                self.out.push(b'}');
+            }
+            return Ok(());
+        }
         self.members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
         if let Some(w) = self.members.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(CanonicalError::Serialize(format!("key {:?} appears twice", w[0].0)));
@@ -854,6 +907,74 @@ mod tests {
                 write_string(&text, &mut fast);
                 write_string_by_chars(&text, &mut slow);
                 proptest::prop_assert_eq!(fast, slow);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// Members given in any order — in order, out of order from any position on, nested, with a
+    /// key twice — encode as the sorted `Value` does, or fail on the repeated key: the direct
+    /// writing of ordered members and the fallback to buffering agree.
+    #[test]
+    fn members_in_any_order_encode_sorted() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        /// A map serialized with its members in the given order.
+        #[derive(Debug, Clone)]
+        struct Members(Vec<(String, Inner)>);
+        #[derive(Debug, Clone)]
+        enum Inner {
+            Int(i64),
+            Map(Members),
+        }
+        impl serde::Serialize for Members {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+            }
+        }
+        impl serde::Serialize for Inner {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    Inner::Int(n) => s.serialize_i64(*n),
+                    Inner::Map(m) => m.serialize(s),
+                }
+            }
+        }
+        /// The same members as a `Value` (the last of a repeated key wins), and whether a key
+        /// repeats anywhere.
+        fn reference(m: &Members) -> (Value, bool) {
+            let mut map = serde_json::Map::new();
+            let mut repeated = false;
+            for (k, v) in &m.0 {
+                let (v, r) = match v {
+                    Inner::Int(n) => (json!(n), false),
+                    Inner::Map(inner) => reference(inner),
+                };
+                repeated |= r || map.insert(k.clone(), v).is_some();
+            }
+            (Value::Object(map), repeated)
+        }
+        let leaf = prop_oneof![
+            (-1000i64..1000).prop_map(Inner::Int),
+            Just(Inner::Map(Members(Vec::new())))
+        ];
+        let inner = leaf.prop_recursive(3, 24, 6, |inner| {
+            proptest::collection::vec(("[a-d]{0,2}", inner), 0..6).prop_map(|v| Inner::Map(Members(v)))
+        });
+        let members = proptest::collection::vec(("[a-e]{0,2}|é|z{1,3}", inner), 0..8).prop_map(Members);
+        let mut runner = TestRunner::new(Config {
+            cases: 3000,
+            ..Config::default()
+        });
+        runner
+            .run(&members, |m| {
+                let (value, repeated) = reference(&m);
+                let got = encode(&m);
+                if repeated {
+                    prop_assert!(matches!(got, Err(CanonicalError::Serialize(_))), "{got:?}");
+                } else {
+                    prop_assert_eq!(got, to_canonical(&value));
+                }
                 Ok(())
             })
             .unwrap();

@@ -501,17 +501,20 @@ const DIRECT_DEPTH_MAX: usize = 64;
 
 /// [`RawPayload`] borrowed from a [`Payload`], for encoding it without copies. It must
 /// serialize exactly as `RawPayload` does (a test compares the two).
+///
+/// The fields are declared in the canonical order of their keys, so the canonical encoder
+/// writes them straight out (see `canonical::encode`).
 #[derive(Serialize)]
 struct PayloadFields<'a> {
-    version: u64,
+    body: BodyFields<'a>,
+    kind: Kind,
     network: &'a NetworkId,
-    signer: &'a PublicKey,
-    seq: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     prev: Option<&'a EntryId>,
+    seq: u64,
+    signer: &'a PublicKey,
     timestamp: &'a str,
-    kind: Kind,
-    body: BodyFields<'a>,
+    version: u64,
 }
 
 /// The wire shape of a payload read straight from its bytes, the body left as text until the
