@@ -80,13 +80,7 @@ fn say(msg: impl AsRef<str>) {
 /// from `/proc/self/stat` (user + system, in clock ticks of 1/100 s), so `None` off Linux.
 /// Beside a wall-clock rate, it shows what a stage costs when the machine is shared.
 fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces), from field 3 on.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split_whitespace();
-    let utime: f64 = fields.nth(11)?.parse().ok()?;
-    let stime: f64 = fields.next()?.parse().ok()?;
-    Some((utime + stime) / 100.0)
+    stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
 /// CPU time used so far by this process's threads named `name` (live ones only), in seconds.
@@ -98,12 +92,18 @@ fn thread_cpu_seconds(name: &str) -> Option<f64> {
             continue;
         }
         let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
-        let mut fields = stat[stat.rfind(')')? + 2..].split_whitespace();
-        let utime: f64 = fields.nth(11)?.parse().ok()?;
-        let stime: f64 = fields.next()?.parse().ok()?;
-        *total.get_or_insert(0.0) += (utime + stime) / 100.0;
+        *total.get_or_insert(0.0) += stat_cpu_seconds(&stat)?;
     }
     total
+}
+
+/// User + system time of a `/proc/…/stat` line, in seconds (clock ticks of 1/100 s).
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
+    // The fields after the command name (which may hold spaces and parentheses), from field 3.
+    let mut fields = stat[stat.rfind(')')? + 2..].split_whitespace();
+    let utime: f64 = fields.nth(11)?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// CPU microseconds per item between two [`process_cpu_seconds`] readings.

@@ -1,8 +1,7 @@
 //! `verify_bundle_with_progress` tells each phase as it starts, in order, and returns exactly
 //! the report of `verify_bundle`, for a valid bundle, for one with a signature that does not
-//! verify (checked a second time, with the signature verdicts already found, without telling the
-//! phases again) and for
-//! one whose genesis is unusable.
+//! verify (checked a second time, with the signature verdicts already found, without telling
+//! the phases again) and for one whose genesis is unusable.
 
 // Helpers outside `#[test]` functions unwrap too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -624,14 +624,11 @@ impl Ledger {
             pact_ids,
             ..
         } = batch;
-        let mut ids: Vec<&EntryId> = staged.keys().collect();
-        ids.sort_unstable();
-        let entries = self.cf(schema::ENTRIES);
-        for id in ids {
-            if let Some((idx, entry)) = staged.get(id) {
-                let value = schema::entry_value(*idx, &entry.signed.signature().0, entry.signed.payload());
-                wb.put_cf(entries, id.0, value);
-            }
+        let mut rows: Vec<(&EntryId, &(u64, Entry))> = staged.iter().collect();
+        rows.sort_unstable_by_key(|(id, _)| *id);
+        for (id, (idx, entry)) in rows {
+            let value = schema::entry_value(*idx, &entry.signed.signature().0, entry.signed.payload());
+            wb.put_cf(self.cf(schema::ENTRIES), id.0, value);
         }
         let mut chains: Vec<([u8; 40], &EntryId)> = chain_staged
             .iter()
