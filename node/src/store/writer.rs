@@ -626,25 +626,30 @@ impl Ledger {
         } = batch;
         let mut rows: Vec<(&EntryId, &(u64, Entry))> = staged.iter().collect();
         rows.sort_unstable_by_key(|(id, _)| *id);
+        // Each column family's handle is looked up (by name) once per group, not per row.
+        let entries = self.cf(schema::ENTRIES);
         for (id, (idx, entry)) in rows {
             let value = schema::entry_value(*idx, &entry.signed.signature().0, entry.signed.payload());
-            wb.put_cf(self.cf(schema::ENTRIES), id.0, value);
+            wb.put_cf(entries, id.0, value);
         }
         let mut chains: Vec<([u8; 40], &EntryId)> = chain_staged
             .iter()
             .map(|((signer, seq), id)| (schema::chain_key(signer, *seq), id))
             .collect();
         chains.sort_unstable();
+        let chain_cf = self.cf(schema::CHAINS);
         for (key, id) in chains {
-            wb.put_cf(self.cf(schema::CHAINS), key, id.0);
+            wb.put_cf(chain_cf, key, id.0);
         }
         parts.sort_unstable();
+        let parts_cf = self.cf(schema::PARTS);
         for key in parts.iter() {
-            wb.put_cf(self.cf(schema::PARTS), key, []);
+            wb.put_cf(parts_cf, key, []);
         }
         pact_ids.sort_unstable();
+        let pact_cf = self.cf(schema::PACT_IDS);
         for (key, id) in pact_ids.iter() {
-            wb.put_cf(self.cf(schema::PACT_IDS), key, id.0);
+            wb.put_cf(pact_cf, key, id.0);
         }
     }
 
