@@ -380,7 +380,7 @@ fn decode<'a>(
     on_phase(0);
     let decoded = match &input.entries {
         Entries::Encoded(entries) => decode_all(entries, &mut ctx),
-        Entries::Decoded(entries) => entries.to_vec(),
+        Entries::Decoded(entries) => crate::par::map(entries, Entry::clone),
     };
     (ctx, genesis, decoded)
 }
@@ -430,7 +430,7 @@ fn after_signatures(
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
     let Some(genesis) = genesis else {
         // No network to check anything against: steps 1 and 2 said why.
-        let mut set = EntrySet::new();
+        let mut set = EntrySet::with_capacity(decoded.good.len());
         for e in decoded.good {
             set.insert(e);
         }
@@ -452,7 +452,7 @@ fn after_signatures(
     let (own_entries, foreign_entries): (Vec<Entry>, Vec<Entry>) =
         decoded.good.into_iter().partition(|e| e.payload.network == network);
     let foreign: HashSet<EntryId> = foreign_entries.iter().map(|e| e.id).collect();
-    let mut own = EntrySet::new();
+    let mut own = EntrySet::with_capacity(own_entries.len());
     for e in own_entries {
         own.insert(e);
     }
@@ -561,10 +561,9 @@ fn decode_all(entries: &[Result<SignedEntry, DecodeError>], ctx: &mut Ctx) -> Ve
 
 /// Each entry's signer, signed bytes and signature, in order: what [`verify_signatures`] checks.
 fn signed_parts(decoded: &[Entry]) -> Vec<(PublicKey, Vec<u8>, keys::Signature)> {
-    decoded
-        .iter()
-        .map(|e| (e.payload.signer, e.signed.signed_bytes(), *e.signed.signature()))
-        .collect()
+    crate::par::map(decoded, |e| {
+        (e.payload.signer, e.signed.signed_bytes(), *e.signed.signature())
+    })
 }
 
 /// The verdict on each of `parts`' signatures, in order, batched on every core.
