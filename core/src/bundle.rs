@@ -478,7 +478,7 @@ impl EntrySet {
         self.by_id.is_empty()
     }
 
-    /// All entries.
+    /// All entries, in the order they were inserted.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter()
     }
