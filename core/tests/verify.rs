@@ -1499,3 +1499,23 @@ fn assembled_bundles_get_the_report_of_their_file() {
     let r = verify_assembled(&a, &other);
     assert_reason(&r, 1, None, "not the expected network");
 }
+
+/// An entry set gives its entries back in the order they were first inserted; a duplicate
+/// insert changes neither the order nor the count.
+#[test]
+fn an_entry_set_iterates_in_insertion_order() {
+    let f = fixture();
+    let mut all: Vec<Entry> = f.net.c.set.iter().cloned().collect();
+    all.sort_by_key(|e| e.id);
+    all.reverse();
+    let mut set = EntrySet::with_capacity(all.len());
+    for e in &all {
+        set.insert(e.clone());
+    }
+    set.insert(all[0].clone());
+    let ids: Vec<EntryId> = set.iter().map(|e| e.id).collect();
+    let want: Vec<EntryId> = all.iter().map(|e| e.id).collect();
+    assert_eq!(ids, want);
+    assert_eq!(set.len(), all.len());
+    assert!(all.iter().all(|e| set.entry(&e.id).map(|x| x.id) == Some(e.id)));
+}
