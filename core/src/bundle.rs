@@ -429,15 +429,6 @@ impl EntrySet {
         Self::default()
     }
 
-    /// An empty set with room for `n` entries.
-    pub fn with_capacity(n: usize) -> Self {
-        EntrySet {
-            entries: Vec::with_capacity(n),
-            by_id: HashMap::with_capacity(n),
-            ..Self::default()
-        }
-    }
-
     /// Adds a decoded entry (duplicates are ignored).
     pub fn insert(&mut self, e: Entry) {
         if self.by_id.contains_key(&e.id) {
@@ -544,6 +535,28 @@ impl EntrySet {
             .collect();
         v.sort();
         v
+    }
+}
+
+/// Inserts each entry in turn (duplicates are ignored), with room made up front for as many as
+/// the iterator says it holds, so that neither the entries nor the id table grow one by one.
+impl Extend<Entry> for EntrySet {
+    fn extend<I: IntoIterator<Item = Entry>>(&mut self, entries: I) {
+        let entries = entries.into_iter();
+        let (n, _) = entries.size_hint();
+        self.entries.reserve(n);
+        self.by_id.reserve(n);
+        for e in entries {
+            self.insert(e);
+        }
+    }
+}
+
+impl FromIterator<Entry> for EntrySet {
+    fn from_iter<I: IntoIterator<Item = Entry>>(entries: I) -> Self {
+        let mut set = EntrySet::new();
+        set.extend(entries);
+        set
     }
 }
 

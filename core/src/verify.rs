@@ -430,10 +430,7 @@ fn after_signatures(
     let order: Vec<EntryId> = decoded.good.iter().map(|e| e.id).collect();
     let Some(genesis) = genesis else {
         // No network to check anything against: steps 1 and 2 said why.
-        let mut set = EntrySet::with_capacity(decoded.good.len());
-        for e in decoded.good {
-            set.insert(e);
-        }
+        let set: EntrySet = decoded.good.into_iter().collect();
         on_phase(5);
         return report(
             ctx,
@@ -452,10 +449,7 @@ fn after_signatures(
     let (own_entries, foreign_entries): (Vec<Entry>, Vec<Entry>) =
         decoded.good.into_iter().partition(|e| e.payload.network == network);
     let foreign: HashSet<EntryId> = foreign_entries.iter().map(|e| e.id).collect();
-    let mut own = EntrySet::with_capacity(own_entries.len());
-    for e in own_entries {
-        own.insert(e);
-    }
+    let own: EntrySet = own_entries.into_iter().collect();
     let view = SetView::new(genesis, &own, proofs.iter().map(|p| (p.signer, p.seq)));
     let mut name = |k: &PublicKey| {
         if let Some(n) = view.membership().name(k) {

@@ -1508,10 +1508,7 @@ fn an_entry_set_iterates_in_insertion_order() {
     let mut all: Vec<Entry> = f.net.c.set.iter().cloned().collect();
     all.sort_by_key(|e| e.id);
     all.reverse();
-    let mut set = EntrySet::with_capacity(all.len());
-    for e in &all {
-        set.insert(e.clone());
-    }
+    let mut set: EntrySet = all.iter().cloned().collect();
     set.insert(all[0].clone());
     let ids: Vec<EntryId> = set.iter().map(|e| e.id).collect();
     let want: Vec<EntryId> = all.iter().map(|e| e.id).collect();
