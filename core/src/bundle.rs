@@ -431,8 +431,11 @@ impl EntrySet {
 
     /// Adds a decoded entry (duplicates are ignored).
     pub fn insert(&mut self, e: Entry) {
-        if self.by_id.contains_key(&e.id) {
-            return;
+        match self.by_id.entry(e.id) {
+            std::collections::hash_map::Entry::Occupied(_) => return,
+            std::collections::hash_map::Entry::Vacant(place) => {
+                place.insert(self.entries.len());
+            }
         }
         self.by_chain
             .entry((e.payload.signer, e.payload.seq))
@@ -455,7 +458,6 @@ impl EntrySet {
                 self.devices.entry(dev.clone()).or_default().push(e.id);
             }
         }
-        self.by_id.insert(e.id, self.entries.len());
         self.entries.push(e);
     }
 
