@@ -137,6 +137,11 @@ pub struct P2pConfig {
     pub max_response_bytes: usize,
     /// Largest gossip message (bytes); an entry envelope is at most about 1.1 MiB.
     pub max_gossip_bytes: usize,
+    /// Entries accepted over HTTP within this long of the first are gossiped as one message
+    /// (fewer, larger messages cost every node less; each entry waits at most this long
+    /// before it leaves). Zero: each entry is gossiped as soon as it is accepted.
+    #[serde(with = "humantime_serde")]
+    pub gossip_window: Duration,
     /// Most gossip messages being validated at once; more are ignored (anti-entropy
     /// fetches them later).
     pub max_validations_in_flight: usize,
@@ -168,6 +173,7 @@ impl Default for P2pConfig {
             max_records_per_response: 1000,
             max_response_bytes: 8 << 20,
             max_gossip_bytes: (1 << 20) + (256 << 10),
+            gossip_window: Duration::from_millis(10),
             max_validations_in_flight: 1024,
             strikes_before_ban: 5,
             ban_duration: Duration::from_secs(600),

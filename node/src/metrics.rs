@@ -94,7 +94,7 @@ impl P2pMetrics {
         );
         r.register(
             "gossip_received",
-            "Gossip messages received, by validation result",
+            "Entries received by gossip, by validation result (a message that is no entry or array of entries counts once, as invalid)",
             self.gossip_received.clone(),
         );
         r.register(

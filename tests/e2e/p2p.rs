@@ -712,3 +712,242 @@ fn bad_p2p_flags_are_refused_with_a_message() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot listen on"), "{err}");
 }
+
+/// What a test peer driven by [`drive`] saw.
+#[derive(Debug)]
+enum Seen {
+    /// Node 0 joined a topic (its name).
+    Subscribed(String),
+    /// A gossip message: its topic and bytes.
+    Message(String, Vec<u8>),
+    /// The connection to node 0 closed.
+    Closed,
+}
+
+/// Drives a test peer on `rt`: dials `addr`, reports what it sees, and publishes what it is
+/// handed (a topic and the bytes).
+fn drive(
+    rt: &tokio::runtime::Runtime,
+    mut swarm: libp2p::Swarm<greenledger_node::p2p::Behaviour>,
+    addr: libp2p::Multiaddr,
+) -> (
+    tokio::sync::mpsc::Sender<(libp2p::gossipsub::IdentTopic, Vec<u8>)>,
+    std::sync::mpsc::Receiver<Seen>,
+) {
+    use futures::StreamExt;
+    use greenledger_node::p2p::BehaviourEvent;
+    use libp2p::{gossipsub, swarm::SwarmEvent};
+
+    let (publish, mut to_publish) = tokio::sync::mpsc::channel(64);
+    // Far more than a test peer sees in this test.
+    let (saw, seen) = std::sync::mpsc::sync_channel(4096);
+    rt.spawn(async move {
+        swarm.dial(addr).unwrap();
+        loop {
+            tokio::select! {
+                ev = swarm.select_next_some() => {
+                    let s = match ev {
+                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { topic, .. })) => {
+                            Seen::Subscribed(topic.to_string())
+                        }
+                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
+                            Seen::Message(message.topic.to_string(), message.data)
+                        }
+                        SwarmEvent::ConnectionClosed { num_established: 0, .. } => Seen::Closed,
+                        _ => continue,
+                    };
+                    if saw.send(s).is_err() {
+                        return;
+                    }
+                }
+                m = to_publish.recv() => match m {
+                    Some((topic, bytes)) => {
+                        swarm.behaviour_mut().gossipsub.publish(topic, bytes).unwrap();
+                    }
+                    None => return,
+                },
+            }
+        }
+    });
+    (publish, seen)
+}
+
+/// The next thing `seen` reports that `want` picks, within `CONVERGE`.
+fn next_seen<T>(what: &str, seen: &std::sync::mpsc::Receiver<Seen>, mut want: impl FnMut(Seen) -> Option<T>) -> T {
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let s = seen
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("the test peer did not see {what}: {e}"));
+        if let Some(t) = want(s) {
+            return t;
+        }
+    }
+}
+
+/// The ids of a gossip message's entries: a batch topic's array, or one envelope.
+fn ids_in(data: &[u8]) -> Vec<String> {
+    let one = |b: &[u8]| SignedEntry::from_json(b).unwrap().id().to_string();
+    if data.first() == Some(&b'[') {
+        let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(data).unwrap();
+        raw.iter().map(|r| one(r.get().as_bytes())).collect()
+    } else {
+        vec![one(data)]
+    }
+}
+
+/// The body of an array submission.
+fn array_of(entries: &[&SignedEntry]) -> Vec<u8> {
+    let parts: Vec<String> = entries
+        .iter()
+        .map(|e| String::from_utf8(e.to_json()).unwrap())
+        .collect();
+    format!("[{}]", parts.join(",")).into_bytes()
+}
+
+#[test]
+fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_entry_is_refused_whole() {
+    use greenledger_node::p2p::{batch_topic, build_swarm, topic};
+
+    // Two test peers the genesis names: one of this release, one that reads only the
+    // single-entry topic (as a node of the previous release does).
+    let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ids: Vec<String> = dirs
+        .iter()
+        .map(|d| {
+            let (code, out, err) = node_cmd(&["init", "--data-dir", &d.path().display().to_string()]);
+            assert_eq!(code, 0, "{err}");
+            out.lines().last().unwrap().trim().to_string()
+        })
+        .collect();
+    let mut c = Cluster::new(1, &ids);
+    c.start_all();
+    let mut s = c.supplier(0, "Batch Supplier");
+    // The admission's gossip window passes before the test peers connect (its message goes
+    // to nobody), so that the first message they see holds only what is sent below.
+    std::thread::sleep(Duration::from_millis(300));
+    let network = c.genesis.network_id();
+    let (single, batches) = (topic(&network), batch_topic(&network));
+    let node0: libp2p::Multiaddr = p2p_addrs(c.node(0))[0].parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let peer = |i: usize, batch_reader: bool| {
+        let identity = greenledger_node::identity::Identity::load(dirs[i].path()).unwrap();
+        let _guard = rt.enter();
+        let mut swarm = build_swarm(&identity, &network, &greenledger_node::Config::default()).unwrap();
+        for named in &c.genesis.node_peers {
+            swarm.behaviour_mut().allow.allow_peer(named.parse().unwrap());
+        }
+        if !batch_reader {
+            swarm.behaviour_mut().gossipsub.unsubscribe(&batches);
+        }
+        drive(&rt, swarm, node0.clone())
+    };
+
+    // 1. A peer of this release: three entries submitted in one request reach it as one
+    // message on the batch topic, and nothing comes on the single-entry topic.
+    let (publish, seen) = peer(0, true);
+    let want = batches.hash().to_string();
+    next_seen("node 0 join the batch topic", &seen, |s| {
+        matches!(s, Seen::Subscribed(t) if t == want).then_some(())
+    });
+    let three: Vec<SignedEntry> = (0..3)
+        .map(|k| s.attest(&format!("urn:test:p2p:batch{k}"), 1, &[]).signed().clone())
+        .collect();
+    assert_eq!(post(&c.node(0).url, &array_of(&three.iter().collect::<Vec<_>>())), 200);
+    let (t, data) = next_seen("the three entries", &seen, |s| match s {
+        Seen::Message(t, d) => Some((t, d)),
+        _ => None,
+    });
+    assert_eq!(t, want, "the entries came on another topic");
+    let sent: Vec<String> = three.iter().map(|e| e.id().to_string()).collect();
+    assert_eq!(
+        ids_in(&data),
+        sent,
+        "not one message with the three entries, in order; node 0's log:\n{}",
+        c.node(0).log()
+    );
+
+    // 2. An older peer: entries reach it one per message, on the single-entry topic.
+    let (_old_publish, old_seen) = peer(1, false);
+    let want_single = single.hash().to_string();
+    next_seen("node 0 join the single-entry topic", &old_seen, |s| {
+        matches!(s, Seen::Subscribed(t) if t == want_single).then_some(())
+    });
+    // Node 0 learns the older peer's subscriptions on the same exchange.
+    std::thread::sleep(Duration::from_millis(500));
+    let two: Vec<SignedEntry> = (0..2)
+        .map(|k| s.attest(&format!("urn:test:p2p:single{k}"), 1, &[]).signed().clone())
+        .collect();
+    assert_eq!(post(&c.node(0).url, &array_of(&two.iter().collect::<Vec<_>>())), 200);
+    for e in &two {
+        let (t, data) = next_seen("an entry on the single-entry topic", &old_seen, |s| match s {
+            Seen::Message(t, d) => Some((t, d)),
+            _ => None,
+        });
+        assert_eq!(t, want_single);
+        assert_eq!(ids_in(&data), vec![e.id().to_string()]);
+    }
+    assert_eq!(c.node(0).log_size(), 6);
+
+    // 3. The peer of this release gossips a batch of two entries node 0 lacks: both stored.
+    let good: Vec<SignedEntry> = (0..3)
+        .map(|k| s.attest(&format!("urn:test:p2p:from-peer{k}"), 1, &[]).signed().clone())
+        .collect();
+    publish
+        .blocking_send((batches.clone(), array_of(&[&good[0], &good[1]])))
+        .unwrap();
+    wait_for("node 0 to store the peer's batch", || c.node(0).log_size() == 8);
+    assert!(
+        metric(c.node(0), "greenledger_p2p_gossip_received_total{kind=\"stored\"}") >= 2.0,
+        "{}",
+        String::from_utf8_lossy(&c.node(0).get_raw("/metrics").1)
+    );
+
+    // 4. Then a batch of a good entry and a badly signed one: refused whole (nothing of it is
+    // stored), a strike; a few more bad batches and the sender is banned.
+    let mut junk = Chain::new(SecretKey::generate(), &c.genesis);
+    let mut k = 0;
+    let mut bad = || {
+        k += 1;
+        let mut bad =
+            String::from_utf8(junk.attest(&format!("urn:test:p2p:junk{k}"), 1, &[]).signed().to_json()).unwrap();
+        let at = bad.len() - 4;
+        let flipped = if &bad[at..at + 1] == "0" { "1" } else { "0" };
+        bad.replace_range(at..at + 1, flipped);
+        bad
+    };
+    let body = format!("[{},{}]", String::from_utf8(good[2].to_json()).unwrap(), bad());
+    publish.blocking_send((batches.clone(), body.into_bytes())).unwrap();
+    let invalid = "greenledger_p2p_gossip_received_total{kind=\"invalid\"}";
+    wait_for("node 0 to refuse the batch", || metric(c.node(0), invalid) >= 1.0);
+    let report = |c: &Cluster| {
+        let (_, peers) = c.node(0).get("/v1/peers");
+        peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["peer_id"] == ids[0].as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("the peer is not listed: {peers:#}"))
+    };
+    assert!(report(&c)["strikes"].as_u64().unwrap() >= 1, "{:#}", report(&c));
+    assert_eq!(c.node(0).log_size(), 8, "an entry of the refused batch was stored");
+    let (st, _) = c.node(0).get(&format!("/v1/entries/{}", good[2].id()));
+    assert_eq!(st, 404, "the good entry of the refused batch was stored");
+    for _ in 0..5 {
+        publish
+            .blocking_send((batches.clone(), format!("[{}]", bad()).into_bytes()))
+            .unwrap();
+    }
+    next_seen("node 0 disconnect it", &seen, |s| {
+        matches!(s, Seen::Closed).then_some(())
+    });
+    assert!(report(&c)["banned_until"].is_string(), "{:#}", report(&c));
+    drop(publish);
+    rt.shutdown_timeout(Duration::from_secs(5));
+}

@@ -40,16 +40,28 @@ pub struct Behaviour {
     pub ping: ping::Behaviour,
 }
 
-/// The gossip topic of a network.
+/// The gossip topic of a network whose messages are one entry envelope each. Nodes of the
+/// previous release publish on it only; this node reads it, and publishes on it only for
+/// peers that read nothing else (see [`batch_topic`]).
 pub fn topic(network: &NetworkId) -> IdentTopic {
     IdentTopic::new(format!("/greenledger/{network}/entries/1"))
 }
 
-/// The gossip message id: the entry id, or a hash of the bytes when they are no entry.
+/// The gossip topic of a network whose messages are JSON arrays of entry envelopes: what a
+/// node accepted over HTTP within `p2p.gossip_window`, published as one message.
+pub fn batch_topic(network: &NetworkId) -> IdentTopic {
+    IdentTopic::new(format!("/greenledger/{network}/entries/2"))
+}
+
+/// The gossip message id: the entry id, or a hash of the bytes when they are no entry
+/// (`batch-…` for an array of entries, `garbage-…` for anything else).
 ///
 /// Gossipsub asks for it on every copy a peer sends, duplicates included, before it drops
 /// them; an envelope in the form nodes send is hashed without being parsed.
 fn message_id(m: &gossipsub::Message) -> MessageId {
+    if m.data.first() == Some(&b'[') {
+        return MessageId::from(format!("batch-{}", blake3::hash(&m.data).to_hex()));
+    }
     let id = SignedEntry::id_of_envelope(&m.data).or_else(|| SignedEntry::from_json(&m.data).ok().map(|se| se.id()));
     match id {
         Some(id) => MessageId::from(id.to_string()),
@@ -61,6 +73,7 @@ fn message_id(m: &gossipsub::Message) -> MessageId {
 pub fn build_swarm(identity: &Identity, network: &NetworkId, cfg: &Config) -> Result<Swarm<Behaviour>> {
     let p2p = &cfg.p2p;
     let topic = topic(network);
+    let batches = batch_topic(network);
     let gossip_cfg = gossip_config(p2p)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity.keypair().clone())
         .with_tokio()
@@ -70,15 +83,17 @@ pub fn build_swarm(identity: &Identity, network: &NetworkId, cfg: &Config) -> Re
             yamux::Config::default,
         )
         .context("cannot set up the TCP transport")?
-        .with_behaviour(|key| behaviour(key, p2p, &topic, gossip_cfg))
+        .with_behaviour(|key| behaviour(key, p2p, [&topic, &batches], gossip_cfg))
         .map_err(|e| anyhow::anyhow!("cannot build the p2p behaviour: {e}"))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
         .build();
-    swarm
-        .behaviour_mut()
-        .gossipsub
-        .subscribe(&topic)
-        .map_err(|e| anyhow::anyhow!("cannot subscribe to the gossip topic: {e}"))?;
+    for t in [&batches, &topic] {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(t)
+            .map_err(|e| anyhow::anyhow!("cannot subscribe to the gossip topic {t}: {e}"))?;
+    }
     Ok(swarm)
 }
 
@@ -125,7 +140,7 @@ fn gossip_config(p2p: &P2pConfig) -> Result<gossipsub::Config> {
 fn behaviour(
     key: &libp2p::identity::Keypair,
     p2p: &P2pConfig,
-    topic: &IdentTopic,
+    topics: [&IdentTopic; 2],
     gossip_cfg: gossipsub::Config,
 ) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let mut gossipsub = gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_cfg)
@@ -136,7 +151,9 @@ fn behaviour(
         invalid_message_deliveries_decay: 0.9,
         ..Default::default()
     };
-    score.topics.insert(topic.hash(), tp);
+    for t in topics {
+        score.topics.insert(t.hash(), tp.clone());
+    }
     if let Err(e) = gossipsub.with_peer_score(score, gossipsub::PeerScoreThresholds::default()) {
         tracing::warn!(cause = %e, "gossip peer scoring is off");
     }
@@ -184,9 +201,17 @@ mod tests {
     /// real one; and this node reads the largest an older node sends (5,000 ids).
     #[test]
     fn an_ihave_fits_in_a_default_peers_control_limit() {
-        let id_len = greenledger_core::EntryId([7; 32]).to_string().len();
+        // The longest ids a node announces: a batch's (an entry's are shorter).
+        let batch = gossipsub::Message {
+            source: None,
+            data: b"[]".to_vec(),
+            sequence_number: None,
+            topic: topic(&greenledger_core::NetworkId([9; 32])).hash(),
+        };
+        let id_len = message_id(&batch).0.len();
+        assert!(id_len > greenledger_core::EntryId([7; 32]).to_string().len());
         let network = greenledger_core::NetworkId([9; 32]);
-        let topic_len = topic(&network).hash().as_str().len();
+        let topic_len = batch_topic(&network).hash().as_str().len();
         let ihave = |ids: usize| {
             let inner = field(topic_len) + ids * field(id_len);
             // ControlIHave inside ControlMessage, inside the RPC's control field.
@@ -198,5 +223,23 @@ mod tests {
         assert!(ihave(IHAVE_IDS_MAX * 2) > 16 * 1024, "the limit is not needlessly low");
         assert!(cfg.max_control_message_size() >= ihave(5000));
         assert!(cfg.max_control_message_size() < cfg.max_transmit_size());
+    }
+
+    /// A message's id: an entry's id for an envelope, a hash of the bytes for a batch (so
+    /// that two batches differ when their bytes do), and for garbage.
+    #[test]
+    fn message_ids_name_entries_batches_and_garbage_apart() {
+        let network = greenledger_core::NetworkId([9; 32]);
+        let msg = |data: &[u8]| gossipsub::Message {
+            source: None,
+            data: data.to_vec(),
+            sequence_number: None,
+            topic: batch_topic(&network).hash(),
+        };
+        let a = message_id(&msg(b"[{\"a\":1}]")).0;
+        assert!(a.starts_with(b"batch-"), "{}", String::from_utf8_lossy(&a));
+        assert_eq!(a, message_id(&msg(b"[{\"a\":1}]")).0);
+        assert_ne!(a, message_id(&msg(b"[{\"a\":2}]")).0);
+        assert!(message_id(&msg(b"{nonsense")).0.starts_with(b"garbage-"));
     }
 }

@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     apply::LogApplied,
-    behaviour::{Behaviour, BehaviourEvent, topic},
-    gossip::Validated,
+    behaviour::{Behaviour, BehaviourEvent, batch_topic, topic},
+    gossip::{Outbox, Validated},
     handle::Command,
     peers::Peer,
     protocol::SyncResponse,
@@ -57,7 +57,12 @@ pub(super) struct Loop {
     pub(super) metrics: Arc<Metrics>,
     pub(super) cfg: Config,
     pub(super) local: PeerId,
+    /// The topic of one entry per message (read; published on for older peers only).
     pub(super) topic: IdentTopic,
+    /// The topic of arrays of entries (what this node publishes).
+    pub(super) batch_topic: IdentTopic,
+    /// Entries accepted over HTTP, waiting for `p2p.gossip_window` to be published together.
+    pub(super) outbox: Outbox,
     pub(super) network: String,
     pub(super) peers: HashMap<PeerId, Peer>,
     /// Bootstrap addresses and the peer last reached through each.
@@ -94,6 +99,8 @@ impl Loop {
             cfg: cfg.clone(),
             local: identity.peer_id(),
             topic: topic(&network),
+            batch_topic: batch_topic(&network),
+            outbox: Outbox::default(),
             network: network.to_string(),
             peers: HashMap::new(),
             bootstrap: bootstrap.into_iter().map(|a| (a, None)).collect(),
@@ -130,6 +137,7 @@ impl Loop {
                     Some(c) => self.handle_command(c),
                     None => break,
                 },
+                _ = tokio::time::sleep_until(self.outbox.deadline()), if self.outbox.is_waiting() => self.flush_gossip(),
                 _ = allow_tick.tick() => self.refresh_allowed(),
                 _ = sync_tick.tick() => self.sync_round(),
                 _ = redial_tick.tick() => self.redial(),

@@ -59,7 +59,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::event_loop::Loop;
 pub use self::{
-    behaviour::{Behaviour, BehaviourEvent, build_swarm, topic},
+    behaviour::{Behaviour, BehaviourEvent, batch_topic, build_swarm, topic},
     handle::{NetworkHandle, PeerReport, SyncReport},
 };
 use crate::{
