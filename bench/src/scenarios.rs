@@ -58,7 +58,7 @@ impl Sizes {
                 http: 200_000,
                 http_clients: 32,
                 propagation_nodes: vec![5, 10],
-                // 100 and 200/s: where 10 processes on two cores still keep p99 near 100 ms.
+                // From light loads to more than ten processes on two cores can carry.
                 propagation_loads: vec![100.0, 200.0, 250.0, 500.0, 1000.0, 2000.0],
                 propagation_stated: 500.0,
                 propagation_entries: 3_000,
