@@ -873,7 +873,7 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
     );
 
     // 2. An older peer: entries reach it one per message, on the single-entry topic.
-    let (_old_publish, old_seen) = peer(1, false);
+    let (old_publish, old_seen) = peer(1, false);
     let want_single = single.hash().to_string();
     next_seen("node 0 join the single-entry topic", &old_seen, |s| {
         matches!(s, Seen::Subscribed(t) if t == want_single).then_some(())
@@ -893,6 +893,12 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
         assert_eq!(ids_in(&data), vec![e.id().to_string()]);
     }
     assert_eq!(c.node(0).log_size(), 6);
+    // And what it gossips, one entry per message on that topic, is taken.
+    let from_old = s.attest("urn:test:p2p:from-older-peer", 1, &[]).signed().clone();
+    old_publish.blocking_send((single.clone(), from_old.to_json())).unwrap();
+    wait_for("node 0 to store the older peer's entry", || c.node(0).log_size() == 7);
+    let (st, _) = c.node(0).get(&format!("/v1/entries/{}", from_old.id()));
+    assert_eq!(st, 200);
 
     // 3. The peer of this release gossips a batch of two entries node 0 lacks: both stored.
     let good: Vec<SignedEntry> = (0..3)
@@ -901,7 +907,7 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
     publish
         .blocking_send((batches.clone(), array_of(&[&good[0], &good[1]])))
         .unwrap();
-    wait_for("node 0 to store the peer's batch", || c.node(0).log_size() == 8);
+    wait_for("node 0 to store the peer's batch", || c.node(0).log_size() == 9);
     assert!(
         metric(c.node(0), "greenledger_p2p_gossip_received_total{kind=\"stored\"}") >= 2.0,
         "{}",
@@ -936,7 +942,7 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
             .unwrap_or_else(|| panic!("the peer is not listed: {peers:#}"))
     };
     assert!(report(&c)["strikes"].as_u64().unwrap() >= 1, "{:#}", report(&c));
-    assert_eq!(c.node(0).log_size(), 8, "an entry of the refused batch was stored");
+    assert_eq!(c.node(0).log_size(), 9, "an entry of the refused batch was stored");
     let (st, _) = c.node(0).get(&format!("/v1/entries/{}", good[2].id()));
     assert_eq!(st, 404, "the good entry of the refused batch was stored");
     for _ in 0..5 {
