@@ -835,22 +835,26 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
         .enable_all()
         .build()
         .unwrap();
-    let peer = |i: usize, batch_reader: bool| {
+    // Each test peer reads one topic only: `reads`.
+    let peer = |i: usize, reads: &libp2p::gossipsub::IdentTopic| {
         let identity = greenledger_node::identity::Identity::load(dirs[i].path()).unwrap();
         let _guard = rt.enter();
         let mut swarm = build_swarm(&identity, &network, &greenledger_node::Config::default()).unwrap();
         for named in &c.genesis.node_peers {
             swarm.behaviour_mut().allow.allow_peer(named.parse().unwrap());
         }
-        if !batch_reader {
-            swarm.behaviour_mut().gossipsub.unsubscribe(&batches);
+        for t in [&single, &batches] {
+            if t.hash() != reads.hash() {
+                swarm.behaviour_mut().gossipsub.unsubscribe(t);
+            }
         }
         drive(&rt, swarm, node0.clone())
     };
 
-    // 1. A peer of this release: three entries submitted in one request reach it as one
-    // message on the batch topic, and nothing comes on the single-entry topic.
-    let (publish, seen) = peer(0, true);
+    // 1. A peer reading the batch topic: three entries submitted in one request reach it as
+    // one message there (and node 0 sends nothing on the single-entry topic: nobody reads
+    // only that one yet).
+    let (publish, seen) = peer(0, &batches);
     let want = batches.hash().to_string();
     next_seen("node 0 join the batch topic", &seen, |s| {
         matches!(s, Seen::Subscribed(t) if t == want).then_some(())
@@ -873,7 +877,7 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
     );
 
     // 2. An older peer: entries reach it one per message, on the single-entry topic.
-    let (old_publish, old_seen) = peer(1, false);
+    let (old_publish, old_seen) = peer(1, &single);
     let want_single = single.hash().to_string();
     next_seen("node 0 join the single-entry topic", &old_seen, |s| {
         matches!(s, Seen::Subscribed(t) if t == want_single).then_some(())
@@ -893,7 +897,20 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
         assert_eq!(ids_in(&data), vec![e.id().to_string()]);
     }
     assert_eq!(c.node(0).log_size(), 6);
-    // And what it gossips, one entry per message on that topic, is taken.
+    // Each is in node 0's gossip mesh: one of the batch topic, the other of the single-entry
+    // topic.
+    let in_mesh = |id: &str| {
+        let (_, peers) = c.node(0).get("/v1/peers");
+        peers["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["peer_id"] == id && p["in_mesh"] == true)
+    };
+    wait_for("both test peers in node 0's gossip mesh", || {
+        in_mesh(&ids[0]) && in_mesh(&ids[1])
+    });
+    // And what the older peer gossips, one entry per message on its topic, is taken.
     let from_old = s.attest("urn:test:p2p:from-older-peer", 1, &[]).signed().clone();
     old_publish.blocking_send((single.clone(), from_old.to_json())).unwrap();
     wait_for("node 0 to store the older peer's entry", || c.node(0).log_size() == 7);

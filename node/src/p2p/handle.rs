@@ -64,7 +64,7 @@ pub struct PeerReport {
     pub connected_since: Option<String>,
     /// Addresses it listens on (from identify or peer exchange).
     pub addresses: Vec<String>,
-    /// In this node's gossip mesh.
+    /// In this node's gossip mesh (of either topic).
     pub in_mesh: bool,
     /// Its gossipsub score.
     pub gossip_score: Option<f64>,
@@ -112,11 +112,12 @@ impl Loop {
 
     /// The peers worth showing: connected, allowed or banned.
     fn report(&self) -> Vec<PeerReport> {
-        let mesh: HashSet<PeerId> = self
-            .swarm
-            .behaviour()
-            .gossipsub
-            .mesh_peers(&self.topic.hash())
+        // Either topic's mesh: this release's peers are in the batch topic's, older ones in
+        // the single-entry topic's only.
+        let gossip = &self.swarm.behaviour().gossipsub;
+        let mesh: HashSet<PeerId> = gossip
+            .mesh_peers(&self.batch_topic.hash())
+            .chain(gossip.mesh_peers(&self.topic.hash()))
             .copied()
             .collect();
         let now = Instant::now();
