@@ -106,6 +106,13 @@ fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU time used so far by the processes `pids` together, in seconds.
+fn nodes_cpu_seconds(pids: &[u32]) -> Option<f64> {
+    pids.iter()
+        .map(|p| stat_cpu_seconds(&std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?))
+        .sum()
+}
+
 /// CPU microseconds per item between two [`process_cpu_seconds`] readings.
 fn cpu_us_per(before: Option<f64>, after: Option<f64>, items: usize) -> Option<f64> {
     Some((after? - before?) * 1e6 / items.max(1) as f64)
@@ -757,12 +764,24 @@ async fn propagation(tmp: &Path, n: usize, loads: &[f64], per_load: u64, stated:
             std::thread::spawn(move || follow(u, from, seen, stop))
         })
         .collect();
+    let pids: Vec<u32> = procs.0.iter().map(Child::id).collect();
     let mut results = Vec::new();
     for (level, load) in loads.iter().enumerate() {
         let batch = &firsts[level * per_load as usize..(level + 1) * per_load as usize];
+        let (cpu, t) = (nodes_cpu_seconds(&pids), Instant::now());
         let o = offer(&urls[0], batch, *load, n, &seen).await?;
+        let used = nodes_cpu_seconds(&pids).zip(cpu).map(|(after, before)| after - before);
+        let cpu_note = used
+            .map(|s| {
+                format!(
+                    "; the nodes used {:.2} cores, {:.0} µs of CPU per entry and node",
+                    s / t.elapsed().as_secs_f64(),
+                    s * 1e6 / (per_load as f64 * n as f64)
+                )
+            })
+            .unwrap_or_default();
         say(format!(
-            "{n} nodes at {:.0}/s offered: p50 {:.1} ms, p99 {:.1} ms; p99 until in the first log {:.1} ms ({} of {per_load} timed on every node; {} submissions resent after a dropped connection)",
+            "{n} nodes at {:.0}/s offered: p50 {:.1} ms, p99 {:.1} ms; p99 until in the first log {:.1} ms ({} of {per_load} timed on every node; {} submissions resent after a dropped connection){cpu_note}",
             o.offered, o.p50, o.p99, o.first_p99, o.complete, o.dropped
         ));
         results.push((*load, o));
