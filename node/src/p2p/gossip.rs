@@ -273,8 +273,14 @@ async fn validate_batch(store: &Store, data: &[u8]) -> (MessageAcceptance, Vec<&
     if fresh.is_empty() {
         return (MessageAcceptance::Ignore, results, false);
     }
-    let mut verified = Vec::with_capacity(fresh.len());
-    for (v, i) in store.verifier().verify_many(fresh).await.into_iter().zip(&positions) {
+    let count = fresh.len();
+    let verdicts = store.verifier().verify_many(fresh).await;
+    if verdicts.len() != count {
+        // The verifier is gone (the node is stopping): nothing was judged.
+        return (MessageAcceptance::Ignore, vec!["not_stored"; count], false);
+    }
+    let mut verified = Vec::with_capacity(count);
+    for (v, i) in verdicts.into_iter().zip(&positions) {
         match v {
             Ok(v) => verified.push(v),
             Err(e) => {
