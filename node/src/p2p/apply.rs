@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use greenledger_core::{EntryId, SignedEntry, VerifiedEntry, entry::verify_many};
+use greenledger_core::{EntryId, VerifiedEntry, entry::verify_many};
 use libp2p::{Multiaddr, PeerId};
 use tracing::Instrument;
 
@@ -341,19 +341,12 @@ async fn ingest_envelopes(store: &Store, envelopes: Vec<String>, turn: Turn) -> 
         let mut positions = Vec::with_capacity(envelopes.len());
         let mut parsed = Vec::with_capacity(envelopes.len());
         for (i, e) in envelopes.iter().enumerate() {
-            // Already in the log (gossip brought it first, or another peer's log did): the
-            // writer would only answer "duplicate", so it is not verified again. A peer's log
-            // holds every entry the network has, so without this each entry would be verified
-            // once per peer. The id is read off the envelope when it is in the form nodes
-            // send, so that a held entry is not even parsed.
-            let quick = SignedEntry::id_of_envelope(e.as_bytes());
-            if quick.is_some_and(|id| known.has_entry(&id)) {
-                known_here += 1;
-                continue;
-            }
-            match SignedEntry::from_json(e.as_bytes()) {
-                Ok(se) if quick.is_none() && known.has_entry(&se.id()) => known_here += 1,
-                Ok(se) => {
+            // Already in the log (gossip brought it first, or another peer's log did): not
+            // verified again. A peer's log holds every entry the network has, so without this
+            // each entry would be verified once per peer.
+            match known.parse_unless_held(e.as_bytes()) {
+                Ok(None) => known_here += 1,
+                Ok(Some(se)) => {
                     positions.push(i);
                     parsed.push(se);
                 }

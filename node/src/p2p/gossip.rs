@@ -254,16 +254,10 @@ async fn validate_batch(store: &Store, data: &[u8]) -> (MessageAcceptance, Vec<&
     let mut positions = Vec::with_capacity(raw.len());
     let mut fresh = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
-        let bytes = r.get().as_bytes();
-        // Already in the log: not parsed or verified again (the id is read off the envelope
-        // when it is in the form nodes send).
-        let quick = SignedEntry::id_of_envelope(bytes);
-        if quick.is_some_and(|id| store.has_entry(&id)) {
-            continue;
-        }
-        match SignedEntry::from_json(bytes) {
-            Ok(se) if quick.is_none() && store.has_entry(&se.id()) => {}
-            Ok(se) => {
+        // Already in the log: not verified again.
+        match store.parse_unless_held(r.get().as_bytes()) {
+            Ok(None) => {}
+            Ok(Some(se)) => {
                 positions.push(i);
                 fresh.push(se);
             }

@@ -506,6 +506,22 @@ impl Store {
         matches!(self.db.get_pinned_cf(self.cf(schema::ENTRIES), id.0), Ok(Some(_)))
     }
 
+    /// An entry envelope from a peer, parsed, or `None` when the log holds it already (the
+    /// writer would only answer "duplicate", so it need not be parsed or verified again). The
+    /// id is read off the envelope when it is in the form nodes send, so that a held entry is
+    /// not even parsed.
+    pub fn parse_unless_held(
+        &self,
+        envelope: &[u8],
+    ) -> Result<Option<SignedEntry>, greenledger_core::error::DecodeError> {
+        let quick = SignedEntry::id_of_envelope(envelope);
+        if quick.is_some_and(|id| self.has_entry(&id)) {
+            return Ok(None);
+        }
+        let se = SignedEntry::from_json(envelope)?;
+        Ok((quick.is_some() || !self.has_entry(&se.id())).then_some(se))
+    }
+
     /// The attestation whose PACT footprint id is `uuid` (see `pact::footprint_uuid`).
     pub fn entry_by_footprint(&self, uuid: &[u8; 16]) -> Result<Option<EntryId>> {
         Ok(self
