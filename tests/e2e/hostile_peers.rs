@@ -27,7 +27,7 @@ use tokio::time::{Instant, timeout_at};
 use crate::{
     node::Chain,
     node_util::{TestNode, node_cmd},
-    p2p::{Cluster, metric, p2p_addrs},
+    p2p::{Cluster, badly_signed, metric, p2p_addrs, peer_report},
 };
 
 /// A peer id made with `greenledger-node init`, and its data dir.
@@ -79,17 +79,6 @@ where
             Err(_) => return false,
         }
     }
-}
-
-fn peer_report(n: &TestNode, peer: &str) -> serde_json::Value {
-    let (_, peers) = n.get("/v1/peers");
-    peers["peers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["peer_id"] == peer)
-        .cloned()
-        .unwrap_or_else(|| panic!("{peer} is not listed: {peers:#}"))
 }
 
 #[test]
@@ -293,15 +282,7 @@ fn hostile_peers_are_bounded_penalised_and_disconnected_while_honest_replication
     eprintln!("oversized gossip: sender disconnected: {oversized_disconnected}");
     assert_eq!(c.node(0).get("/v1/health").0, 200);
     let junk_msgs: Vec<Vec<u8>> = (0..500)
-        .map(|k| {
-            let mut json = junk
-                .attest(&format!("urn:test:hostile:junk{k}"), 1, &[])
-                .signed()
-                .to_json();
-            let at = json.len() - 4;
-            json[at] = if json[at] == b'0' { b'1' } else { b'0' };
-            json
-        })
+        .map(|k| badly_signed(&mut junk, &format!("urn:test:hostile:junk{k}")))
         .collect();
     let junk_banned = gossip(junk_dir.path(), junk_msgs);
     assert!(

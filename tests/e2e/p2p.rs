@@ -533,14 +533,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     let network = c.genesis.network_id();
     let mut junk = Chain::new(SecretKey::generate(), &c.genesis);
     let bad: Vec<Vec<u8>> = (0..10)
-        .map(|k| {
-            let se = junk.attest(&format!("urn:test:p2p:junk{k}"), 1, &[]);
-            let mut json = String::from_utf8(se.signed().to_json()).unwrap();
-            let at = json.len() - 4;
-            let flipped = if &json[at..at + 1] == "0" { "1" } else { "0" };
-            json.replace_range(at..at + 1, flipped);
-            json.into_bytes()
-        })
+        .map(|k| badly_signed(&mut junk, &format!("urn:test:p2p:junk{k}")))
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -591,13 +584,7 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
         "node 0 did not disconnect and refuse the peer that sent invalid entries; its log:\n{}",
         c.node(0).log()
     );
-    let (_, peers) = c.node(0).get("/v1/peers");
-    let m = peers["peers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["peer_id"] == mallory_peer.as_str())
-        .unwrap_or_else(|| panic!("mallory is not listed: {peers:#}"));
+    let m = peer_report(c.node(0), &mallory_peer);
     assert!(m["strikes"].as_u64().unwrap() >= 5, "{m:#}");
     assert!(m["banned_until"].is_string(), "{m:#}");
     assert!(metric(c.node(0), "greenledger_p2p_peers_banned") >= 1.0);
@@ -613,6 +600,26 @@ fn outsiders_are_refused_and_a_peer_sending_invalid_entries_is_banned() {
     c.converge(2);
     c.submit(0, s.attest("urn:test:p2p:after", 10, &[]).signed());
     c.converge(3);
+}
+
+/// What node `n`'s `GET /v1/peers` says of `peer`.
+pub(crate) fn peer_report(n: &TestNode, peer: &str) -> Value {
+    let (_, peers) = n.get("/v1/peers");
+    peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == peer)
+        .cloned()
+        .unwrap_or_else(|| panic!("{peer} is not listed: {peers:#}"))
+}
+
+/// The envelope of a new attestation on `chain`, with one digit of its signature changed.
+pub(crate) fn badly_signed(chain: &mut Chain, part: &str) -> Vec<u8> {
+    let mut json = chain.attest(part, 1, &[]).signed().to_json();
+    let at = json.len() - 4;
+    json[at] = if json[at] == b'0' { b'1' } else { b'0' };
+    json
 }
 
 /// A node's peer id, from its /v1/health.
@@ -899,16 +906,8 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
     assert_eq!(c.node(0).log_size(), 6);
     // Each is in node 0's gossip mesh: one of the batch topic, the other of the single-entry
     // topic.
-    let in_mesh = |id: &str| {
-        let (_, peers) = c.node(0).get("/v1/peers");
-        peers["peers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["peer_id"] == id && p["in_mesh"] == true)
-    };
     wait_for("both test peers in node 0's gossip mesh", || {
-        in_mesh(&ids[0]) && in_mesh(&ids[1])
+        ids.iter().all(|id| peer_report(c.node(0), id)["in_mesh"] == true)
     });
     // And what the older peer gossips, one entry per message on its topic, is taken.
     let from_old = s.attest("urn:test:p2p:from-older-peer", 1, &[]).signed().clone();
@@ -937,27 +936,13 @@ fn entries_are_gossiped_in_batches_singly_to_older_peers_and_a_batch_with_a_bad_
     let mut k = 0;
     let mut bad = || {
         k += 1;
-        let mut bad =
-            String::from_utf8(junk.attest(&format!("urn:test:p2p:junk{k}"), 1, &[]).signed().to_json()).unwrap();
-        let at = bad.len() - 4;
-        let flipped = if &bad[at..at + 1] == "0" { "1" } else { "0" };
-        bad.replace_range(at..at + 1, flipped);
-        bad
+        String::from_utf8(badly_signed(&mut junk, &format!("urn:test:p2p:junk{k}"))).unwrap()
     };
     let body = format!("[{},{}]", String::from_utf8(good[2].to_json()).unwrap(), bad());
     publish.blocking_send((batches.clone(), body.into_bytes())).unwrap();
     let invalid = "greenledger_p2p_gossip_received_total{kind=\"invalid\"}";
     wait_for("node 0 to refuse the batch", || metric(c.node(0), invalid) >= 1.0);
-    let report = |c: &Cluster| {
-        let (_, peers) = c.node(0).get("/v1/peers");
-        peers["peers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["peer_id"] == ids[0].as_str())
-            .cloned()
-            .unwrap_or_else(|| panic!("the peer is not listed: {peers:#}"))
-    };
+    let report = |c: &Cluster| peer_report(c.node(0), &ids[0]);
     assert!(report(&c)["strikes"].as_u64().unwrap() >= 1, "{:#}", report(&c));
     assert_eq!(c.node(0).log_size(), 9, "an entry of the refused batch was stored");
     let (st, _) = c.node(0).get(&format!("/v1/entries/{}", good[2].id()));
